@@ -1,0 +1,25 @@
+"""fem_peltier: current-driven insulator-metal transitions with Joule and interface Peltier heating.
+
+Quick use from Python::
+
+    import fem_peltier as fp
+    cfg = fp.load_config(preset="fig2a", overrides=["mesh.size=1e-4"])
+    result = fp.run(cfg, out="out/fig2a")
+    print(result.summary["T_max_K"])
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import Config, load_config, preset_names  # noqa: E402
+from .errors import InputError, SolverError  # noqa: E402
+
+__all__ = ["Config", "InputError", "SolverError", "__version__", "load_config", "preset_names", "run"]
+
+
+def run(cfg: Config, out=None, **kwargs):
+    """Run one steady-state simulation (see `fem_peltier.simulation.run`)."""
+    from .simulation import run as _run
+
+    return _run(cfg, out=out, **kwargs)

@@ -1,0 +1,344 @@
+"""Run configuration: TOML sections and keys of model.md section 6, SI units.
+
+A configuration is built from (in this order) the built-in defaults, a preset
+or a TOML file, and `--set section.key=value` overrides. It is validated in
+full before any mesh or solve, and every problem is reported as an
+`InputError` naming the key (``section.key``) and the expected value.
+
+Keys whose default is ``None`` are derived from others when the config is
+resolved (e.g. ``geometry.electrode_length`` defaults to 0.1 L); the resolved
+values are what `Config.resolved()` returns and what is written with results.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import InputError
+
+PRESETS_PACKAGE = "fem_peltier.presets"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+class Geometry(_Section):
+    """Film (and optional substrate) geometry, metres."""
+
+    length: float = Field(1e-3, gt=0, description="film length L along x (m)")
+    width: float = Field(1e-3, gt=0, description="film width W along y (m)")
+    thickness: float = Field(2e-4, gt=0, description="film thickness h along z (m)")
+    substrate_thickness: float = Field(
+        0.0, ge=0, description="substrate slab thickness below the film (m); 0 = film bottom held at T0"
+    )
+    electrodes: Literal["point", "ends"] = Field(
+        "point", description='"point": top-surface patches at y = W/2; "ends": the whole end faces x = 0, x = L'
+    )
+    electrode_length: float | None = Field(
+        None, gt=0, description="patch length along x (m); default 0.1 L"
+    )
+    electrode_width: float | None = Field(
+        None, gt=0, description="patch width along y (m); default 0.02 L"
+    )
+
+
+class Material(_Section):
+    """Film and substrate material parameters, SI units."""
+
+    rho_insulator: float = Field(0.06, gt=0, description="insulating-phase resistivity rho_I (Ohm m)")
+    rho_metal: float = Field(0.006, gt=0, description="metallic-phase resistivity rho_M (Ohm m)")
+    seebeck_insulator: float = Field(2.0e-3, description="insulating-phase Seebeck coefficient S_I (V/K)")
+    seebeck_metal: float = Field(0.0, description="metallic-phase Seebeck coefficient S_M (V/K)")
+    kappa: float = Field(0.1, gt=0, description="film thermal conductivity (W/(m K))")
+    kappa_substrate: float | None = Field(
+        None, gt=0, description="substrate thermal conductivity (W/(m K)); default = kappa"
+    )
+    t_mit: float = Field(360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)")
+    hysteresis: float = Field(
+        0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2"
+    )
+
+
+class Drive(_Section):
+    """Electrical drive: exactly one of current or voltage."""
+
+    current: float | None = Field(
+        0.01, description="total current (A); > 0 enters the film at the positive electrode (x near L)"
+    )
+    voltage: float | None = Field(None, description="voltage of the positive electrode (V), negative one at 0 V")
+
+
+class Thermal(_Section):
+    """Thermal boundary condition and heat-source switches."""
+
+    t0: float = Field(300.0, gt=0, description="heat-sink temperature T0 (K)")
+    joule_heating: bool = Field(True, description="include Joule heat rho |j|^2")
+    peltier_heating: bool = Field(True, description="include the interface Peltier heat")
+
+
+class Mesh(_Section):
+    """Mesh resolution, metres."""
+
+    size: float | None = Field(None, gt=0, description="bulk cell size (m); default L/20")
+    electrode_size: float | None = Field(
+        None, gt=0, description="cell size at the electrode patches (m); default electrode_width/2"
+    )
+    file: str | None = Field(None, description="a saved .msh file to use instead of generating one")
+    max_cells: int = Field(
+        3_000_000, gt=0, description="refuse to mesh when the estimated cell count exceeds this"
+    )
+
+
+class Solver(_Section):
+    """Coupled solver: band-width continuation with bordered Newton closing each level."""
+
+    max_iterations: int = Field(200, gt=0, description="cap on Newton steps summed over all band levels")
+    transition_width: float | None = Field(
+        None, gt=0, description="final band width w (K) of the smoothed phase rule; default 0.01 T0"
+    )
+    initial_width: float | None = Field(
+        None, gt=0, description="band width (K) the continuation starts from; default 0.2 T0"
+    )
+    width_factor: float = Field(0.5, gt=0, lt=1, description="band width ratio between continuation levels")
+    newton_max_iterations: int = Field(25, gt=0, description="Newton steps allowed per band level")
+    newton_rtol: float = Field(1e-10, gt=0, lt=1, description="scaled-residual tolerance of each Newton solve")
+    phase_tol: float = Field(1e-3, gt=0, description="max per-cell change of the metal fraction at convergence")
+    temperature_rtol: float = Field(1e-6, gt=0, description="relative temperature change at convergence")
+    max_phase_updates: int = Field(
+        30, gt=0, description="Picard updates of the hysteresis memory per band level"
+    )
+    t_ceiling: float | None = Field(
+        None, gt=0, description="runaway guard (K): a state hotter than this is rejected; default 10 T0"
+    )
+    linear_solver: Literal["mumps", "superlu_dist", "gmres-asm"] = Field(
+        "mumps", description="linear solver of the Newton steps"
+    )
+
+
+class Config(_Section):
+    """A complete fem_peltier configuration (all SI units)."""
+
+    geometry: Geometry = Field(default_factory=Geometry)
+    material: Material = Field(default_factory=Material)
+    drive: Drive = Field(default_factory=Drive)
+    thermal: Thermal = Field(default_factory=Thermal)
+    mesh: Mesh = Field(default_factory=Mesh)
+    solver: Solver = Field(default_factory=Solver)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Config":
+        _check_consistency(self)
+        return self
+
+    # -- derived values -------------------------------------------------------------
+    def resolved(self) -> "Config":
+        """A copy with every ``None`` default replaced by its derived value."""
+        g, m, s, me = self.geometry, self.material, self.solver, self.mesh
+        L = g.length
+        e_len = g.electrode_length if g.electrode_length is not None else 0.1 * L
+        e_w = g.electrode_width if g.electrode_width is not None else 0.02 * L
+        data = self.model_dump()
+        data["geometry"].update(electrode_length=e_len, electrode_width=e_w)
+        data["material"]["kappa_substrate"] = m.kappa_substrate if m.kappa_substrate is not None else m.kappa
+        data["mesh"]["size"] = me.size if me.size is not None else L / 20
+        data["mesh"]["electrode_size"] = me.electrode_size if me.electrode_size is not None else e_w / 2
+        t0 = self.thermal.t0
+        data["solver"]["transition_width"] = s.transition_width if s.transition_width is not None else 0.01 * t0
+        data["solver"]["initial_width"] = s.initial_width if s.initial_width is not None else 0.2 * t0
+        data["solver"]["t_ceiling"] = s.t_ceiling if s.t_ceiling is not None else 10.0 * t0
+        return Config.model_validate(data)
+
+    @property
+    def delta_seebeck(self) -> float:
+        """Delta S = S_I - S_M (V/K)."""
+        return self.material.seebeck_insulator - self.material.seebeck_metal
+
+    def groups(self) -> dict[str, float | None]:
+        """Dimensionless groups of model.md section 3 (J and P need a current drive)."""
+        g, m, t0 = self.geometry, self.material, self.thermal.t0
+        L, k, rho_i = g.length, m.kappa, m.rho_insulator
+        dS = self.delta_seebeck
+        out: dict[str, float | None] = {
+            "h_over_L": g.thickness / L,
+            "W_over_L": g.width / L,
+            "r": m.rho_metal / rho_i,
+            "theta": m.t_mit / t0,
+            "ZT0": dS**2 * t0 / (rho_i * k),
+            "J": None,
+            "P": None,
+        }
+        current = self.drive.current
+        if current is not None:
+            out["J"] = rho_i * current**2 / (k * L**2 * t0)
+            out["P"] = abs(current) * abs(dS) / (k * L)
+        return out
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """Plain dict for TOML output (``None`` values dropped: TOML has no null)."""
+        return {sec: {k: v for k, v in vals.items() if v is not None} for sec, vals in self.model_dump().items()}
+
+
+def _check_consistency(cfg: Config) -> None:
+    """Cross-key checks that a single field cannot express (raise ValueError)."""
+    g, m, d = cfg.geometry, cfg.material, cfg.drive
+    if d.current is not None and d.voltage is not None:
+        raise _CrossError("drive.voltage", "set either drive.current or drive.voltage, not both "
+                          "(use --set drive.current=none to switch a preset to voltage control)")
+    if d.current is None and d.voltage is None:
+        raise _CrossError("drive.current", "one of drive.current (A) or drive.voltage (V) is required")
+    for key, val in (("drive.current", d.current), ("drive.voltage", d.voltage)):
+        if val is not None and not math.isfinite(val):
+            raise _CrossError(key, "expected a finite number")
+    if m.t_mit <= cfg.thermal.t0:
+        raise _CrossError("material.t_mit", f"expected T_MIT > thermal.t0 = {cfg.thermal.t0} K, got {m.t_mit} K")
+    if m.t_mit - m.hysteresis / 2 <= cfg.thermal.t0:
+        raise _CrossError("material.hysteresis", f"expected t_mit - hysteresis/2 > t0 = {cfg.thermal.t0} K")
+    if m.rho_metal >= m.rho_insulator:
+        raise _CrossError("material.rho_metal", f"expected rho_metal < rho_insulator = {m.rho_insulator} Ohm m")
+    L, W = g.length, g.width
+    if g.electrodes == "point":
+        e_len = g.electrode_length if g.electrode_length is not None else 0.1 * L
+        e_w = g.electrode_width if g.electrode_width is not None else 0.02 * L
+        if e_w >= W:
+            raise _CrossError("geometry.electrode_width", f"expected a patch narrower than the film width {W} m, got {e_w} m")
+        if 2 * e_len >= L:
+            raise _CrossError("geometry.electrode_length",
+                              f"expected 2 * electrode_length < length = {L} m (the patches would overlap), got {e_len} m")
+    s = cfg.solver
+    if s.transition_width is not None and s.initial_width is not None and s.initial_width < s.transition_width:
+        raise _CrossError("solver.initial_width", "expected initial_width >= transition_width")
+    me = cfg.mesh
+    if me.size is not None and me.size > max(L, W, g.thickness):
+        raise _CrossError("mesh.size", f"expected a cell size smaller than the film ({max(L, W, g.thickness)} m), got {me.size} m")
+    if me.electrode_size is not None and me.size is not None and me.electrode_size > me.size:
+        raise _CrossError("mesh.electrode_size", "expected electrode_size <= mesh.size")
+    if me.file is not None and not Path(me.file).is_file():
+        raise _CrossError("mesh.file", f"no such mesh file: {me.file}")
+
+
+class _CrossError(ValueError):
+    def __init__(self, key: str, message: str):
+        self.key, self.message = key, message
+        super().__init__(f"{key}: {message}")
+
+
+# ---------------------------------------------------------------------------------------
+# Loading, presets, overrides
+
+
+def preset_names() -> list[str]:
+    """Names of the built-in presets (the TOML files shipped in fem_peltier/presets)."""
+    files = resources.files(PRESETS_PACKAGE).iterdir()
+    return sorted(p.name[:-5] for p in files if p.name.endswith(".toml"))
+
+
+def preset_data(name: str) -> dict[str, Any]:
+    """The raw TOML dict of a preset."""
+    if name not in preset_names():
+        raise InputError("--preset", f"unknown preset '{name}'; expected one of {', '.join(preset_names())}")
+    text = resources.files(PRESETS_PACKAGE).joinpath(f"{name}.toml").read_text()
+    data = tomllib.loads(text)
+    data.pop("description", None)
+    return data
+
+
+def preset_description(name: str) -> str:
+    text = resources.files(PRESETS_PACKAGE).joinpath(f"{name}.toml").read_text()
+    return tomllib.loads(text).get("description", "")
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config file; a missing or malformed file is an InputError naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(str(path), "config file not found")
+    try:
+        return tomllib.loads(p.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(str(path), f"not valid TOML ({msg})") from None
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """Parse ``section.key=value``; the value is read as a TOML value, else as a string.
+
+    ``none``/``null`` clear a key (TOML has no null).
+    """
+    if "=" not in text:
+        raise InputError("--set", f"expected section.key=value, got '{text}'")
+    lhs, rhs = text.split("=", 1)
+    parts = lhs.strip().split(".")
+    if len(parts) != 2 or not all(parts):
+        raise InputError("--set", f"expected section.key=value, got '{text}'")
+    raw = rhs.strip()
+    if raw.lower() in ("none", "null"):
+        return parts[0], parts[1], None
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return parts[0], parts[1], value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of the config dict with ``section.key=value`` overrides applied."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for text in overrides:
+        sec, key, value = parse_override(text)
+        if sec not in Config.model_fields:
+            raise InputError(f"{sec}.{key}", f"unknown section '{sec}'; expected one of {', '.join(Config.model_fields)}")
+        section = out.setdefault(sec, {})
+        if not isinstance(section, dict):
+            raise InputError(sec, "expected a table of keys")
+        section[key] = value
+    return out
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Validate a config dict; the first problem becomes a one-line InputError."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise _to_input_error(exc) from None
+
+
+def _to_input_error(exc: ValidationError) -> InputError:
+    err = exc.errors(include_url=False)[0]
+    ctx_err = err.get("ctx", {}).get("error")
+    if isinstance(ctx_err, _CrossError):
+        return InputError(ctx_err.key, ctx_err.message)
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-after", "float", "int")))
+    typ = err["type"]
+    if typ == "extra_forbidden":
+        parts = loc.split(".")
+        if len(parts) == 1:
+            return InputError(loc, f"unknown section; expected one of {', '.join(Config.model_fields)}")
+        section_cls = Config.model_fields[parts[0]].annotation
+        known = ", ".join(section_cls.model_fields) if isinstance(section_cls, type) else ""
+        return InputError(loc, f"unknown key; [{parts[0]}] accepts {known}")
+    given = err.get("input")
+    return InputError(loc or "config", f"{err['msg']} (got {given!r})")
+
+
+def load_config(
+    path: str | Path | None = None,
+    preset: str | None = None,
+    overrides: list[str] | None = None,
+) -> Config:
+    """Defaults < preset or TOML file < overrides, validated. Exactly one of path/preset may be given."""
+    if path is not None and preset is not None:
+        raise InputError("--preset", "give either a CONFIG.toml or --preset, not both")
+    data: dict[str, Any] = {}
+    if preset is not None:
+        data = preset_data(preset)
+    elif path is not None:
+        data = read_toml(path)
+    data = apply_overrides(data, list(overrides or []))
+    return from_dict(data)

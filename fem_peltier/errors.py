@@ -1,0 +1,30 @@
+"""Exceptions that fem_peltier raises on purpose.
+
+`InputError` is a user mistake (bad config key, missing mesh file, ...): the CLI
+prints its one-line message and exits with code 2 before anything is written.
+`SolverError` is a numerical failure inside a run (the CLI maps it to exit 3
+when a partial result was written, 1 otherwise).
+"""
+
+from __future__ import annotations
+
+
+class FemPeltierError(Exception):
+    """Base class of the package's own errors."""
+
+
+class InputError(FemPeltierError):
+    """Bad user input. `key` names the offending config key or file."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        self.message = message
+        super().__init__(f"{key}: {message}")
+
+
+class SolverError(FemPeltierError):
+    """A numerical failure (linear solve, unphysical state) with a short reason."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
