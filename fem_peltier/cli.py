@@ -1,0 +1,562 @@
+"""The ``fem-peltier`` command line (also ``python -m fem_peltier``).
+
+Commands::
+
+    fem-peltier presets
+    fem-peltier config (CONFIG.toml | --preset NAME) [--set section.key=value ...]
+    fem-peltier schema
+    fem-peltier mesh  (CONFIG.toml | --preset NAME) [--set ...] [--out FILE.msh]
+    fem-peltier run   (CONFIG.toml | --preset NAME) [--set ...] --out DIR [--overwrite]
+    fem-peltier sweep (CONFIG.toml | --preset NAME) --currents I1,I2,... [--set ...] --out DIR [--resume]
+
+Exit codes (model.md section 6): 0 converged; 3 finished without converging
+(outputs written); 2 bad input (one line on stderr naming the key or file,
+nothing written); 1 anything else.
+
+The whole configuration is validated (and resolved) before any directory is
+created, any mesh is built or any MPI/DOLFINx module is imported. Commands that
+do not solve anything (presets, config, schema) never import mpi4py or dolfinx.
+Under MPI only rank 0 prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import math
+import os
+import sys
+import time
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, _to_input_error, load_config, preset_description, preset_names
+from .errors import InputError, SolverError
+from .log import is_root, mpi_size_hint, setup_logging
+
+PROG = "fem-peltier"
+log = logging.getLogger("fem_peltier.cli")
+
+EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_NOT_CONVERGED = 0, 1, 2, 3
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _say(text: str = "", *, err: bool = False) -> None:
+    """Print on MPI rank 0 only."""
+    if is_root():
+        stream = sys.stderr if err else sys.stdout
+        stream.write(text + "\n")
+        stream.flush()
+
+
+def _error(message: str) -> None:
+    """The one-line error message of the CLI."""
+    one_line = " ".join(str(message).split())
+    _say(f"{PROG}: error: {one_line}", err=True)
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def _load(args: argparse.Namespace) -> tuple[Config, str]:
+    """Load, validate and resolve the configuration; return it and a short name for it."""
+    if args.config is not None and args.preset is not None:
+        raise InputError("--preset", f"give either a CONFIG.toml ({args.config}) or --preset, not both")
+    if args.config is None and args.preset is None:
+        raise InputError("CONFIG", "give a CONFIG.toml file or --preset NAME (see `fem-peltier presets`)")
+    cfg = load_config(path=args.config, preset=args.preset, overrides=list(args.set or []))
+    try:
+        cfg = cfg.resolved()
+    except Exception as exc:  # the cross-checks may fail only once derived defaults are filled in
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise _to_input_error(exc) from None
+        raise
+    name = args.preset if args.preset is not None else Path(args.config).stem
+    return cfg, name
+
+
+def _check_new_dir(out: Path, *, allow_existing: bool, hint: str) -> None:
+    """An output directory must be new (or empty) unless the user allowed reuse."""
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise InputError(str(out), "exists and is not a directory")
+        if not allow_existing and any(out.iterdir()):
+            raise InputError(str(out), f"output directory already exists; {hint}")
+
+
+def _sync_ranks() -> None:
+    """Barrier across MPI ranks (after every rank has validated, before anyone writes)."""
+    if mpi_size_hint() > 1:
+        from mpi4py import MPI
+
+        MPI.COMM_WORLD.barrier()
+
+
+def _import_solver_module(name: str) -> types.ModuleType:
+    """Import fem_peltier.<name>; a missing DOLFINx/gmsh becomes a clear one-line error (exit 1)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"fem_peltier.{name}")
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        if missing and missing.split(".")[0] in ("dolfinx", "dolfinx_solver", "mpi4py", "petsc4py", "gmsh", "basix", "ufl"):
+            raise _FatalError(
+                f"{missing} is not importable ({exc}); install DOLFINx with `make install` "
+                "(pip wheel) or from conda-forge (environment.yml)"
+            ) from None
+        raise
+
+
+class _FatalError(Exception):
+    """A failure reported as one line with exit code 1."""
+
+
+# ---------------------------------------------------------------------------------------
+# presets / config / schema
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    names = preset_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        cfg = load_config(preset=name)
+        g = cfg.groups()
+        labels = [("h/L", "h_over_L"), ("W/L", "W_over_L"), ("r", "r"), ("theta", "theta"),
+                  ("J", "J"), ("P", "P"), ("Z T0", "ZT0")]
+        groups = "  ".join(f"{lab}={_fmt(g[k]) if g[k] is not None else '-'}" for lab, k in labels)
+        drive = cfg.drive
+        drive_txt = f"I = {drive.current:g} A" if drive.current is not None else f"V = {drive.voltage:g} V"
+        _say(f"{name:<{width}}  {preset_description(name)}")
+        _say(f"{'':<{width}}  {groups}  ({drive_txt}, electrodes = {cfg.geometry.electrodes})")
+    return EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    cfg, name = _load(args)
+    g = cfg.groups()
+    source = f"preset {args.preset}" if args.preset else f"file {args.config}"
+    extra = "".join(f" --set {s}" for s in (args.set or []))
+    header = [
+        f"# fem-peltier {__version__}: resolved configuration ({source}{extra})",
+        "# dimensionless groups: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in g.items() if v is not None),
+        "",
+    ]
+    _say("\n".join(header) + tomli_w.dumps(cfg.to_toml_dict()).rstrip("\n"))
+    return EXIT_OK
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return " or ".join(json.dumps(a) for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        parts = [_type_name(a) for a in typing.get_args(annotation) if a is not type(None)]
+        text = " or ".join(parts)
+        return text + (" or none" if type(None) in typing.get_args(annotation) else "")
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _constraints(field: Any) -> str:
+    out = []
+    for meta in field.metadata:
+        for attr, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            val = getattr(meta, attr, None)
+            if val is not None:
+                out.append(f"{sym} {val:g}" if isinstance(val, (int, float)) else f"{sym} {val}")
+    return ", ".join(out)
+
+
+def schema_markdown() -> str:
+    """The configuration reference (docs/configuration.md) as Markdown."""
+    default = Config()
+    resolved = default.resolved()
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated by `fem-peltier schema` (`make docs`) from the pydantic models in",
+        "     fem_peltier/config.py. Do not edit by hand. -->",
+        "",
+        "A run is configured by a TOML file with the sections below, or by a preset",
+        "(`fem-peltier presets`), plus `--set section.key=value` overrides on the command line.",
+        "All quantities are in SI units (m, K, A, V, Ohm m, V/K, W/(m K)).",
+        "",
+        "* Every key is optional; a missing key takes the default shown.",
+        "* A default of *derived* means the value is computed from other keys when the",
+        "  configuration is resolved (the rule is in the description). `fem-peltier config`",
+        "  prints the resolved values, and every run stores them with its results.",
+        "* `--set section.key=value` reads the value as a TOML value (`1e-4`, `true`,",
+        "  `\"ends\"`), falling back to a plain string; `none` (or `null`) clears a key, e.g.",
+        "  `--set drive.current=none --set drive.voltage=2.0` switches a preset to voltage control.",
+        "* Unknown sections or keys, values of the wrong type or out of range, and",
+        "  inconsistent combinations (both current and voltage, electrodes wider than the film",
+        "  or overlapping, `t_mit <= t0`, ...) are rejected before anything is computed",
+        "  (exit code 2, one line naming the key).",
+        "",
+    ]
+    for sec_name, sec_field in Config.model_fields.items():
+        cls = sec_field.annotation
+        doc = " ".join((cls.__doc__ or "").split())
+        lines += [f"## [{sec_name}]", "", doc, "", "| key | type | default | allowed | description |",
+                  "|---|---|---|---|---|"]
+        for key, field in cls.model_fields.items():
+            dval = getattr(getattr(default, sec_name), key)
+            rval = getattr(getattr(resolved, sec_name), key)
+            if dval is None and rval is not None:
+                dtxt = "*derived*"
+            elif dval is None:
+                dtxt = "none"
+            elif isinstance(dval, bool):
+                dtxt = f"`{str(dval).lower()}`"
+            elif isinstance(dval, str):
+                dtxt = f"`{json.dumps(dval)}`"
+            else:
+                dtxt = f"`{dval:g}`" if isinstance(dval, float) else f"`{dval}`"
+            cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    _say(schema_markdown().rstrip("\n"))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------
+# mesh / run
+
+
+def cmd_mesh(args: argparse.Namespace) -> int:
+    cfg, name = _load(args)
+    path = Path(args.out) if args.out else Path("meshes") / f"{name}.msh"
+    if path.is_dir():
+        raise InputError(str(path), "is a directory; expected a .msh file name")
+    _sync_ranks()
+    mesh_mod = _import_solver_module("mesh")
+    if is_root():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    _sync_ranks()
+    log.info("meshing %s -> %s", name, path)
+    mesh_mod.write_msh(cfg, path)
+    _say(f"wrote {path}")
+    return EXIT_OK
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    keys = [("T_max_K", "T_max", "K"), ("T_mean_K", "T_mean", "K"), ("voltage_V", "V", "V"),
+            ("current_A", "I", "A"), ("metal_fraction", "metal fraction", ""), ("wall_time_s", "wall", "s")]
+    parts = [f"{lab} = {_fmt(summary[k])}{(' ' + unit) if unit else ''}"
+             for k, lab, unit in keys if summary.get(k) is not None]
+    return ", ".join(parts)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg, name = _load(args)
+    out = Path(args.out)
+    _check_new_dir(out, allow_existing=args.overwrite, hint="pass --overwrite to replace its results")
+    _sync_ranks()
+    sim = _import_solver_module("simulation")
+    log.info("running %s -> %s", name, out)
+    started = time.time()
+    try:
+        result = sim.run(cfg, out=out, overwrite=bool(args.overwrite))
+    except SolverError as exc:
+        summary_file = out / "summary.json"
+        written = summary_file.is_file() and summary_file.stat().st_mtime >= started - 1
+        _error(f"solver failed: {exc}" + (f" (partial results in {out})" if written else ""))
+        return EXIT_NOT_CONVERGED if written else EXIT_FAILURE
+    summary = dict(result.summary or {})
+    status = "converged" if result.converged else "NOT converged"
+    reason = summary.get("reason")
+    _say(f"{name}: {status}" + (f" ({reason})" if reason else "") + f"; results in {out}")
+    line = _summary_line(summary)
+    if line and not args.quiet:
+        _say("  " + line)
+    return EXIT_OK if result.converged else EXIT_NOT_CONVERGED
+
+
+# ---------------------------------------------------------------------------------------
+# sweep
+
+SWEEP_CONFIG = "sweep_config.toml"
+SWEEP_CSV = "sweep.csv"
+SWEEP_FIXED_COLUMNS = ["point", "current_set_A", "run_dir"]
+
+
+def parse_currents(text: str) -> list[float]:
+    """``"0.005, 0.01,-0.01"`` -> floats (finite, distinct)."""
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    if not items:
+        raise InputError("--currents", "expected a comma-separated list of currents in A, e.g. 0.005,0.01")
+    values: list[float] = []
+    for s in items:
+        try:
+            v = float(s)
+        except ValueError:
+            raise InputError("--currents", f"not a number: '{s}'") from None
+        if not math.isfinite(v):
+            raise InputError("--currents", f"expected finite currents, got '{s}'")
+        if v in values:
+            raise InputError("--currents", f"current {s} is listed twice")
+        values.append(v)
+    return values
+
+
+def _sweep_base(cfg: Config) -> dict[str, Any]:
+    """The part of the resolved config shared by all points (drive.current/voltage removed)."""
+    data = cfg.to_toml_dict()
+    data["drive"] = {k: v for k, v in data.get("drive", {}).items() if k not in ("current", "voltage")}
+    return data
+
+
+def _point_config(cfg: Config, current: float) -> Config:
+    data = cfg.model_dump()
+    data["drive"].update(current=current, voltage=None)
+    try:
+        return Config.model_validate(data).resolved()
+    except Exception as exc:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise _to_input_error(exc) from None
+        raise
+
+
+def _first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            d = _first_difference(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else k)
+            if d:
+                return d
+        return None
+    return None if a == b else (prefix or "config")
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _write_sweep_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    columns: list[str] = list(SWEEP_FIXED_COLUMNS)
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    _atomic_write(path, buf.getvalue())
+
+
+def _read_sweep_csv(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        try:
+            float(row.get("current_set_A") or "")
+        except ValueError:
+            raise InputError(str(path), "unreadable sweep table (bad current_set_A column)") from None
+    return rows
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    cfg, name = _load(args)
+    currents = parse_currents(args.currents)
+    points = [_point_config(cfg, current) for current in currents]  # validate every point first
+    out = Path(args.out)
+    base = _sweep_base(cfg)
+    stored = out / SWEEP_CONFIG
+    rows: list[dict[str, str]] = []
+    _check_new_dir(out, allow_existing=args.resume, hint="pass --resume to continue that sweep, or choose a new --out")
+    if out.is_dir() and any(out.iterdir()):
+        if not stored.is_file():
+            raise InputError(str(stored), "not found: the directory is not a fem-peltier sweep")
+        try:
+            old = tomllib.loads(stored.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            raise InputError(str(stored), "not valid TOML") from None
+        diff = _first_difference(base, old)
+        if diff is not None:
+            raise InputError(str(stored), f"the sweep in {out} used a different configuration ({diff} differs); "
+                                          "use a new --out")
+        rows = _read_sweep_csv(out / SWEEP_CSV)
+    done = {float(r["current_set_A"]) for r in rows}
+
+    _sync_ranks()
+    sim = _import_solver_module("simulation")
+    if is_root():
+        out.mkdir(parents=True, exist_ok=True)
+        if not stored.is_file():
+            _atomic_write(stored, f"# fem-peltier {__version__} sweep ({name}); drive.current is set per point\n"
+                          + tomli_w.dumps(base))
+    _sync_ranks()
+
+    n_bad = 0
+    for index, (current, pcfg) in enumerate(zip(currents, points)):
+        if current in done:
+            log.info("point %d (I = %g A): already in %s, skipped", index, current, SWEEP_CSV)
+            continue
+        pdir = out / f"point_{index:03d}_I={current:.6g}A"
+        log.info("point %d/%d: I = %g A -> %s", index + 1, len(currents), current, pdir)
+        try:
+            result = sim.run(pcfg, out=pdir, overwrite=True)
+            summary, converged = dict(result.summary or {}), bool(result.converged)
+        except SolverError as exc:
+            summary, converged = {"converged": False, "reason": f"solver failed: {exc}"}, False
+            _error(f"point {index} (I = {current:g} A): solver failed: {exc}")
+        summary["converged"] = converged
+        row = {"point": str(index), "current_set_A": repr(current), "run_dir": pdir.name}
+        for key, value in summary.items():
+            if key not in row and not isinstance(value, dict):
+                row[key] = _csv_cell(value)
+        rows.append(row)
+        if is_root():
+            _write_sweep_csv(out / SWEEP_CSV, rows)
+        n_bad += not converged
+        _say(f"{name} I = {current:g} A: {'converged' if converged else 'NOT converged'}; {_summary_line(summary)}")
+    _say(f"sweep table: {out / SWEEP_CSV}" + (f" ({n_bad} point(s) not converged)" if n_bad else ""))
+    return EXIT_NOT_CONVERGED if n_bad else EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------
+# Parser and entry point
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors printed on MPI rank 0 only (exit code 2)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        if is_root():
+            self.print_usage(sys.stderr)
+            sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    verbosity = _Parser(add_help=False)
+    verbosity.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                           help="more log output (debug with -v)")
+    verbosity.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                           help="only warnings and errors")
+
+    source = _Parser(add_help=False)
+    source.add_argument("config", nargs="?", metavar="CONFIG.toml", help="a TOML configuration file")
+    source.add_argument("--preset", metavar="NAME", help="a built-in case instead of a file (see `presets`)")
+    source.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
+                        help="override a config key (repeatable), e.g. --set mesh.size=1e-4; 'none' clears a key")
+
+    parser = _Parser(
+        prog=PROG,
+        description="Finite-element simulation of current-driven insulator-metal transitions in a thin film "
+                    "with Joule and interface Peltier heating (FEniCSx/DOLFINx).",
+        epilog="Exit codes: 0 converged, 3 finished without converging (outputs written), "
+               "2 bad input (nothing written), 1 other failure.",
+        parents=[verbosity],
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("presets", parents=[verbosity], help="list the built-in cases and their dimensionless groups")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("config", parents=[verbosity, source], help="print the resolved configuration as TOML")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("schema", parents=[verbosity], help="print the configuration reference (Markdown)")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("mesh", parents=[verbosity, source], help="generate the mesh and save it as .msh")
+    p.add_argument("--out", metavar="FILE.msh", help="output file (default meshes/<preset or config name>.msh)")
+    p.set_defaults(func=cmd_mesh)
+
+    p = sub.add_parser("run", parents=[verbosity, source], help="one steady-state simulation")
+    p.add_argument("--out", metavar="DIR", required=True, help="output directory (must not exist unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="reuse an existing output directory")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", parents=[verbosity, source], help="a series of runs over the drive current")
+    p.add_argument("--currents", required=True, metavar="I1,I2,...",
+                   help="currents in A (write --currents=-0.01,0.01 when the first one is negative)")
+    p.add_argument("--out", metavar="DIR", required=True, help="sweep directory (one run directory per point)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in DIR")
+    p.set_defaults(func=cmd_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        _say(f"{PROG} {__version__}")
+        return EXIT_OK
+    if getattr(args, "func", None) is None:
+        if is_root():
+            parser.print_help(sys.stderr)
+        return EXIT_INPUT
+    quiet = bool(getattr(args, "quiet", False))
+    args.quiet = quiet
+    setup_logging(-1 if quiet else int(getattr(args, "verbose", 0) or 0))
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        _error(str(exc))
+        return EXIT_INPUT
+    except _FatalError as exc:
+        _error(str(exc))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception:
+        # Anything unexpected: keep the traceback (exit 1). Under MPI, stop the other ranks
+        # too instead of leaving them waiting in a collective call.
+        mpi = sys.modules.get("mpi4py.MPI")
+        if mpi is not None and mpi_size_hint() > 1:
+            import traceback
+
+            traceback.print_exc()
+            sys.stderr.flush()
+            mpi.COMM_WORLD.Abort(EXIT_FAILURE)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
