@@ -1,0 +1,491 @@
+"""The coupled electro-thermal steady state with a per-cell phase indicator.
+
+Unknowns: the potential phi (P1, film), the temperature T (P1, film and
+substrate) and, under current control, the electrode voltage V. One Newton
+step linearises
+
+    F_e(phi, T) = 0                      div(sigma(m) grad phi) = 0
+    F_T(phi, T) = 0                      -div(kappa grad T) = rho|j|^2 + Peltier
+    I(phi, T)   = I_drive                total current (reaction at the + electrode)
+
+with the exact Jacobian (ufl.derivative) and eliminates the scalar V by a
+bordered solve: one factorisation, two solves (model.md section 2). A
+backtracking line search on a scaled residual rejects unphysical states.
+
+The outer (Picard) loop drives the continuation in the band width w from wide
+to narrow, updates the DG0 phase indicator and re-tags the phase-boundary
+facets that carry the Peltier integral after every Newton step, and, with
+hysteresis, updates each cell's band centre from its phase until the pattern
+is stable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import basix.ufl
+import dolfinx.fem.petsc as fpetsc
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from . import electrical, thermal
+from .config import Config
+from .errors import SolverError
+from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, SINK, SUBSTRATE, FilmMesh
+from .phase import PhaseLaw, cell_centroids, cell_mean_temperature, jump_facets, update_centre
+
+log = logging.getLogger("fem_peltier")
+
+QDEG = {"quadrature_degree": 2}
+INTERFACE = 1  # tag of the phase-boundary facets in the interface MeshTags
+
+
+@dataclass
+class NewtonReport:
+    converged: bool
+    steps: int
+    reason: str
+    merit: float
+    dm_max: float = math.inf
+    dT_rel: float = math.inf
+
+
+@dataclass
+class SolveReport:
+    converged: bool
+    reason: str
+    newton_steps: int
+    levels: list[dict] = field(default_factory=list)
+    final_width: float = math.nan
+    phase_updates: int = 0
+    metal_fraction_history: list[float] = field(default_factory=list)
+
+
+class CoupledProblem:
+    """Forms, unknowns and solvers of one configuration on one mesh."""
+
+    def __init__(self, cfg: Config, fm: FilmMesh, comm: MPI.Comm | None = None):
+        self.cfg = cfg = cfg.resolved()
+        self.fm = fm
+        msh = self.msh = fm.mesh
+        self.comm = msh.comm
+        tdim = msh.topology.dim
+        msh.topology.create_connectivity(tdim - 1, tdim)
+        msh.topology.create_connectivity(tdim, tdim - 1)
+        mat, th = cfg.material, cfg.thermal
+
+        # --- spaces and unknowns -------------------------------------------------------
+        P1 = basix.ufl.element("Lagrange", msh.basix_cell(), 1)
+        self.U = U = fem.functionspace(msh, basix.ufl.mixed_element([P1, P1]))
+        self.u = fem.Function(U, name="state")
+        self.phi, self.T = ufl.split(self.u)
+        v, w = ufl.TestFunctions(U)
+        self.Q0 = fem.functionspace(msh, ("DG", 0))
+        self.V_phi, self.map_phi = U.sub(0).collapse()
+        self.V_T, self.map_T = U.sub(1).collapse()
+        self.map_phi = np.asarray(self.map_phi, dtype=np.int32)
+        self.map_T = np.asarray(self.map_T, dtype=np.int32)
+
+        # film cells (local incl. ghosts) as a mask
+        n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
+        self.film_mask = np.zeros(n_loc, dtype=bool)
+        self.film_mask[fm.cell_tags.find(FILM)] = True
+        self.has_substrate = cfg.geometry.substrate_thickness > 0
+
+        # --- parameters ------------------------------------------------------------------
+        self.law = PhaseLaw.create(msh, cfg, cfg.solver.initial_width)
+        self.t0 = fem.Constant(msh, float(th.t0))
+        self.joule_on = fem.Constant(msh, 1.0 if th.joule_heating else 0.0)
+        self.peltier_on = fem.Constant(msh, 1.0 if th.peltier_heating else 0.0)
+        kappa = fem.Constant(msh, float(mat.kappa))
+        kappa_sub = fem.Constant(msh, float(mat.kappa_substrate))
+
+        # --- material laws, per cell ---------------------------------------------------------
+        self.xc = cell_centroids(msh)
+        self.Tc = cell_mean_temperature(self.T, self.xc)
+        self.m_expr = self.law.metal_fraction(self.Tc)
+        self.sigma = self.law.sigma(self.m_expr)
+        self.S = self.law.seebeck(self.m_expr)
+        self.j = electrical.current_density(self.phi, self.sigma)
+        self.m = fem.Function(self.Q0, name="phase")
+        self._m_interp = fem.Expression(self.m_expr, self.Q0.element.interpolation_points)
+
+        # --- measures ---------------------------------------------------------------------
+        self.dx = ufl.Measure("dx", domain=msh, subdomain_data=fm.cell_tags, metadata=QDEG)
+        self.ds = ufl.Measure("ds", domain=msh, subdomain_data=fm.facet_tags, metadata=QDEG)
+        self.n = ufl.FacetNormal(msh)
+        dxf = self.dx(FILM)
+
+        # --- residual pieces (the Peltier part is added per interface tagging) --------------
+        F_e = electrical.residual(self.phi, v, self.sigma, dxf)
+        F_T = thermal.conduction(self.T, w, kappa, dxf)
+        if self.has_substrate:
+            F_T += thermal.conduction(self.T, w, kappa_sub, self.dx(SUBSTRATE))
+        F_T -= self.joule_on * electrical.joule_density(self.phi, self.sigma) * w * dxf
+        self.F_bulk = F_e + F_T
+        self.q_peltier = self.peltier_on * thermal.peltier_facet_density(self.T, self.S, self.j, self.n)
+        self.w_test = w
+
+        # --- boundary conditions (homogeneous, for Newton corrections) ----------------------
+        ft = fm.facet_tags
+        self.dofs_neg = electrical.electrode_dofs(U.sub(0), ft, ELECTRODE_NEG)
+        self.dofs_pos = electrical.electrode_dofs(U.sub(0), ft, ELECTRODE_POS)
+        self.dofs_sink = fem.locate_dofs_topological(U.sub(1), tdim - 1, ft.find(SINK))
+        pinned = electrical.substrate_only_dofs(U.sub(0), fm.cell_tags, FILM) if self.has_substrate else np.zeros(0, np.int32)
+        self.dofs_pinned = pinned
+        zero = PETSc.ScalarType(0)
+        self.bcs = [
+            fem.dirichletbc(zero, self.dofs_neg, U.sub(0)),
+            fem.dirichletbc(zero, self.dofs_pos, U.sub(0)),
+            fem.dirichletbc(zero, self.dofs_sink, U.sub(1)),
+        ]
+        if pinned.size:
+            self.bcs.append(fem.dirichletbc(zero, pinned, U.sub(0)))
+        self._check_patches()
+
+        # chi: 1 on the positive-electrode potential dofs -> I = F_e(test = chi) (reaction)
+        self.chi = fem.Function(U, name="chi_pos")
+        self.chi.x.array[self.dofs_pos] = 1.0
+        self.chi_sink = fem.Function(U, name="chi_sink")
+        self.chi_sink.x.array[self.dofs_sink] = 1.0
+        self.I_form_ufl = electrical.residual(self.phi, ufl.split(self.chi)[0], self.sigma, dxf)
+
+        # --- drive ---------------------------------------------------------------------
+        d = cfg.drive
+        self.current_control = d.current is not None
+        self.I_drive = float(d.current) if self.current_control else math.nan
+        g = cfg.geometry
+        self.R_ref = mat.rho_insulator * g.length / (g.width * g.thickness)  # crude scale (Ohm)
+        self.V = float(d.voltage) if not self.current_control else self.I_drive * self.R_ref
+        self.I_scale = abs(self.I_drive) if self.current_control else abs(self.V) / self.R_ref
+        if self.I_scale == 0.0:
+            self.I_scale = 1.0
+        self.Q_scale = mat.kappa * g.length * (mat.t_mit - th.t0)
+
+        # --- initial state: T = T0, linear potential guess --------------------------------
+        self.u.x.array[self.map_T] = th.t0
+        self.u.x.array[self.dofs_pos] = self.V
+        self.u.x.scatter_forward()
+
+        # --- linear algebra objects, built once --------------------------------------------
+        du = ufl.TrialFunction(U)
+        dS_all = ufl.Measure("dS", domain=msh, metadata=QDEG)
+        # sparsity pattern covering Peltier couplings on every interior facet
+        pattern = ufl.derivative(self.F_bulk - self.q_peltier * ufl.avg(w) * dS_all, self.u, du)
+        self.A = fpetsc.create_matrix(fem.form(pattern))
+        self.A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
+        self.Fvec = fpetsc.create_vector(U)
+        self.bvec = fpetsc.create_vector(U)
+        self.cvec = fpetsc.create_vector(U)
+        self.y = fpetsc.create_vector(U)
+        self.z = fpetsc.create_vector(U)
+        self.du_vec = fpetsc.create_vector(U)
+        self.ksp = self._make_ksp()
+        self._du = du
+        self.interface_facets = np.zeros(0, dtype=np.int32)
+        self._build_forms(np.zeros(0, dtype=np.int32))
+        self.update_phase()
+
+        n_cells = msh.topology.index_map(tdim).size_global
+        self.n_cells = n_cells
+        self.n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
+
+    # ------------------------------------------------------------------------------------
+    def _check_patches(self) -> None:
+        for name, dofs in (("electrode_neg", self.dofs_neg), ("electrode_pos", self.dofs_pos), ("sink", self.dofs_sink)):
+            n = self.comm.allreduce(int(dofs.size), op=MPI.SUM)
+            if n == 0:
+                raise SolverError(f"the mesh has no '{name}' facets")
+
+    def _make_ksp(self) -> PETSc.KSP:
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOperators(self.A)
+        ksp.setOptionsPrefix(f"fem_peltier_newton_{id(self)}_")
+        kind = self.cfg.solver.linear_solver
+        if kind in ("mumps", "superlu_dist"):
+            ksp.setType("preonly")
+            pc = ksp.getPC()
+            pc.setType("lu")
+            pc.setFactorSolverType(kind)
+        else:  # "gmres-asm": iterative fallback for large meshes
+            ksp.setType("gmres")
+            ksp.getPC().setType("asm")
+            ksp.setTolerances(rtol=1e-12, max_it=2000)
+            ksp.setGMRESRestart(200)
+        ksp.setFromOptions()
+        return ksp
+
+    def _build_forms(self, facets: np.ndarray) -> None:
+        """(Re)compile the residual/Jacobian forms with Peltier facets `facets` (local, sorted)."""
+        msh = self.msh
+        facets = np.asarray(np.sort(facets), dtype=np.int32)
+        tags = dmesh.meshtags(msh, msh.topology.dim - 1, facets, np.full(facets.size, INTERFACE, dtype=np.int32))
+        self.interface_tags = tags
+        dS = ufl.Measure("dS", domain=msh, subdomain_data=tags, metadata=QDEG)
+        self.dS = dS
+        F = self.F_bulk - self.q_peltier * ufl.avg(self.w_test) * dS(INTERFACE)
+        self.F_ufl = F
+        self.F_form = fem.form(F)
+        self.J_form = fem.form(ufl.derivative(F, self.u, self._du))
+        self.b_form = fem.form(ufl.derivative(F, self.u, self.chi))
+        self.c_form = fem.form(ufl.derivative(self.I_form_ufl, self.u, ufl.TestFunction(self.U)))
+        self.I_form = fem.form(self.I_form_ufl)
+        self.peltier_form = fem.form(self.q_peltier * dS(INTERFACE))
+        self.interface_facets = facets
+
+    # ------------------------------------------------------------------------------------
+    def update_phase(self) -> float:
+        """Interpolate m(T_c) into the DG0 phase indicator, re-tag interface facets. Returns max |dm|."""
+        old = self.m.x.array.copy()
+        self.m.interpolate(self._m_interp)
+        self.m.x.scatter_forward()
+        n_own = self.Q0.dofmap.index_map.size_local
+        dm = float(np.max(np.abs(self.m.x.array[:n_own] - old[:n_own]), initial=0.0))
+        dm = self.comm.allreduce(dm, op=MPI.MAX)
+        facets = jump_facets(self.m, self.film_mask)
+        same = facets.size == self.interface_facets.size and np.array_equal(facets, self.interface_facets)
+        if not self.comm.allreduce(int(same), op=MPI.MIN):
+            self._build_forms(facets)
+        return dm
+
+    def set_width(self, w: float) -> None:
+        self.law.width.value = float(w)
+
+    # --- assembly helpers ------------------------------------------------------------------
+    def current(self) -> float:
+        """Total current entering at the positive electrode (A), by the reaction method."""
+        return self.comm.allreduce(fem.assemble_scalar(self.I_form), op=MPI.SUM)
+
+    def _assemble_residual(self, vec: PETSc.Vec) -> None:
+        with vec.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(vec, self.F_form)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+
+    def merit(self) -> tuple[float, float]:
+        """Scaled residual norm over free dofs (and the current mismatch). Returns (merit, I)."""
+        self._assemble_residual(self.Fvec)
+        fpetsc.set_bc(self.Fvec, self.bcs)
+        arr = self.Fvec.array_r
+        n_own = arr.size
+        phi_own = self.map_phi[self.map_phi < n_own]
+        T_own = self.map_T[self.map_T < n_own]
+        se = float(np.dot(arr[phi_own], arr[phi_own]))
+        sT = float(np.dot(arr[T_own], arr[T_own]))
+        se, sT = self.comm.allreduce(np.array([se, sT]), op=MPI.SUM)
+        I = self.current()
+        r2 = se / self.I_scale**2 + sT / self.Q_scale**2
+        if self.current_control:
+            r2 += ((I - self.I_drive) / self.I_scale) ** 2
+        return math.sqrt(r2), I
+
+    def temperatures(self) -> np.ndarray:
+        return self.u.x.array[self.map_T]
+
+    def physical(self) -> bool:
+        T = self.temperatures()
+        ok = bool(np.all(np.isfinite(T)) and T.min(initial=np.inf) > 0 and T.max(initial=0) < self.cfg.solver.t_ceiling)
+        return bool(self.comm.allreduce(int(ok), op=MPI.MIN))
+
+    # --- one Newton step -----------------------------------------------------------------
+    def newton_direction(self) -> tuple[float]:
+        """Assemble J and solve the bordered system; leaves du in self.du_vec, returns dV."""
+        A = self.A
+        A.zeroEntries()
+        fpetsc.assemble_matrix(A, self.J_form, bcs=self.bcs)
+        A.assemble()
+        # -F with zero on constrained dofs
+        self._assemble_residual(self.Fvec)
+        self.Fvec.scale(-1.0)
+        fpetsc.set_bc(self.Fvec, self.bcs)
+        self.ksp.solve(self.Fvec, self.y)
+        self._check_ksp("Newton correction")
+        if not self.current_control:
+            self.y.copy(self.du_vec)
+            return 0.0
+        # b = J chi, c = d I / d u
+        with self.bvec.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(self.bvec, self.b_form)
+        self.bvec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self.bvec.scale(-1.0)
+        fpetsc.set_bc(self.bvec, self.bcs)
+        self.ksp.solve(self.bvec, self.z)
+        self._check_ksp("bordered voltage response")
+        with self.cvec.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(self.cvec, self.c_form)
+        self.cvec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        chi = self.chi.x.petsc_vec
+        I_now = self.current()
+        denom = self.cvec.dot(self.z) + self.cvec.dot(chi)
+        if denom == 0.0 or not math.isfinite(denom):
+            raise SolverError("singular bordered system (zero differential conductance)")
+        dV = (self.I_drive - I_now - self.cvec.dot(self.y)) / denom
+        # du = y + dV (z + chi)
+        self.y.copy(self.du_vec)
+        self.du_vec.axpy(dV, self.z)
+        self.du_vec.axpy(dV, chi)
+        return dV
+
+    def _check_ksp(self, what: str) -> None:
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            raise SolverError(f"linear solve for the {what} failed (PETSc KSP reason {reason})")
+
+    def newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float) -> NewtonReport:
+        """Damped Newton on the current band width until the scaled residual < tol."""
+        merit, _ = self.merit()
+        steps = 0
+        dm = math.inf
+        dT_rel = math.inf
+        u_save = self.u.x.array.copy()
+        while True:
+            if merit < tol and dT_rel < t_rtol and dm < phase_tol:
+                return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
+            if merit < tol * 1e-3 and steps > 0:  # residual at round-off: the step is as small as it gets
+                return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
+            if steps >= max_steps:
+                return NewtonReport(False, steps, "newton max steps", merit, dm, dT_rel)
+            try:
+                dV = self.newton_direction()
+            except SolverError as exc:
+                return NewtonReport(False, steps, str(exc), merit, dm, dT_rel)
+            steps += 1
+            self.du_vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+            du = self.du_vec.array_r.copy()
+            # ghost values of du: use a Function-sized local array
+            du_loc = self._local_du()
+            u_save[:] = self.u.x.array
+            V_save = self.V
+            lam = 1.0
+            accepted = False
+            for _ in range(12):
+                self.u.x.array[:] = u_save + lam * du_loc
+                self.V = V_save + lam * dV
+                if self.physical():
+                    trial, _ = self.merit()
+                    if math.isfinite(trial) and trial <= (1 - 1e-4 * lam) * merit:
+                        accepted = True
+                        break
+                lam *= 0.5
+            if not accepted:
+                self.u.x.array[:] = u_save
+                self.V = V_save
+                return NewtonReport(False, steps, "line search failed", merit, dm, dT_rel)
+            del du
+            T_new = self.temperatures()
+            dT = float(np.max(np.abs(lam * du_loc[self.map_T]), initial=0.0))
+            dT_rel = self.comm.allreduce(dT, op=MPI.MAX) / max(
+                self.comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300)
+            dm = self.update_phase()
+            merit, _ = self.merit()
+            log.debug("    newton %2d: merit %.3e  lambda %.3g  dT/T %.2e  dm %.2e  V %.6g",
+                      steps, merit, lam, dT_rel, dm, self.V)
+
+    def _local_du(self) -> np.ndarray:
+        """The Newton correction as a local (owned + ghost) array in the Function layout."""
+        tmp = fem.Function(self.U)
+        self.du_vec.copy(tmp.x.petsc_vec)
+        tmp.x.scatter_forward()
+        return tmp.x.array.copy()
+
+    # --- state handling ------------------------------------------------------------------
+    def save_state(self) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        return self.u.x.array.copy(), self.V, self.law.centre.x.array.copy(), self.m.x.array.copy()
+
+    def restore_state(self, state) -> None:
+        u, V, centre, m = state
+        self.u.x.array[:] = u
+        self.V = V
+        self.law.centre.x.array[:] = centre
+        self.m.x.array[:] = m
+        self.update_phase()
+
+
+def solve(problem: CoupledProblem, progress=None) -> SolveReport:
+    """Continuation in the band width with Newton closing each level (see module docstring)."""
+    s = problem.cfg.solver
+    comm = problem.comm
+    w_final = s.transition_width
+    w = s.initial_width
+    w_prev = None
+    steps_total = 0
+    rep = SolveReport(False, "", 0)
+    state = problem.save_state()
+    tol = s.newton_rtol
+    while True:
+        problem.set_width(w)
+        t_level = time.perf_counter()
+        ok, level_steps, updates, reason = _solve_level(problem, s, max(1, s.max_iterations - steps_total))
+        steps_total += level_steps
+        rep.phase_updates += updates
+        mf = metal_fraction(problem)
+        rep.levels.append({"width_K": w, "newton_steps": level_steps, "converged": ok,
+                           "metal_fraction": mf, "wall_s": time.perf_counter() - t_level})
+        if progress is not None:
+            progress(w, level_steps, ok, mf)
+        log.info("  band w = %8.4g K: %s after %d Newton steps (metal fraction %.4f)",
+                 w, "converged" if ok else f"failed ({reason})", level_steps, mf)
+        if ok:
+            rep.metal_fraction_history.append(mf)
+            state = problem.save_state()
+            rep.final_width = w
+            if w <= w_final * (1 + 1e-12):
+                rep.converged = True
+                rep.reason = "converged"
+                break
+            w_prev, w = w, max(w * s.width_factor, w_final)
+        else:
+            problem.restore_state(state)
+            if w_prev is None:
+                rep.reason = f"no solution at the initial band width {w:.4g} K ({reason})"
+                break
+            ratio = w / w_prev
+            if ratio > 0.97:
+                rep.reason = f"stalled at band width {w_prev:.4g} K ({reason})"
+                break
+            w = w_prev * math.sqrt(ratio)
+        if steps_total >= s.max_iterations:
+            problem.restore_state(state)
+            rep.reason = f"iteration budget ({s.max_iterations} Newton steps) exhausted at band width {rep.final_width:.4g} K"
+            break
+    rep.newton_steps = steps_total
+    problem.set_width(rep.final_width if math.isfinite(rep.final_width) else w)
+    comm.barrier()
+    return rep
+
+
+def _solve_level(problem: CoupledProblem, s, budget: int) -> tuple[bool, int, int, str]:
+    """Newton at fixed w, repeated while the hysteresis memory (band centres) changes."""
+    steps = 0
+    updates = 0
+    for _ in range(s.max_phase_updates):
+        nr = problem.newton(min(s.newton_max_iterations, budget - steps), s.newton_rtol, s.phase_tol, s.temperature_rtol)
+        steps += nr.steps
+        if not nr.converged:
+            return False, steps, updates, nr.reason
+        changed = update_centre(problem.law, problem.m, problem.cfg)
+        if changed == 0:
+            return True, steps, updates, "converged"
+        updates += 1
+        problem.update_phase()
+        if steps >= budget:
+            return False, steps, updates, "iteration budget"
+    return False, steps, updates, "oscillating hysteresis memory"
+
+
+def metal_fraction(problem: CoupledProblem) -> float:
+    """Volume average of m over the film."""
+    comm = problem.comm
+    num = fem.assemble_scalar(fem.form(problem.m * problem.dx(FILM)))
+    den = fem.assemble_scalar(fem.form(fem.Constant(problem.msh, 1.0) * problem.dx(FILM)))
+    num, den = comm.allreduce(np.array([num, den]), op=MPI.SUM)
+    return float(num / den)

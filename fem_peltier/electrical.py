@@ -1,0 +1,48 @@
+"""Electrical problem in the film: div(sigma grad phi) = 0, j = -sigma grad phi.
+
+The electrodes are equipotential metal contacts: phi = 0 on the negative
+electrode, phi = V on the positive one, no current through the other film
+surfaces. The substrate carries no current: potential dofs that touch no film
+cell are removed from the problem (pinned), not given a fake conductivity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from dolfinx import fem, mesh as dmesh
+
+
+def residual(phi, v, sigma, dx_film) -> ufl.Form:
+    """Weak form of div(sigma grad phi) = 0: integral of sigma grad(phi) . grad(v) over the film."""
+    return ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * dx_film
+
+
+def current_density(phi, sigma):
+    """j = -sigma grad(phi) (A/m^2)."""
+    return -sigma * ufl.grad(phi)
+
+
+def joule_density(phi, sigma):
+    """Joule heat rho |j|^2 = sigma |grad phi|^2 (W/m^3); non-negative by construction."""
+    return sigma * ufl.inner(ufl.grad(phi), ufl.grad(phi))
+
+
+def electrode_dofs(V, facet_tags: dmesh.MeshTags, tag: int) -> np.ndarray:
+    """Potential dofs (in V's parent numbering when V is a subspace) on an electrode patch."""
+    fdim = facet_tags.dim
+    return fem.locate_dofs_topological(V, fdim, facet_tags.find(tag))
+
+
+def substrate_only_dofs(V, cell_tags: dmesh.MeshTags, film_tag: int) -> np.ndarray:
+    """Dofs of V that belong to no film cell (the current-free substrate interior)."""
+    tdim = cell_tags.dim
+    all_cells = np.arange(cell_tags.topology.index_map(tdim).size_local
+                          + cell_tags.topology.index_map(tdim).num_ghosts, dtype=np.int32)
+    film_cells = cell_tags.find(film_tag)
+    others = np.setdiff1d(all_cells, film_cells).astype(np.int32)
+    if others.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    d_other = fem.locate_dofs_topological(V, tdim, others)
+    d_film = fem.locate_dofs_topological(V, tdim, film_cells)
+    return np.setdiff1d(d_other, d_film).astype(np.int32)

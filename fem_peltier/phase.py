@@ -1,0 +1,142 @@
+"""Per-cell metal fraction m and the material laws that depend on it.
+
+The paper's rule is sharp (m = 1 above T_MIT, else 0). fem_peltier smooths it
+over a band of width w (K), as a Stefan problem would, and drives the phase by
+the cell-mean temperature T_c so that m, sigma, rho and S are constant in each
+cell (model.md section 2):
+
+    m(T_c)  = (1 + tanh((T_c - T_centre) / w)) / 2
+    sigma   = sigma_I (rho_I / rho_M)^m          (log-linear in m)
+    S       = S_I + m (S_M - S_I)               (linear in m)
+
+For P1 temperatures on affine simplices the cell mean equals the centroid
+value, and grad T is constant in a cell, so T_c = T + grad(T) . (x_c - x)
+exactly, with x_c the cell centroid. This keeps T_c a differentiable UFL
+expression of T (exact Newton Jacobians) that is constant per cell, also when
+restricted to either side of an interior facet.
+
+`T_centre` is a DG0 field: T_MIT without hysteresis; with hysteresis width H it
+is T_MIT + H/2 for cells that were insulating and T_MIT - H/2 for cells that were
+metallic at the last phase update (the memory of the Picard loop).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import ufl
+from dolfinx import fem, mesh as dmesh
+from mpi4py import MPI
+
+from .config import Config
+
+#: A cell counts as partially metallic when PARTIAL_EPS < m < 1 - PARTIAL_EPS.
+PARTIAL_EPS = 1e-3
+#: Facets whose two cells differ in m by more than this, or where either cell is
+#: inside the band (m (1 - m) above it), carry the Peltier integral. The second
+#: condition keeps Newton exact: where S is equal on both sides the jump is zero
+#: but its derivative with respect to T is not.
+JUMP_EPS = 1e-14
+
+
+def cell_centroids(msh: dmesh.Mesh) -> fem.Function:
+    """DG0 vector field holding each cell's centroid (m); ghosts included."""
+    Q = fem.functionspace(msh, ("DG", 0, (msh.geometry.dim,)))
+    xc = fem.Function(Q, name="centroid_m")
+    xc.interpolate(lambda x: x)  # DG0 interpolation point is the centroid
+    xc.x.scatter_forward()
+    return xc
+
+
+def cell_mean_temperature(T, xc: fem.Function):
+    """T_c = T + grad(T) . (x_c - x): the exact cell mean of a P1 field (UFL expression)."""
+    x = ufl.SpatialCoordinate(xc.function_space.mesh)
+    return T + ufl.dot(ufl.grad(T), xc - x)
+
+
+@dataclass
+class PhaseLaw:
+    """UFL material laws of the smoothed phase rule; parameters are fem.Constants."""
+
+    width: fem.Constant  # band width w (K)
+    centre: fem.Function  # DG0 band centre (K), carries hysteresis memory
+    sigma_i: fem.Constant  # 1/rho_I (S/m)
+    log_ratio: fem.Constant  # ln(rho_I / rho_M)
+    s_i: fem.Constant  # S_I (V/K)
+    s_m: fem.Constant  # S_M (V/K)
+
+    @classmethod
+    def create(cls, msh: dmesh.Mesh, cfg: Config, width: float) -> "PhaseLaw":
+        mat = cfg.material
+        Q = fem.functionspace(msh, ("DG", 0))
+        centre = fem.Function(Q, name="band_centre_K")
+        centre.x.array[:] = mat.t_mit + mat.hysteresis / 2
+        c = lambda v: fem.Constant(msh, float(v))  # noqa: E731
+        return cls(
+            width=c(width),
+            centre=centre,
+            sigma_i=c(1.0 / mat.rho_insulator),
+            log_ratio=c(math.log(mat.rho_insulator / mat.rho_metal)),
+            s_i=c(mat.seebeck_insulator),
+            s_m=c(mat.seebeck_metal),
+        )
+
+    def metal_fraction(self, Tc):
+        """m = (1 + tanh((T_c - T_centre)/w)) / 2."""
+        return 0.5 * (1.0 + ufl.tanh((Tc - self.centre) / self.width))
+
+    def sigma(self, m):
+        """Electrical conductivity sigma_I (rho_I/rho_M)^m (S/m)."""
+        return self.sigma_i * ufl.exp(self.log_ratio * m)
+
+    def seebeck(self, m):
+        """Seebeck coefficient S_I + m (S_M - S_I) (V/K)."""
+        return self.s_i + m * (self.s_m - self.s_i)
+
+
+def update_centre(law: PhaseLaw, m: fem.Function, cfg: Config) -> int:
+    """Hysteresis memory: centre = T_MIT -/+ H/2 for metal/insulating cells. Returns #changed owned cells."""
+    h = cfg.material.hysteresis
+    if h == 0.0:
+        return 0
+    new = np.where(m.x.array >= 0.5, cfg.material.t_mit - h / 2, cfg.material.t_mit + h / 2)
+    n_own = m.function_space.dofmap.index_map.size_local
+    changed = int(np.count_nonzero(new[:n_own] != law.centre.x.array[:n_own]))
+    law.centre.x.array[:] = new
+    law.centre.x.scatter_forward()
+    return m.function_space.mesh.comm.allreduce(changed, op=MPI.SUM)
+
+
+def jump_facets(m: fem.Function, film_cell_mask: np.ndarray, eps: float = JUMP_EPS) -> np.ndarray:
+    """Local indices of interior film facets where the phase changes (or can change).
+
+    A facet is kept when the metal fractions of its two cells differ by more than
+    `eps`, or either cell lies inside the transition band (m (1 - m) > eps).
+
+    Needs a shared-facet ghosted mesh and an up-to-date (scattered) DG0 `m` so that
+    facets on the partition boundary see both cells.
+    """
+    msh = m.function_space.mesh
+    tdim = msh.topology.dim
+    msh.topology.create_connectivity(tdim - 1, tdim)
+    f2c = msh.topology.connectivity(tdim - 1, tdim)
+    off = f2c.offsets
+    two = np.flatnonzero(np.diff(off) == 2).astype(np.int32)
+    c0 = f2c.array[off[two]]
+    c1 = f2c.array[off[two] + 1]
+    mc = m.x.array[m.function_space.dofmap.list[:, 0]]
+    band = mc * (1.0 - mc) > eps
+    keep = film_cell_mask[c0] & film_cell_mask[c1] & ((np.abs(mc[c0] - mc[c1]) > eps) | band[c0] | band[c1])
+    return two[keep]
+
+
+def phase_statistics(m: fem.Function, film_cell_mask: np.ndarray) -> dict[str, float]:
+    """Owned-cell counts: partially metallic cells and metal (m >= 0.5) cells."""
+    n_own = m.function_space.dofmap.index_map.size_local
+    vals = m.x.array[m.function_space.dofmap.list[:n_own, 0]][film_cell_mask[:n_own]]
+    comm = m.function_space.mesh.comm
+    partial = comm.allreduce(int(np.count_nonzero((vals > PARTIAL_EPS) & (vals < 1 - PARTIAL_EPS))), op=MPI.SUM)
+    metal = comm.allreduce(int(np.count_nonzero(vals >= 0.5)), op=MPI.SUM)
+    return {"partial_cells": partial, "metal_cells": metal}
