@@ -260,6 +260,16 @@ def cmd_mesh(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store_config(cfg: Config, out: Path) -> None:
+    """Keep the resolved configuration with the results (DIR/config.toml), unless already there."""
+    import tomli_w
+
+    path = out / "config.toml"
+    if is_root() and out.is_dir() and not path.exists():
+        _atomic_write(path, f"# fem-peltier {__version__}: resolved configuration of this run\n"
+                      + tomli_w.dumps(cfg.to_toml_dict()))
+
+
 def _summary_line(summary: dict[str, Any]) -> str:
     keys = [("T_max_K", "T_max", "K"), ("T_mean_K", "T_mean", "K"), ("voltage_V", "V", "V"),
             ("current_A", "I", "A"), ("metal_fraction", "metal fraction", ""), ("wall_time_s", "wall", "s")]
@@ -283,6 +293,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         written = summary_file.is_file() and summary_file.stat().st_mtime >= started - 1
         _error(f"solver failed: {exc}" + (f" (partial results in {out})" if written else ""))
         return EXIT_NOT_CONVERGED if written else EXIT_FAILURE
+    _store_config(cfg, out)
     summary = dict(result.summary or {})
     status = "converged" if result.converged else "NOT converged"
     reason = summary.get("reason")
@@ -439,6 +450,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         try:
             result = sim.run(pcfg, out=pdir, overwrite=True)
             summary, converged = dict(result.summary or {}), bool(result.converged)
+            _store_config(pcfg, pdir)
         except SolverError as exc:
             summary, converged = {"converged": False, "reason": f"solver failed: {exc}"}, False
             _error(f"point {index} (I = {current:g} A): solver failed: {exc}")

@@ -283,6 +283,8 @@ def test_run_exit_codes(fake, tmp_path, capsys):
     solver = fake(converged=True)
     assert cli.main(["run", "--preset", "fig2a", "--out", "a"]) == 0
     assert solver.calls == [(0.01, Path("a"), False)]
+    stored = fem_peltier.load_config(path=tmp_path / "a" / "config.toml")
+    assert stored == fem_peltier.load_config(preset="fig2a").resolved()
     assert cli.main(["run", "--preset", "fig2a", "--out", "a"]) == 2  # exists now
     assert cli.main(["run", "--preset", "fig2a", "--out", "a", "--overwrite"]) == 0
     assert solver.calls[-1][2] is True
