@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mpi4py import MPI
 
@@ -53,6 +53,8 @@ GROUP_NAMES: dict[int, str] = {
 }
 CELL_GROUPS = (FILM, SUBSTRATE)
 FACET_GROUPS = (ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, OTHER)
+
+_T = TypeVar("_T")
 
 # gmsh element type numbers (MSH format): linear triangle and linear tetrahedron
 _GMSH_TRI, _GMSH_TET = 2, 4
@@ -115,12 +117,13 @@ def _patch_distance(
     return np.sqrt(dx * dx + dy * dy + dz * dz)
 
 
-def _graded_points(a: float, b: float, size_at: Callable[[float], float]) -> npt.NDArray[np.float64]:
-    """1D points from a to b spaced at half the local cell size."""
+def _graded_points(a: float, b: float, size_at: Callable[[float], float], max_points: int = 160) -> npt.NDArray[np.float64]:
+    """1D points from a to b spaced at half the local cell size (at most about max_points)."""
+    floor = (b - a) / max_points  # keeps the estimate cheap for very fine meshes
     pts = [a]
     t = a
     while t < b:
-        t = min(b, t + 0.5 * size_at(t))
+        t = min(b, t + max(0.5 * size_at(t), floor))
         pts.append(t)
     return np.asarray(pts)
 
@@ -452,18 +455,26 @@ def create_mesh(cfg: Config, comm: MPI.Comm = MPI.COMM_WORLD) -> FilmMesh:
     return _to_dolfinx(arrays, comm, "generated")
 
 
-def write_msh(cfg: Config, path: str | Path) -> Path:
-    """Generate the mesh for `cfg` and save it as a gmsh .msh file (call on one rank)."""
+def write_msh(cfg: Config, path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD) -> Path:
+    """Generate the mesh for `cfg` and save it as a gmsh .msh file (MSH 4.1, ASCII).
+
+    Collective over `comm`: rank 0 meshes and writes, errors are raised on every rank.
+    """
     cfg = cfg.resolved()
     _check_budget(cfg)
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    arrays = _generate_arrays(cfg)
-    with _gmsh_session("fem_peltier") as gmsh:
-        _arrays_to_model(gmsh, arrays)
-        gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
-        gmsh.option.setNumber("Mesh.Binary", 0)
-        gmsh.write(str(out))
+
+    def work() -> Path:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        arrays = _generate_arrays(cfg)
+        with _gmsh_session("fem_peltier") as gmsh:
+            _arrays_to_model(gmsh, arrays)
+            gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+            gmsh.option.setNumber("Mesh.Binary", 0)
+            gmsh.write(str(out))
+        return out
+
+    _bcast_result(comm, work)
     return out
 
 
@@ -495,7 +506,7 @@ def _arrays_to_model(gmsh: Any, a: _MeshArrays) -> None:
         gmsh.model.addPhysicalGroup(2, [tag], tag, name=GROUP_NAMES[tag])
 
 
-def _bcast_result(comm: MPI.Comm, work: Callable[[], _MeshArrays]) -> _MeshArrays | None:
+def _bcast_result(comm: MPI.Comm, work: Callable[[], _T]) -> _T | None:
     """Run `work` on rank 0; re-raise its InputError/exception on every rank."""
     result, err = None, None
     if comm.rank == 0:
