@@ -184,6 +184,27 @@ def test_bad_input_under_mpi_prints_once(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
+# mesh (real gmsh + DOLFINx, a tiny mesh)
+
+
+def _have(*modules: str) -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+@pytest.mark.skipif(not _have("dolfinx", "gmsh"), reason="needs DOLFINx and gmsh")
+def test_mesh_command_writes_msh(tmp_path):
+    proc = fem("mesh", "--preset", "slab", "--out", "m/slab.msh", cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "m" / "slab.msh").stat().st_size > 0
+    assert "wrote m/slab.msh" in proc.stdout
+    proc = fem("mesh", "--preset", "fig2a", "--set", "mesh.size=1e-4", cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "meshes" / "fig2a.msh").is_file()  # default path: meshes/<preset>.msh
+
+
+# ---------------------------------------------------------------------------------------
 # Informational commands
 
 
