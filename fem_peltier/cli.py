@@ -91,11 +91,11 @@ def _load(args: argparse.Namespace) -> tuple[Config, str]:
 
 
 def _check_new_dir(out: Path, *, allow_existing: bool, hint: str) -> None:
-    """An output directory must be new (or empty) unless the user allowed reuse."""
+    """An output directory must not exist yet unless the user allowed reuse."""
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise InputError(str(out), "exists and is not a directory")
-        if not allow_existing and any(out.iterdir()):
+        if not allow_existing:
             raise InputError(str(out), f"output directory already exists; {hint}")
 
 

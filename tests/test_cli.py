@@ -153,6 +153,12 @@ def test_existing_out_needs_overwrite(tmp_path, command):
     assert (out / "summary.json").read_text() == "{}"
 
 
+def test_existing_empty_out_needs_overwrite_too(tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = fem("run", "--preset", "fig2a", "--out", "empty", cwd=tmp_path)
+    assert_bad_input(proc, "empty", "--overwrite")
+
+
 def test_out_is_a_file(tmp_path):
     out = tmp_path / "file"
     out.write_text("x")
