@@ -90,8 +90,8 @@ class CoupledProblem:
         self.Q0 = fem.functionspace(msh, ("DG", 0))
         self.V_phi, self.map_phi = U.sub(0).collapse()
         self.V_T, self.map_T = U.sub(1).collapse()
-        self.map_phi = np.asarray(self.map_phi, dtype=np.int32)
-        self.map_T = np.asarray(self.map_T, dtype=np.int32)
+        self.map_phi = np.asarray(self.map_phi, dtype=np.int32).ravel()
+        self.map_T = np.asarray(self.map_T, dtype=np.int32).ravel()
 
         # film cells (local incl. ghosts) as a mask
         n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
@@ -196,6 +196,39 @@ class CoupledProblem:
         n_cells = msh.topology.index_map(tdim).size_global
         self.n_cells = n_cells
         self.n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
+
+    def set_drive_scale(self, scale: float) -> None:
+        """Scale the configured drive (current or voltage) by `scale` (continuation)."""
+        d = self.cfg.drive
+        if self.current_control:
+            new = float(d.current) * scale
+            self._scale_potential(new, self.I_drive)
+            self.I_drive = new
+        else:
+            self.V = float(d.voltage) * scale
+            self.u.x.array[self.dofs_pos] = self.V
+
+    def _scale_potential(self, new: float, old: float) -> None:
+        """Scale phi and V by new/old: exact for a fixed phase pattern, a good warm start otherwise."""
+        if old != 0.0 and math.isfinite(old) and new != 0.0:
+            self.u.x.array[self.map_phi] *= new / old
+            self.V *= new / old
+
+    def set_drive(self, cfg: Config) -> None:
+        """Take a new drive (current or voltage) from `cfg`, keeping the present state (warm start)."""
+        d = cfg.resolved().drive
+        self.cfg = self.cfg.model_copy(update={"drive": d})
+        self.current_control = d.current is not None
+        if self.current_control:
+            if math.isfinite(self.I_drive):
+                self._scale_potential(float(d.current), self.I_drive)
+            self.I_drive = float(d.current)
+            self.I_scale = abs(self.I_drive) or 1.0
+        else:
+            self.I_drive = math.nan
+            self.V = float(d.voltage)
+            self.u.x.array[self.dofs_pos] = self.V
+            self.I_scale = abs(self.V) / self.R_ref or 1.0
 
     # ------------------------------------------------------------------------------------
     def _check_patches(self) -> None:
@@ -411,7 +444,12 @@ class CoupledProblem:
 
 
 def solve(problem: CoupledProblem, progress=None) -> SolveReport:
-    """Continuation in the band width with Newton closing each level (see module docstring)."""
+    """Continuation in the band width with Newton closing each level (see module docstring).
+
+    The widest level is first tried directly from the initial state; if Newton fails
+    there, the drive is ramped up from a fraction of its value (continuation in
+    current or voltage, with adaptive steps).
+    """
     s = problem.cfg.solver
     comm = problem.comm
     w_final = s.transition_width
@@ -420,11 +458,15 @@ def solve(problem: CoupledProblem, progress=None) -> SolveReport:
     steps_total = 0
     rep = SolveReport(False, "", 0)
     state = problem.save_state()
-    tol = s.newton_rtol
     while True:
         problem.set_width(w)
         t_level = time.perf_counter()
-        ok, level_steps, updates, reason = _solve_level(problem, s, max(1, s.max_iterations - steps_total))
+        budget = max(1, s.max_iterations - steps_total)
+        ok, level_steps, updates, reason = _solve_level(problem, s, budget)
+        if not ok and w_prev is None:
+            steps_total += level_steps
+            problem.restore_state(state)
+            ok, level_steps, updates, reason = _ramp_drive(problem, s, max(1, s.max_iterations - steps_total))
         steps_total += level_steps
         rep.phase_updates += updates
         mf = metal_fraction(problem)
@@ -455,12 +497,42 @@ def solve(problem: CoupledProblem, progress=None) -> SolveReport:
             w = w_prev * math.sqrt(ratio)
         if steps_total >= s.max_iterations:
             problem.restore_state(state)
-            rep.reason = f"iteration budget ({s.max_iterations} Newton steps) exhausted at band width {rep.final_width:.4g} K"
+            rep.reason = (f"iteration budget ({s.max_iterations} Newton steps) exhausted "
+                          f"at band width {rep.final_width:.4g} K")
             break
     rep.newton_steps = steps_total
     problem.set_width(rep.final_width if math.isfinite(rep.final_width) else w)
     comm.barrier()
     return rep
+
+
+def _ramp_drive(problem: CoupledProblem, s, budget: int) -> tuple[bool, int, int, str]:
+    """Continuation in the drive at fixed band width: scale 0 -> 1 with adaptive increments."""
+    steps = updates = 0
+    scale, ds = 0.0, 0.25
+    state = problem.save_state()
+    reason = "drive ramp"
+    while scale < 1.0:
+        trial = min(1.0, scale + ds)
+        problem.set_drive_scale(trial)
+        ok, n, u, reason = _solve_level(problem, s, max(1, budget - steps))
+        steps += n
+        updates += u
+        log.debug("    drive ramp %.4f: %s (%d steps)", trial, "ok" if ok else reason, n)
+        if ok:
+            scale = trial
+            state = problem.save_state()
+            ds *= 1.5
+        else:
+            problem.restore_state(state)
+            ds /= 2
+            if ds < 1e-3:
+                problem.set_drive_scale(1.0)
+                return False, steps, updates, f"drive ramp stalled at {scale:.3f} of the drive ({reason})"
+        if steps >= budget:
+            problem.set_drive_scale(1.0)
+            return False, steps, updates, "iteration budget exhausted during the drive ramp"
+    return True, steps, updates, "converged"
 
 
 def _solve_level(problem: CoupledProblem, s, budget: int) -> tuple[bool, int, int, str]:

@@ -1,0 +1,135 @@
+"""Derived quantities of a solved state: heat terms, temperatures, metal extent, probes.
+
+Every integral is assembled on each rank and allreduced, so the numbers are the
+same in serial and under mpirun.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from dolfinx import fem, geometry
+from mpi4py import MPI
+from petsc4py import PETSc
+
+import dolfinx.fem.petsc as fpetsc
+
+from .coupled import CoupledProblem
+from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
+
+#: Points are probed this far (relative to the film thickness) inside the top surface.
+_TOP_INSET = 1e-9
+
+
+def integrate(problem: CoupledProblem, integrand) -> float:
+    """Global value of a UFL scalar form."""
+    return problem.comm.allreduce(fem.assemble_scalar(fem.form(integrand)), op=MPI.SUM)
+
+
+def probe(problem: CoupledProblem, f: fem.Function, points: np.ndarray) -> np.ndarray:
+    """Values of a scalar Function at points (N, 3); NaN where a point is outside the mesh.
+
+    Each point is evaluated in one owned cell of the rank that holds it; results are
+    combined by an allreduce, so every rank gets every value.
+    """
+    msh = problem.msh
+    tdim = msh.topology.dim
+    if not hasattr(problem, "_bb_tree"):
+        problem._bb_tree = geometry.bb_tree(msh, tdim)
+    pts = np.ascontiguousarray(points, dtype=np.float64)
+    cand = geometry.compute_collisions_points(problem._bb_tree, pts)
+    coll = geometry.compute_colliding_cells(msh, cand, pts)
+    n_own = msh.topology.index_map(tdim).size_local
+    idx, cells = [], []
+    for i in range(pts.shape[0]):
+        links = coll.links(i)
+        links = links[links < n_own]
+        if links.size:
+            idx.append(i)
+            cells.append(links[0])
+    vals = np.zeros(pts.shape[0])
+    hits = np.zeros(pts.shape[0])
+    if idx:
+        idx_a = np.array(idx)
+        v = f.eval(pts[idx_a], np.array(cells, dtype=np.int32))
+        vals[idx_a] = np.asarray(v).reshape(len(idx), -1)[:, 0]
+        hits[idx_a] = 1.0
+    vals = problem.comm.allreduce(vals, op=MPI.SUM)
+    hits = problem.comm.allreduce(hits, op=MPI.SUM)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hits > 0, vals / np.maximum(hits, 1), np.nan)
+
+
+def top_line_points(problem: CoupledProblem, n: int = 801) -> np.ndarray:
+    """Points on the top-surface line y = W/2, z = h (just inside the film)."""
+    g = problem.cfg.geometry
+    x = np.linspace(0.0, g.length, n)
+    return np.column_stack([x, np.full(n, g.width / 2), np.full(n, g.thickness * (1 - _TOP_INSET))])
+
+
+def heat_terms(problem: CoupledProblem) -> dict[str, float]:
+    """Joule (volume integral), Peltier (facet integral) and sink heat (reaction), W."""
+    p = problem
+    joule = integrate(p, p.joule_on * ufl.inner(p.sigma * ufl.grad(p.phi), ufl.grad(p.phi)) * p.dx(FILM))
+    peltier = p.comm.allreduce(fem.assemble_scalar(p.peltier_form), op=MPI.SUM)
+    # reaction at the sink: the thermal residual tested with the sink indicator
+    F = fpetsc.create_vector(p.U)
+    with F.localForm() as loc:
+        loc.set(0.0)
+    fpetsc.assemble_vector(F, p.F_form)
+    F.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    sink = -F.dot(p.chi_sink.x.petsc_vec)
+    F.destroy()
+    denom = joule + abs(peltier)
+    balance = abs(joule + peltier - sink) / denom if denom > 0 else 0.0
+    return {"heat_joule_W": joule, "heat_peltier_W": peltier, "heat_to_sink_W": sink, "heat_balance_rel": balance}
+
+
+def summary_quantities(problem: CoupledProblem) -> dict:
+    """The physical entries of summary.json (model.md section 6)."""
+    p = problem
+    cfg = p.cfg
+    g = cfg.geometry
+    comm = p.comm
+    one = fem.Constant(p.msh, 1.0)
+    vol = integrate(p, one * p.dx(FILM))
+    T_fun = p.u.sub(1).collapse()
+    T_vals = T_fun.x.array
+    top_ids = (TOP,) if g.electrodes == "ends" else (TOP, ELECTRODE_NEG, ELECTRODE_POS)
+    top_area = sum(integrate(p, one * p.ds(i)) for i in top_ids)
+    top_T = sum(integrate(p, p.T * p.ds(i)) for i in top_ids)
+
+    # metal extent on the top line and in depth (m >= 0.5 means metal)
+    line = top_line_points(p)
+    m_line = probe(p, p.m, line)
+    metal_x = line[m_line >= 0.5, 0]
+    x_range = [float(metal_x.min()), float(metal_x.max())] if metal_x.size else None
+    tdim = p.msh.topology.dim
+    n_own = p.msh.topology.index_map(tdim).size_local
+    m_cell = p.m.x.array[p.Q0.dofmap.list[:n_own, 0]]
+    zc = p.xc.x.array.reshape(-1, 3)[p.xc.function_space.dofmap.list[:n_own, 0], 2]
+    metal = (m_cell >= 0.5) & p.film_mask[:n_own]
+    depth = float(g.thickness - zc[metal].min()) if metal.any() else 0.0
+    depth = comm.allreduce(depth, op=MPI.MAX)
+    band = (m_cell > 1e-3) & (m_cell < 1 - 1e-3) & p.film_mask[:n_own]
+    partial = comm.allreduce(int(np.count_nonzero(band)), op=MPI.SUM)
+
+    out = {
+        "current_A": p.current(),
+        "voltage_V": p.V,
+        "T_max_K": comm.allreduce(float(T_vals.max(initial=-np.inf)), op=MPI.MAX),
+        "T_mean_K": integrate(p, p.T * p.dx(FILM)) / vol,
+        "T_top_mean_K": top_T / top_area,
+        "T0_K": cfg.thermal.t0,
+        "T_mit_K": cfg.material.t_mit,
+        "metal_fraction": integrate(p, p.m * p.dx(FILM)) / vol,
+        "partial_cells": partial,
+        "metal_top_x_range_m": x_range,
+        "metal_max_depth_m": depth,
+    }
+    out.update(heat_terms(p))
+    out["interface_facets"] = comm.allreduce(
+        int(np.count_nonzero(p.interface_facets < p.msh.topology.index_map(tdim - 1).size_local)), op=MPI.SUM)
+    return out
+
+

@@ -1,0 +1,99 @@
+"""One steady-state run: config in, result out (the layer under `fem-peltier run`).
+
+    import fem_peltier as fp
+    cfg = fp.load_config(preset="fig2a")
+    result = fp.run(cfg, out="out/fig2a")
+    result.summary["T_max_K"], result.fields["T"]
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mpi4py import MPI
+
+from . import __version__
+from .config import Config
+from .coupled import CoupledProblem, SolveReport, solve
+from .diagnostics import summary_quantities
+from .mesh import FilmMesh, create_mesh
+from .output import output_fields, staged_directory, write_config, write_fields, write_json, write_pictures
+
+log = logging.getLogger("fem_peltier")
+
+
+@dataclass
+class Result:
+    """Outcome of a run: `converged`, the flat `summary` dict, the solver report, the fields."""
+
+    converged: bool
+    summary: dict
+    report: SolveReport
+    problem: CoupledProblem
+    fields: dict = field(default_factory=dict)
+    out: Path | None = None
+
+
+def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, comm: MPI.Comm = MPI.COMM_WORLD,
+        film_mesh: FilmMesh | None = None, pictures: bool = True, problem: CoupledProblem | None = None) -> Result:
+    """Mesh, solve and (if `out` is given) write summary.json, fields.xdmf and the PNG pictures.
+
+    `problem` may be a previously solved CoupledProblem of the same mesh to warm-start from
+    (its state and phase memory are kept, the drive is taken from `cfg`).
+    """
+    t_start = time.perf_counter()
+    cfg = cfg.resolved()
+    if out is not None and comm.rank == 0 and Path(out).exists() and not overwrite:
+        from .errors import InputError
+
+        raise InputError(str(out), "output directory already exists; pass --overwrite to replace its results")
+    if problem is None:
+        fm = film_mesh if film_mesh is not None else create_mesh(cfg, comm)
+        t_mesh = time.perf_counter() - t_start
+        problem = CoupledProblem(cfg, fm)
+    else:
+        t_mesh = 0.0
+        problem.set_drive(cfg)
+    log.info("mesh: %d cells, %d dofs on %d rank(s) (%.2f s)", problem.n_cells, problem.n_dofs, comm.size, t_mesh)
+    t_solve = time.perf_counter()
+    report = solve(problem)
+    t_solve = time.perf_counter() - t_solve
+    summary: dict = {
+        "converged": report.converged,
+        "iterations": report.newton_steps,
+        "reason": report.reason,
+    }
+    summary.update(summary_quantities(problem))
+    summary.update({
+        "cells": problem.n_cells,
+        "dofs": problem.n_dofs,
+        "ranks": comm.size,
+        "transition_width_K": report.final_width,
+        "band_levels": len([lv for lv in report.levels if lv["converged"]]),
+        "phase_updates": report.phase_updates,
+        "metal_fraction_history": report.metal_fraction_history,
+        "mesh_source": problem.fm.source,
+        "solve_time_s": t_solve,
+        "fem_peltier_version": __version__,
+    })
+    summary.update({k: v for k, v in cfg.groups().items()})
+    fields = output_fields(problem)
+    result = Result(report.converged, summary, report, problem, fields)
+    if out is not None:
+        with staged_directory(Path(out), overwrite, comm) as tmp:
+            write_config(tmp / "config.toml", cfg, comm)
+            write_fields(tmp, problem, fields)
+            if pictures:
+                write_pictures(tmp, problem, fields)
+            write_json(tmp / "solver_log.json", {"levels": report.levels, "reason": report.reason}, comm)
+            summary["wall_time_s"] = time.perf_counter() - t_start
+            write_json(tmp / "summary.json", summary, comm)  # last: its presence marks a complete run
+        result.out = Path(out)
+    else:
+        summary["wall_time_s"] = time.perf_counter() - t_start
+    log.info("%s after %d Newton steps (%s); wall %.1f s", "converged" if report.converged else "NOT converged",
+             report.newton_steps, report.reason, summary["wall_time_s"])
+    return result
