@@ -175,6 +175,7 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     Tt = probe(p, fields["T"], pts2).reshape(X2.shape)
     mt = probe(p, p.m, pts2).reshape(X2.shape)
     paths = [directory / "slice_T.png", directory / "top_T.png"]
+    current = p.current()  # collective: never inside the rank-0 block below
     if p.comm.rank != 0:
         return paths
     import matplotlib
@@ -193,7 +194,7 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     ax.set_aspect("equal")
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("z (mm)")
-    ax.set_title(f"T/T0 at y = W/2, I = {p.current() * 1e3:.4g} mA\ncyan: metal boundary (m = 0.5); white dashed: T = T_MIT",
+    ax.set_title(f"T/T0 at y = W/2, I = {current * 1e3:.4g} mA\ncyan: metal boundary (m = 0.5); white dashed: T = T_MIT",
                  fontsize=9)
     ax2.plot(xs * mm, Ts[-1] / t0, color="k", label="T(x, top)/T0")
     ax2.axhline(tmit / t0, color="tab:red", ls="--", label="T_MIT/T0")
