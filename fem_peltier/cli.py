@@ -297,7 +297,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = dict(result.summary or {})
     status = "converged" if result.converged else "NOT converged"
     reason = summary.get("reason")
-    _say(f"{name}: {status}" + (f" ({reason})" if reason else "") + f"; results in {out}")
+    detail = f" ({reason})" if reason and str(reason).lower() not in status.lower() else ""
+    _say(f"{name}: {status}{detail}; results in {out}")
     line = _summary_line(summary)
     if line and not args.quiet:
         _say("  " + line)
