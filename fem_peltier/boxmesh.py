@@ -7,9 +7,9 @@ integrals need in parallel.
 
 from __future__ import annotations
 
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 from dolfinx import mesh as dmesh
-from mpi4py import MPI
 
 from .config import Config
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TOP, FilmMesh

@@ -6,10 +6,10 @@ same in serial and under mpirun.
 
 from __future__ import annotations
 
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import ufl
 from dolfinx import fem, geometry
-from mpi4py import MPI
 from petsc4py import PETSc
 
 import dolfinx.fem.petsc as fpetsc

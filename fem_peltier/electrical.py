@@ -8,6 +8,7 @@ cell are removed from the problem (pinned), not given a fake conductivity.
 
 from __future__ import annotations
 
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import ufl
 from dolfinx import fem, mesh as dmesh

@@ -17,11 +17,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import tomli_w
 import ufl
 from dolfinx import fem, io
-from mpi4py import MPI
 
 from .config import Config
 from .coupled import CoupledProblem

@@ -25,13 +25,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import ufl
 from dolfinx import fem, mesh as dmesh
-from mpi4py import MPI
 
 from .config import Config
 
+_TANH_CLIP = 20.0
 #: A cell counts as partially metallic when PARTIAL_EPS < m < 1 - PARTIAL_EPS.
 PARTIAL_EPS = 1e-3
 #: Facets whose two cells differ in m by more than this, or where either cell is
@@ -84,8 +85,15 @@ class PhaseLaw:
         )
 
     def metal_fraction(self, Tc):
-        """m = (1 + tanh((T_c - T_centre)/w)) / 2."""
-        return 0.5 * (1.0 + ufl.tanh((Tc - self.centre) / self.width))
+        """m = (1 + tanh((T_c - T_centre)/w)) / 2.
+
+        The argument is clipped to +-20, where tanh is already +-1 in double precision;
+        without the clip UFL's derivative of tanh (via cosh) overflows to NaN far
+        from the band.
+        """
+        z = (Tc - self.centre) / self.width
+        z = ufl.max_value(ufl.min_value(z, _TANH_CLIP), -_TANH_CLIP)
+        return 0.5 * (1.0 + ufl.tanh(z))
 
     def sigma(self, m):
         """Electrical conductivity sigma_I (rho_I/rho_M)^m (S/m)."""
