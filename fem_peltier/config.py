@@ -88,7 +88,7 @@ class Mesh(_Section):
 
     size: float | None = Field(None, gt=0, description="bulk cell size (m); default L/20")
     electrode_size: float | None = Field(
-        None, gt=0, description="cell size at the electrode patches (m); default electrode_width/2"
+        None, gt=0, description="cell size at the electrode patches (m); default min(electrode_width/2, size)"
     )
     file: str | None = Field(None, description="a saved .msh file to use instead of generating one")
     max_cells: int = Field(
@@ -109,6 +109,9 @@ class Solver(_Section):
     width_factor: float = Field(0.5, gt=0, lt=1, description="band width ratio between continuation levels")
     newton_max_iterations: int = Field(25, gt=0, description="Newton steps allowed per band level")
     newton_rtol: float = Field(1e-10, gt=0, lt=1, description="scaled-residual tolerance of each Newton solve")
+    level_rtol: float = Field(
+        1e-6, gt=0, lt=1, description="scaled-residual tolerance of the intermediate continuation levels"
+    )
     phase_tol: float = Field(1e-3, gt=0, description="max per-cell change of the metal fraction at convergence")
     temperature_rtol: float = Field(1e-6, gt=0, description="relative temperature change at convergence")
     max_phase_updates: int = Field(
@@ -147,8 +150,9 @@ class Config(_Section):
         data = self.model_dump()
         data["geometry"].update(electrode_length=e_len, electrode_width=e_w)
         data["material"]["kappa_substrate"] = m.kappa_substrate if m.kappa_substrate is not None else m.kappa
-        data["mesh"]["size"] = me.size if me.size is not None else L / 20
-        data["mesh"]["electrode_size"] = me.electrode_size if me.electrode_size is not None else e_w / 2
+        size = me.size if me.size is not None else L / 20
+        data["mesh"]["size"] = size
+        data["mesh"]["electrode_size"] = me.electrode_size if me.electrode_size is not None else min(e_w / 2, size)
         t0 = self.thermal.t0
         data["solver"]["transition_width"] = s.transition_width if s.transition_width is not None else 0.01 * t0
         data["solver"]["initial_width"] = s.initial_width if s.initial_width is not None else 0.2 * t0

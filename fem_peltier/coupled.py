@@ -480,11 +480,12 @@ def solve(problem: CoupledProblem, progress=None) -> SolveReport:
         problem.set_width(w)
         t_level = time.perf_counter()
         budget = max(1, s.max_iterations - steps_total)
-        ok, level_steps, updates, reason = _solve_level(problem, s, budget)
+        final = w <= w_final * (1 + 1e-12)
+        ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
         if not ok and w_prev is None:
             steps_total += level_steps
             problem.restore_state(state)
-            ok, level_steps, updates, reason = _ramp_drive(problem, s, max(1, s.max_iterations - steps_total))
+            ok, level_steps, updates, reason = _ramp_drive(problem, s, max(1, s.max_iterations - steps_total), final)
         steps_total += level_steps
         rep.phase_updates += updates
         mf = metal_fraction(problem)
@@ -524,7 +525,7 @@ def solve(problem: CoupledProblem, progress=None) -> SolveReport:
     return rep
 
 
-def _ramp_drive(problem: CoupledProblem, s, budget: int) -> tuple[bool, int, int, str]:
+def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[bool, int, int, str]:
     """Continuation in the drive at fixed band width: scale 0 -> 1 with adaptive increments."""
     steps = updates = 0
     scale, ds = 0.0, 0.25
@@ -533,7 +534,7 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int) -> tuple[bool, int, int
     while scale < 1.0:
         trial = min(1.0, scale + ds)
         problem.set_drive_scale(trial)
-        ok, n, u, reason = _solve_level(problem, s, max(1, budget - steps))
+        ok, n, u, reason = _solve_level(problem, s, max(1, budget - steps), final and trial >= 1.0)
         steps += n
         updates += u
         log.debug("    drive ramp %.4f: %s (%d steps)", trial, "ok" if ok else reason, n)
@@ -553,12 +554,20 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int) -> tuple[bool, int, int
     return True, steps, updates, "converged"
 
 
-def _solve_level(problem: CoupledProblem, s, budget: int) -> tuple[bool, int, int, str]:
-    """Newton at fixed w, repeated while the hysteresis memory (band centres) changes."""
+def _solve_level(problem: CoupledProblem, s, budget: int, final: bool = True) -> tuple[bool, int, int, str]:
+    """Newton at fixed w, repeated while the hysteresis memory (band centres) changes.
+
+    Intermediate continuation levels (`final=False`) only need a good starting point
+    for the next level: they stop at the looser `solver.level_rtol`.
+    """
     steps = 0
     updates = 0
+    if final:
+        tols = (s.newton_rtol, s.phase_tol, s.temperature_rtol)
+    else:
+        tols = (max(s.newton_rtol, s.level_rtol), math.inf, math.inf)
     for _ in range(s.max_phase_updates):
-        nr = problem.newton(min(s.newton_max_iterations, budget - steps), s.newton_rtol, s.phase_tol, s.temperature_rtol)
+        nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols)
         steps += nr.steps
         if not nr.converged:
             return False, steps, updates, nr.reason

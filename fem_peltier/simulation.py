@@ -19,6 +19,7 @@ from . import __version__
 from .config import Config
 from .coupled import CoupledProblem, SolveReport, solve
 from .diagnostics import summary_quantities
+from .errors import InputError
 from .mesh import FilmMesh, create_mesh
 from .output import output_fields, staged_directory, write_config, write_fields, write_json, write_pictures
 
@@ -46,9 +47,8 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
     """
     t_start = time.perf_counter()
     cfg = cfg.resolved()
-    if out is not None and comm.rank == 0 and Path(out).exists() and not overwrite:
-        from .errors import InputError
-
+    exists = comm.bcast(out is not None and Path(out).exists() if comm.rank == 0 else None, root=0)
+    if exists and not overwrite:  # decided on rank 0, raised on every rank
         raise InputError(str(out), "output directory already exists; pass --overwrite to replace its results")
     if problem is None:
         fm = film_mesh if film_mesh is not None else create_mesh(cfg, comm)
