@@ -72,7 +72,13 @@ class Drive(_Section):
     current: float | None = Field(
         0.01, description="total current (A); > 0 enters the film at the positive electrode (x near L)"
     )
-    voltage: float | None = Field(None, description="voltage of the positive electrode (V), negative one at 0 V")
+    voltage: float | None = Field(
+        None, description="voltage of the positive electrode (V), negative one at 0 V; with a load "
+        "resistance, the source voltage in series with it"
+    )
+    load_resistance: float = Field(
+        0.0, ge=0, description="series load resistor (Ohm) between the voltage source and the film; 0 = none"
+    )
 
 
 class Thermal(_Section):

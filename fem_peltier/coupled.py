@@ -158,15 +158,11 @@ class CoupledProblem:
         self.I_form_ufl = electrical.residual(self.phi, ufl.split(self.chi)[0], self.sigma, dxf)
 
         # --- drive ---------------------------------------------------------------------
-        d = cfg.drive
-        self.current_control = d.current is not None
-        self.I_drive = float(d.current) if self.current_control else math.nan
         g = cfg.geometry
         self.R_ref = mat.rho_insulator * g.length / (g.width * g.thickness)  # crude scale (Ohm)
-        self.V = float(d.voltage) if not self.current_control else self.I_drive * self.R_ref
-        self.I_scale = abs(self.I_drive) if self.current_control else abs(self.V) / self.R_ref
-        if self.I_scale == 0.0:
-            self.I_scale = 1.0
+        self.I_drive = math.nan
+        self.V = 0.0
+        self._take_drive(cfg.drive, initial=True)
         self.Q_scale = mat.kappa * g.length * (mat.t_mit - th.t0)
 
         # --- initial state: T = T0, linear potential guess --------------------------------
@@ -215,14 +211,55 @@ class CoupledProblem:
         self.chi_sink.x.array[:] = 0.0
         self.chi_sink.x.array[self.dofs_sink] = 1.0
 
+    def _take_drive(self, d, initial: bool = False) -> None:
+        """Set the drive mode from a [drive] section.
+
+        current:  I(u) = I_drive (V is the bordered unknown);
+        voltage:  phi = V on the + electrode (no border);
+        source:   voltage with a series load R: I(u) = (V_source - V) / R (bordered).
+        """
+        self.R_load = float(d.load_resistance)
+        if d.current is not None:
+            self.mode = "current"
+            new = float(d.current)
+            if not initial and math.isfinite(self.I_drive):
+                self._scale_potential(new, self.I_drive)
+            self.I_drive = new
+            if initial:
+                self.V = self.I_drive * self.R_ref
+            self.I_scale = abs(self.I_drive) or 1.0
+        elif self.R_load > 0:
+            self.mode = "source"
+            self.V_source = float(d.voltage)
+            if initial:
+                self.V = self.V_source * self.R_ref / (self.R_ref + self.R_load)
+            self.I_scale = abs(self.V_source) / (self.R_ref + self.R_load) or 1.0
+        else:
+            self.mode = "voltage"
+            self.V = float(d.voltage)
+            self.I_scale = abs(self.V) / self.R_ref or 1.0
+        self.current_control = self.mode != "voltage"  # bordered solve needed
+        self.u.x.array[self.dofs_pos] = self.V
+
+    def target_current(self) -> tuple[float, float]:
+        """(I_target, dI_target/dV) of the bordered constraint I(u) = I_target(V)."""
+        if self.mode == "current":
+            return self.I_drive, 0.0
+        return (self.V_source - self.V) / self.R_load, -1.0 / self.R_load
+
     def set_drive_scale(self, scale: float) -> None:
-        """Scale the configured drive (current or voltage) by `scale` (continuation)."""
+        """Scale the configured drive (current, voltage or source voltage) by `scale` (continuation)."""
         d = self.cfg.drive
-        if self.current_control:
+        if self.mode == "current":
             new = float(d.current) * scale
             self._scale_potential(new, self.I_drive)
             self.I_drive = new
+        elif self.mode == "source":
+            new = float(d.voltage) * scale
+            self._scale_potential(new, self.V_source)
+            self.V_source = new
         else:
+            self._scale_potential(float(d.voltage) * scale, self.V)
             self.V = float(d.voltage) * scale
             self.u.x.array[self.dofs_pos] = self.V
 
@@ -233,20 +270,10 @@ class CoupledProblem:
             self.V *= new / old
 
     def set_drive(self, cfg: Config) -> None:
-        """Take a new drive (current or voltage) from `cfg`, keeping the present state (warm start)."""
+        """Take a new drive from `cfg`, keeping the present state (warm start for sweeps)."""
         d = cfg.resolved().drive
         self.cfg = self.cfg.model_copy(update={"drive": d})
-        self.current_control = d.current is not None
-        if self.current_control:
-            if math.isfinite(self.I_drive):
-                self._scale_potential(float(d.current), self.I_drive)
-            self.I_drive = float(d.current)
-            self.I_scale = abs(self.I_drive) or 1.0
-        else:
-            self.I_drive = math.nan
-            self.V = float(d.voltage)
-            self.u.x.array[self.dofs_pos] = self.V
-            self.I_scale = abs(self.V) / self.R_ref or 1.0
+        self._take_drive(d)
 
     # ------------------------------------------------------------------------------------
     def _check_patches(self) -> None:
@@ -334,7 +361,7 @@ class CoupledProblem:
         I = self.current()
         r2 = se / self.I_scale**2 + sT / self.Q_scale**2
         if self.current_control:
-            r2 += ((I - self.I_drive) / self.I_scale) ** 2
+            r2 += ((I - self.target_current()[0]) / self.I_scale) ** 2
         return math.sqrt(r2), I
 
     def temperatures(self) -> np.ndarray:
@@ -376,10 +403,11 @@ class CoupledProblem:
         self.cvec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         chi = self.chi.x.petsc_vec
         I_now = self.current()
-        denom = self.cvec.dot(self.z) + self.cvec.dot(chi)
+        I_t, dI_t = self.target_current()
+        denom = self.cvec.dot(self.z) + self.cvec.dot(chi) - dI_t
         if denom == 0.0 or not math.isfinite(denom):
             raise SolverError("singular bordered system (zero differential conductance)")
-        dV = (self.I_drive - I_now - self.cvec.dot(self.y)) / denom
+        dV = (I_t - I_now - self.cvec.dot(self.y)) / denom
         # du = y + dV (z + chi)
         self.y.copy(self.du_vec)
         self.du_vec.axpy(dV, self.z)

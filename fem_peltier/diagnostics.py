@@ -117,6 +117,8 @@ def summary_quantities(problem: CoupledProblem) -> dict:
     out = {
         "current_A": p.current(),
         "voltage_V": p.V,
+        "source_voltage_V": p.V + p.current() * p.R_load,
+        "load_resistance_Ohm": p.R_load,
         "T_max_K": comm.allreduce(float(T_vals.max(initial=-np.inf)), op=MPI.MAX),
         "T_mean_K": integrate(p, p.T * p.dx(FILM)) / vol,
         "T_top_mean_K": top_T / top_area,
