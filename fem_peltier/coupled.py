@@ -489,12 +489,17 @@ class CoupledProblem:
         self.update_phase()
 
 
-def solve(problem: CoupledProblem, progress=None) -> SolveReport:
+def solve(problem: CoupledProblem, progress=None, warm_start: bool = False) -> SolveReport:
     """Continuation in the band width with Newton closing each level (see module docstring).
 
     The widest level is first tried directly from the initial state; if Newton fails
     there, the drive is ramped up from a fraction of its value (continuation in
     current or voltage, with adaptive steps).
+
+    With `warm_start` (the state is a converged neighbour, e.g. the previous point of a
+    sweep), Newton starts at the final band width so that the branch (and the
+    hysteresis memory) of that state is followed; only if that fails does the full
+    continuation from the widest band run.
     """
     s = problem.cfg.solver
     comm = problem.comm
@@ -504,6 +509,22 @@ def solve(problem: CoupledProblem, progress=None) -> SolveReport:
     steps_total = 0
     rep = SolveReport(False, "", 0)
     state = problem.save_state()
+    if warm_start:
+        problem.set_width(w_final)
+        t_level = time.perf_counter()
+        ok, steps_total, updates, reason = _solve_level(problem, s, s.max_iterations, True)
+        mf = metal_fraction(problem)
+        rep.levels.append({"width_K": w_final, "newton_steps": steps_total, "converged": ok,
+                           "metal_fraction": mf, "wall_s": time.perf_counter() - t_level, "warm_start": True})
+        log.info("  warm start at w = %.4g K: %s after %d Newton steps", w_final,
+                 "converged" if ok else f"failed ({reason})", steps_total)
+        if ok:
+            rep.phase_updates = updates
+            rep.metal_fraction_history.append(mf)
+            rep.final_width = w_final
+            rep.converged, rep.reason, rep.newton_steps = True, "converged", steps_total
+            return rep
+        problem.restore_state(state)
     while True:
         problem.set_width(w)
         t_level = time.perf_counter()

@@ -50,6 +50,7 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
     exists = comm.bcast(out is not None and Path(out).exists() if comm.rank == 0 else None, root=0)
     if exists and not overwrite:  # decided on rank 0, raised on every rank
         raise InputError(str(out), "output directory already exists; pass --overwrite to replace its results")
+    warm = problem is not None
     if problem is None:
         fm = film_mesh if film_mesh is not None else create_mesh(cfg, comm)
         t_mesh = time.perf_counter() - t_start
@@ -59,7 +60,7 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         problem.set_drive(cfg)
     log.info("mesh: %d cells, %d dofs on %d rank(s) (%.2f s)", problem.n_cells, problem.n_dofs, comm.size, t_mesh)
     t_solve = time.perf_counter()
-    report = solve(problem)
+    report = solve(problem, warm_start=warm)
     t_solve = time.perf_counter() - t_solve
     summary: dict = {
         "converged": report.converged,
