@@ -26,7 +26,8 @@ PRESETS_PACKAGE = "fem_peltier.presets"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    # strict: a TOML string or boolean is never silently read as a number (true -> 1.0 A)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True)
 
 
 class Geometry(_Section):
@@ -126,6 +127,10 @@ class Solver(_Section):
     t_ceiling: float | None = Field(
         None, gt=0, description="runaway guard (K): a state hotter than this is rejected; default 10 T0"
     )
+    current_discretization: Literal["p1", "mixed"] = Field(
+        "p1", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
+        "current with continuous normal flux across facets (conservative interface current)"
+    )
     linear_solver: Literal["mumps", "superlu_dist", "gmres-asm"] = Field(
         "mumps", description="linear solver of the Newton steps"
     )
@@ -195,8 +200,50 @@ class Config(_Section):
         return {sec: {k: v for k, v in vals.items() if v is not None} for sec, vals in self.model_dump().items()}
 
 
+# Plausibility limits, SI: |value| outside [lo, hi] is taken for a unit mistake (it would
+# also overflow the dimensionless groups or the mesh-size estimate). 0 stays allowed where
+# the field allows it (substrate_thickness, current, voltage, Seebeck coefficients, ...).
+_LIMITS: dict[str, tuple[float, float, str]] = {
+    "geometry.length": (1e-9, 10.0, "m"),
+    "geometry.width": (1e-9, 10.0, "m"),
+    "geometry.thickness": (1e-9, 10.0, "m"),
+    "geometry.substrate_thickness": (1e-9, 10.0, "m"),
+    "geometry.electrode_length": (1e-9, 10.0, "m"),
+    "geometry.electrode_width": (1e-9, 10.0, "m"),
+    "material.rho_insulator": (1e-12, 1e12, "Ohm m"),
+    "material.rho_metal": (1e-12, 1e12, "Ohm m"),
+    "material.seebeck_insulator": (0.0, 1.0, "V/K"),
+    "material.seebeck_metal": (0.0, 1.0, "V/K"),
+    "material.kappa": (1e-6, 1e6, "W/(m K)"),
+    "material.kappa_substrate": (1e-6, 1e6, "W/(m K)"),
+    "material.t_mit": (1e-3, 1e5, "K"),
+    "material.hysteresis": (0.0, 1e5, "K"),
+    "thermal.t0": (1e-3, 1e5, "K"),
+    "drive.current": (0.0, 1e6, "A"),
+    "drive.voltage": (0.0, 1e9, "V"),
+    "drive.load_resistance": (0.0, 1e15, "Ohm"),
+    "mesh.size": (1e-9, 10.0, "m"),
+    "mesh.electrode_size": (1e-9, 10.0, "m"),
+    "solver.transition_width": (1e-9, 1e5, "K"),
+    "solver.initial_width": (1e-9, 1e5, "K"),
+    "solver.t_ceiling": (1e-3, 1e7, "K"),
+}
+
+
+def _check_limits(cfg: Config) -> None:
+    for key, (lo, hi, unit) in _LIMITS.items():
+        sec, name = key.split(".")
+        val = getattr(getattr(cfg, sec), name)
+        if val is None or val == 0:
+            continue
+        if not lo <= abs(val) <= hi:
+            rng = f"|value| <= {hi:g} {unit}" if lo == 0 else f"{lo:g} to {hi:g} {unit}"
+            raise _CrossError(key, f"expected {rng} (implausible magnitude; a unit mistake?), got {val:g}")
+
+
 def _check_consistency(cfg: Config) -> None:
     """Cross-key checks that a single field cannot express (raise ValueError)."""
+    _check_limits(cfg)
     g, m, d = cfg.geometry, cfg.material, cfg.drive
     if d.current is not None and d.voltage is not None:
         raise _CrossError("drive.voltage", "set either drive.current or drive.voltage, not both "
@@ -222,6 +269,9 @@ def _check_consistency(cfg: Config) -> None:
             raise _CrossError("geometry.electrode_length",
                               f"expected 2 * electrode_length < length = {L} m (the patches would overlap), got {e_len} m")
     s = cfg.solver
+    if s.t_ceiling is not None and s.t_ceiling <= cfg.thermal.t0:
+        raise _CrossError("solver.t_ceiling", f"expected a runaway ceiling above thermal.t0 = {cfg.thermal.t0} K, "
+                          f"got {s.t_ceiling} K")
     if s.transition_width is not None and s.initial_width is not None and s.initial_width < s.transition_width:
         raise _CrossError("solver.initial_width", "expected initial_width >= transition_width")
     me = cfg.mesh
@@ -314,7 +364,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 def from_dict(data: dict[str, Any]) -> Config:
     """Validate a config dict; the first problem becomes a one-line InputError."""
     try:
-        return Config.model_validate(data)
+        cfg = Config.model_validate(data)
+        cfg.resolved()  # the derived defaults must pass the cross-checks too
+        return cfg
     except ValidationError as exc:
         raise _to_input_error(exc) from None
 
