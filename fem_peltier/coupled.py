@@ -368,9 +368,22 @@ class CoupledProblem:
         return self.u.x.array[self.map_T]
 
     def physical(self) -> bool:
+        return self.unphysical() is None
+
+    def unphysical(self) -> str | None:
+        """None if T is finite, > 0 and below solver.t_ceiling everywhere, else what is wrong (collective)."""
         T = self.temperatures()
-        ok = bool(np.all(np.isfinite(T)) and T.min(initial=np.inf) > 0 and T.max(initial=0) < self.cfg.solver.t_ceiling)
-        return bool(self.comm.allreduce(int(ok), op=MPI.MIN))
+        finite = np.isfinite(T)
+        t_min = self.comm.allreduce(float(T[finite].min(initial=np.inf)), op=MPI.MIN)
+        t_max = self.comm.allreduce(float(T[finite].max(initial=-np.inf)), op=MPI.MAX)
+        if not self.comm.allreduce(int(finite.all()), op=MPI.MIN):
+            return "non-finite temperature"
+        if t_min <= 0:
+            return f"unphysical temperature: T_min = {t_min:.4g} K <= 0"
+        ceiling = self.cfg.solver.t_ceiling
+        if t_max >= ceiling:
+            return f"runaway: T_max = {t_max:.4g} K above solver.t_ceiling = {ceiling:.4g} K"
+        return None
 
     # --- one Newton step -----------------------------------------------------------------
     def newton_direction(self) -> tuple[float]:
@@ -417,7 +430,9 @@ class CoupledProblem:
     def _check_ksp(self, what: str) -> None:
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            raise SolverError(f"linear solve for the {what} failed (PETSc KSP reason {reason})")
+            names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}
+            raise SolverError(f"linear solve for the {what} failed (PETSc KSP reason {reason} "
+                              f"{names.get(reason, 'unknown')})")
 
     def newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float) -> NewtonReport:
         """Damped Newton on the current band width until the scaled residual < tol."""
@@ -446,19 +461,24 @@ class CoupledProblem:
             V_save = self.V
             lam = 1.0
             accepted = False
+            why = None  # the first unphysical trial state, for the failure reason
             for _ in range(12):
                 self.u.x.array[:] = u_save + lam * du_loc
                 self.V = V_save + lam * dV
-                if self.physical():
+                bad = self.unphysical()
+                if bad is None:
                     trial, _ = self.merit()
                     if math.isfinite(trial) and trial <= (1 - 1e-4 * lam) * merit:
                         accepted = True
                         break
+                elif why is None:
+                    why = f"{bad} at step length {lam:.3g}"
                 lam *= 0.5
             if not accepted:
                 self.u.x.array[:] = u_save
                 self.V = V_save
-                return NewtonReport(False, steps, "line search failed", merit, dm, dT_rel)
+                detail = f" ({why})" if why else ""
+                return NewtonReport(False, steps, "line search failed" + detail, merit, dm, dT_rel)
             del du
             T_new = self.temperatures()
             dT = float(np.max(np.abs(lam * du_loc[self.map_T]), initial=0.0))
