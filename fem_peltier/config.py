@@ -127,6 +127,10 @@ class Solver(_Section):
     t_ceiling: float | None = Field(
         None, gt=0, description="runaway guard (K): a state hotter than this is rejected; default 10 T0"
     )
+    current_discretization: Literal["p1", "mixed"] = Field(
+        "p1", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
+        "current with continuous normal flux across facets (conservative interface current)"
+    )
     linear_solver: Literal["mumps", "superlu_dist", "gmres-asm"] = Field(
         "mumps", description="linear solver of the Newton steps"
     )

@@ -38,7 +38,7 @@ from petsc4py import PETSc
 from . import electrical, thermal
 from .config import Config
 from .errors import SolverError
-from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, SINK, SUBSTRATE, FilmMesh
+from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TOP, FilmMesh
 from .phase import PhaseLaw, cell_centroids, cell_mean_temperature, jump_facets, update_centre
 
 log = logging.getLogger("fem_peltier")
@@ -82,16 +82,31 @@ class CoupledProblem:
         mat, th = cfg.material, cfg.thermal
 
         # --- spaces and unknowns -------------------------------------------------------
-        P1 = basix.ufl.element("Lagrange", msh.basix_cell(), 1)
-        self.U = U = fem.functionspace(msh, basix.ufl.mixed_element([P1, P1]))
+        # "p1": phi in P1, j = -sigma grad(phi) per cell (normal flux not conserved across facets);
+        # "mixed": j in Raviart-Thomas (normal flux continuous), phi in DG0 (Darcy-type mixed form).
+        self.mixed = cfg.solver.current_discretization == "mixed"
+        cell = msh.basix_cell()
+        P1 = basix.ufl.element("Lagrange", cell, 1)
+        if self.mixed:
+            elems = [basix.ufl.element("DG", cell, 0), P1, basix.ufl.element("RT", cell, 1)]
+        else:
+            elems = [P1, P1]
+        self.U = U = fem.functionspace(msh, basix.ufl.mixed_element(elems))
         self.u = fem.Function(U, name="state")
-        self.phi, self.T = ufl.split(self.u)
-        v, w = ufl.TestFunctions(U)
+        parts = ufl.split(self.u)
+        tests = ufl.TestFunctions(U)
+        self.phi, self.T = parts[0], parts[1]
+        v, w = tests[0], tests[1]
         self.Q0 = fem.functionspace(msh, ("DG", 0))
         self.V_phi, self.map_phi = U.sub(0).collapse()
         self.V_T, self.map_T = U.sub(1).collapse()
         self.map_phi = np.asarray(self.map_phi, dtype=np.int32).ravel()
         self.map_T = np.asarray(self.map_T, dtype=np.int32).ravel()
+        if self.mixed:
+            _, map_J = U.sub(2).collapse()
+            self.map_J = np.asarray(map_J, dtype=np.int32).ravel()
+        else:
+            self.map_J = np.zeros(0, dtype=np.int32)
 
         # film cells (local incl. ghosts) as a mask
         n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
@@ -104,6 +119,7 @@ class CoupledProblem:
         self.t0 = fem.Constant(msh, float(th.t0))
         self.joule_on = fem.Constant(msh, 1.0 if th.joule_heating else 0.0)
         self.peltier_on = fem.Constant(msh, 1.0 if th.peltier_heating else 0.0)
+        self.Vc = fem.Constant(msh, 0.0)  # positive-electrode potential in the mixed form (V)
         kappa = fem.Constant(msh, float(mat.kappa))
         kappa_sub = fem.Constant(msh, float(mat.kappa_substrate))
 
@@ -113,7 +129,6 @@ class CoupledProblem:
         self.m_expr = self.law.metal_fraction(self.Tc)
         self.sigma = self.law.sigma(self.m_expr)
         self.S = self.law.seebeck(self.m_expr)
-        self.j = electrical.current_density(self.phi, self.sigma)
         self.m = fem.Function(self.Q0, name="phase")
         self._m_interp = fem.Expression(self.m_expr, self.Q0.element.interpolation_points)
 
@@ -124,38 +139,73 @@ class CoupledProblem:
         dxf = self.dx(FILM)
 
         # --- residual pieces (the Peltier part is added per interface tagging) --------------
-        F_e = electrical.residual(self.phi, v, self.sigma, dxf)
+        if self.mixed:
+            J, tau = parts[2], tests[2]
+            self.j = J
+            F_e = electrical.mixed_residual(self.phi, J, v, tau, 1.0 / self.sigma, self.Vc, self.n,
+                                            dxf, self.ds(ELECTRODE_POS))
+            joule = electrical.joule_density_flux(J, self.sigma)
+        else:
+            self.j = electrical.current_density(self.phi, self.sigma)
+            F_e = electrical.residual(self.phi, v, self.sigma, dxf)
+            joule = electrical.joule_density(self.phi, self.sigma)
         F_T = thermal.conduction(self.T, w, kappa, dxf)
         if self.has_substrate:
             F_T += thermal.conduction(self.T, w, kappa_sub, self.dx(SUBSTRATE))
-        F_T -= self.joule_on * electrical.joule_density(self.phi, self.sigma) * w * dxf
+        F_T -= self.joule_on * joule * w * dxf
+        self.joule_expr = joule
         self.F_bulk = F_e + F_T
         self.q_peltier = self.peltier_on * thermal.peltier_facet_density(self.T, self.S, self.j, self.n)
         self.w_test = w
 
         # --- boundary conditions (homogeneous, for Newton corrections) ----------------------
         ft = fm.facet_tags
-        self.dofs_neg = electrical.electrode_dofs(U.sub(0), ft, ELECTRODE_NEG)
-        self.dofs_pos = electrical.electrode_dofs(U.sub(0), ft, ELECTRODE_POS)
-        self.dofs_sink = fem.locate_dofs_topological(U.sub(1), tdim - 1, ft.find(SINK))
-        pinned = electrical.substrate_only_dofs(U.sub(0), fm.cell_tags, FILM) if self.has_substrate else np.zeros(0, np.int32)
-        self.dofs_pinned = pinned
         zero = PETSc.ScalarType(0)
-        self.bcs = [
-            fem.dirichletbc(zero, self.dofs_neg, U.sub(0)),
-            fem.dirichletbc(zero, self.dofs_pos, U.sub(0)),
-            fem.dirichletbc(zero, self.dofs_sink, U.sub(1)),
-        ]
-        if pinned.size:
-            self.bcs.append(fem.dirichletbc(zero, pinned, U.sub(0)))
+        self.dofs_sink = fem.locate_dofs_topological(U.sub(1), tdim - 1, ft.find(SINK))
+        self.bc_sink = fem.dirichletbc(zero, self.dofs_sink, U.sub(1))
+        self.n_electrode_facets = [self.comm.allreduce(int(ft.find(t).size), op=MPI.SUM)
+                                   for t in (ELECTRODE_NEG, ELECTRODE_POS)]
+        if self.mixed:
+            self.dofs_neg = self.dofs_pos = np.zeros(0, dtype=np.int32)
+            # no current through the insulating film surfaces, none in the substrate
+            closed = np.concatenate([ft.find(t) for t in (SINK, TOP, OTHER)]).astype(np.int32)
+            V_J, _ = U.sub(2).collapse()
+            zero_J = fem.Function(V_J)
+            pair = (U.sub(2), V_J)
+            dJ = fem.locate_dofs_topological(pair, tdim - 1, closed)
+            if self.has_substrate:
+                sub_cells = fm.cell_tags.find(SUBSTRATE)
+                dJs = fem.locate_dofs_topological(pair, tdim, sub_cells)
+                dJ = [np.unique(np.concatenate([dJ[0], dJs[0]])), np.unique(np.concatenate([dJ[1], dJs[1]]))]
+            self._bcs_electric = [fem.dirichletbc(zero_J, dJ, U.sub(2))]
+            if self.has_substrate:
+                dphi = fem.locate_dofs_topological(U.sub(0), tdim, fm.cell_tags.find(SUBSTRATE))
+                self._bcs_electric.append(fem.dirichletbc(zero, dphi, U.sub(0)))
+            self.dofs_pinned = np.zeros(0, dtype=np.int32)
+        else:
+            self.dofs_neg = electrical.electrode_dofs(U.sub(0), ft, ELECTRODE_NEG)
+            self.dofs_pos = electrical.electrode_dofs(U.sub(0), ft, ELECTRODE_POS)
+            pinned = (electrical.substrate_only_dofs(U.sub(0), fm.cell_tags, FILM) if self.has_substrate
+                      else np.zeros(0, np.int32))
+            self.dofs_pinned = pinned
+            self._bcs_electric = [fem.dirichletbc(zero, self.dofs_neg, U.sub(0)),
+                                  fem.dirichletbc(zero, self.dofs_pos, U.sub(0))]
+            if pinned.size:
+                self._bcs_electric.append(fem.dirichletbc(zero, pinned, U.sub(0)))
+        self.bcs = self._bcs_electric + [self.bc_sink]
         self._check_patches()
 
-        # chi: 1 on the positive-electrode potential dofs -> I = F_e(test = chi) (reaction)
+        # chi (P1 form only): 1 on the positive-electrode potential dofs -> I = F_e(test = chi), the reaction
         self.chi = fem.Function(U, name="chi_pos")
         self.chi.x.array[self.dofs_pos] = 1.0
         self.chi_sink = fem.Function(U, name="chi_sink")
         self.chi_sink.x.array[self.dofs_sink] = 1.0
-        self.I_form_ufl = electrical.residual(self.phi, ufl.split(self.chi)[0], self.sigma, dxf)
+        if self.mixed:
+            # current entering the film through the + electrode, exact for the RT flux
+            self.I_form_ufl = -ufl.dot(self.j, self.n) * self.ds(ELECTRODE_POS)
+            self._dF_dV = ufl.dot(tests[2], self.n) * self.ds(ELECTRODE_POS)
+        else:
+            self.I_form_ufl = electrical.residual(self.phi, ufl.split(self.chi)[0], self.sigma, dxf)
 
         # --- drive ---------------------------------------------------------------------
         g = cfg.geometry
@@ -207,9 +257,20 @@ class CoupledProblem:
         """Hold T = T0 on these temperature dofs (parent numbering) instead of the SINK facets."""
         self.dofs_sink = np.asarray(dofs, dtype=np.int32)
         self.u.x.array[self.dofs_sink] = self.cfg.thermal.t0
-        self.bcs[2] = fem.dirichletbc(PETSc.ScalarType(0), self.dofs_sink, self.U.sub(1))
+        self.bc_sink = fem.dirichletbc(PETSc.ScalarType(0), self.dofs_sink, self.U.sub(1))
+        self.bcs = self._bcs_electric + [self.bc_sink]
         self.chi_sink.x.array[:] = 0.0
         self.chi_sink.x.array[self.dofs_sink] = 1.0
+
+    @property
+    def V(self) -> float:
+        """Voltage of the positive electrode (V); the negative one is at 0 V."""
+        return self._V
+
+    @V.setter
+    def V(self, value: float) -> None:
+        self._V = float(value)
+        self.Vc.value = self._V
 
     def _take_drive(self, d, initial: bool = False) -> None:
         """Set the drive mode from a [drive] section.
@@ -267,6 +328,7 @@ class CoupledProblem:
         """Scale phi and V by new/old: exact for a fixed phase pattern, a good warm start otherwise."""
         if old != 0.0 and math.isfinite(old) and new != 0.0:
             self.u.x.array[self.map_phi] *= new / old
+            self.u.x.array[self.map_J] *= new / old
             self.V *= new / old
 
     def set_drive(self, cfg: Config) -> None:
@@ -277,8 +339,8 @@ class CoupledProblem:
 
     # ------------------------------------------------------------------------------------
     def _check_patches(self) -> None:
-        for name, dofs in (("electrode_neg", self.dofs_neg), ("electrode_pos", self.dofs_pos), ("sink", self.dofs_sink)):
-            n = self.comm.allreduce(int(dofs.size), op=MPI.SUM)
+        n_sink = self.comm.allreduce(int(self.dofs_sink.size), op=MPI.SUM)
+        for name, n in zip(("electrode_neg", "electrode_pos", "sink"), [*self.n_electrode_facets, n_sink]):
             if n == 0:
                 raise SolverError(f"the mesh has no '{name}' facets")
 
@@ -312,7 +374,7 @@ class CoupledProblem:
         self.F_ufl = F
         self.F_form = fem.form(F)
         self.J_form = fem.form(ufl.derivative(F, self.u, self._du))
-        self.b_form = fem.form(ufl.derivative(F, self.u, self.chi))
+        self.b_form = fem.form(self._dF_dV if self.mixed else ufl.derivative(F, self.u, self.chi))
         self.c_form = fem.form(ufl.derivative(self.I_form_ufl, self.u, ufl.TestFunction(self.U)))
         self.I_form = fem.form(self.I_form_ufl)
         self.peltier_form = fem.form(self.q_peltier * dS(INTERFACE))

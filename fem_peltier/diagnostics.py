@@ -70,7 +70,7 @@ def top_line_points(problem: CoupledProblem, n: int = 801) -> np.ndarray:
 def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     """Joule (volume integral), Peltier (facet integral) and sink heat (reaction), W."""
     p = problem
-    joule = integrate(p, p.joule_on * ufl.inner(p.sigma * ufl.grad(p.phi), ufl.grad(p.phi)) * p.dx(FILM))
+    joule = integrate(p, p.joule_on * p.joule_expr * p.dx(FILM))
     peltier = p.comm.allreduce(fem.assemble_scalar(p.peltier_form), op=MPI.SUM)
     # reaction at the sink: the thermal residual tested with the sink indicator
     F = fpetsc.create_vector(p.U)

@@ -29,6 +29,23 @@ def joule_density(phi, sigma):
     return sigma * ufl.inner(ufl.grad(phi), ufl.grad(phi))
 
 
+def mixed_residual(phi, J, q, tau, rho, V, n, dx_film, ds_pos) -> ufl.Form:
+    """Mixed (flux) form of rho J + grad(phi) = 0, div J = 0, with J in H(div):
+
+        integral of rho J . tau - phi div(tau) - q div(J) over the film
+        + integral of V tau . n over the positive electrode = 0.
+
+    phi = 0 (negative) and phi = V (positive electrode) are natural conditions here;
+    J . n = 0 on the other film surfaces is imposed on the flux dofs.
+    """
+    return (rho * ufl.inner(J, tau) - phi * ufl.div(tau) - q * ufl.div(J)) * dx_film + V * ufl.dot(tau, n) * ds_pos
+
+
+def joule_density_flux(J, sigma):
+    """Joule heat rho |J|^2 = |J|^2 / sigma (W/m^3) of a flux unknown J."""
+    return ufl.inner(J, J) / sigma
+
+
 def electrode_dofs(V, facet_tags: dmesh.MeshTags, tag: int) -> np.ndarray:
     """Potential dofs (in V's parent numbering when V is a subspace) on an electrode patch."""
     fdim = facet_tags.dim

@@ -121,7 +121,7 @@ def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
         qp.x.array[:] = np.where(area.array > 0, heat.array / np.where(area.array > 0, area.array, 1.0), 0.0)
     qp.x.scatter_forward()
     joule = fem.Function(p.Q0, name="joule_heat_W_m3")
-    joule.interpolate(fem.Expression(p.joule_on * ufl.inner(p.sigma * ufl.grad(p.phi), ufl.grad(p.phi)),
+    joule.interpolate(fem.Expression(p.joule_on * p.joule_expr,
                                      p.Q0.element.interpolation_points))
     joule.x.array[~p.film_mask[: joule.x.array.size]] = 0.0
     return {"T": T, "phi": phi, "j": j, "phase": phase, "peltier": qp, "joule": joule}

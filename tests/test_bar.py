@@ -28,10 +28,10 @@ L, W, H = 1.0e-3, 1.0e-4, 1.0e-4
 N = (20, 2, 2)
 
 
-def bar_config(current: float):
+def bar_config(current: float, discretization: str = "p1"):
     import fem_peltier as fp
 
-    return fp.load_config(overrides=[
+    return fp.load_config(overrides=[f'solver.current_discretization="{discretization}"',
         f"geometry.length={L}", f"geometry.width={W}", f"geometry.thickness={H}", 'geometry.electrodes="ends"',
         f"drive.current={current}", "material.seebeck_insulator=2e-3", "material.seebeck_metal=0.0",
         "solver.initial_width=3.0", "solver.transition_width=3.0",
@@ -61,7 +61,7 @@ def closed_form(cfg, x: np.ndarray) -> tuple[np.ndarray, float]:
     return T, s * dS * abs(current) * Tx0
 
 
-def solve_bar(current: float) -> dict:
+def solve_bar(current: float, discretization: str = "p1") -> dict:
     """Solve the bar with the phase frozen (metal for x < L/2) and T0 at both ends."""
     from mpi4py import MPI  # before dolfinx
     from dolfinx import fem
@@ -70,7 +70,7 @@ def solve_bar(current: float) -> dict:
     from fem_peltier.coupled import CoupledProblem, solve
     from fem_peltier.diagnostics import heat_terms, probe
 
-    cfg = bar_config(current)
+    cfg = bar_config(current, discretization)
     fm = box_film_mesh(cfg, N)
     p = CoupledProblem(cfg, fm)
     p.prescribe_phase(p.xc.x.array.reshape(-1, 3)[:, 0] < L / 2)
@@ -117,10 +117,11 @@ def check(res: dict, current: float) -> None:
     assert res["V"] == pytest.approx(V_exact, rel=1e-9)
 
 
+@pytest.mark.parametrize("discretization", ["p1", "mixed"])
 @pytest.mark.parametrize("current", [2e-4, -2e-4])
-def test_bar_peltier_heating_and_cooling(current):
+def test_bar_peltier_heating_and_cooling(current, discretization):
     """+I flows insulator -> metal (Peltier heating), -I metal -> insulator (cooling)."""
-    res = solve_bar(current)
+    res = solve_bar(current, discretization)
     check(res, current)
     _, q = closed_form(bar_config(current), np.zeros(1))
     assert np.sign(res["heat_peltier_W"]) == np.sign(current) == np.sign(q)
@@ -130,12 +131,12 @@ def test_bar_peltier_heating_and_cooling(current):
 def test_bar_parallel():
     """The same bar on 2 ranks: interface facets on the partition boundary are seen from both sides."""
     mpirun = Path(sys.executable).parent / "mpirun"
-    out = subprocess.run([str(mpirun), "-n", "2", sys.executable, __file__, "2e-4"], capture_output=True,
+    out = subprocess.run([str(mpirun), "-n", "2", sys.executable, __file__, "2e-4", "mixed"], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     check(res, 2e-4)
-    serial = solve_bar(2e-4)
+    serial = solve_bar(2e-4, "mixed")
     assert np.allclose(res["T"], serial["T"], rtol=1e-10, atol=0)
     assert res["heat_peltier_W"] == pytest.approx(serial["heat_peltier_W"], rel=1e-10)
 
@@ -143,6 +144,6 @@ def test_bar_parallel():
 if __name__ == "__main__":
     from mpi4py import MPI
 
-    result = solve_bar(float(sys.argv[1]))
+    result = solve_bar(float(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "p1")
     if MPI.COMM_WORLD.rank == 0:
         print(json.dumps(result))
