@@ -131,8 +131,9 @@ class Solver(_Section):
         "p1", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
         "current with continuous normal flux across facets (conservative interface current)"
     )
-    linear_solver: Literal["mumps", "superlu_dist", "gmres-asm"] = Field(
-        "mumps", description="linear solver of the Newton steps"
+    linear_solver: Literal["mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
+        "mumps", description="linear solver of the Newton steps: direct LU (mumps, superlu_dist) or "
+        "GMRES with field-split algebraic multigrid (gmres-gamg, P1 only) or additive Schwarz"
     )
 
 

@@ -234,6 +234,7 @@ class CoupledProblem:
         self.z = fpetsc.create_vector(U)
         self.du_vec = fpetsc.create_vector(U)
         self.ksp = self._make_ksp()
+        self.ksp_iterations: list[int] = []
         self._du = du
         self.interface_facets = np.zeros(0, dtype=np.int32)
         self._build_forms(np.zeros(0, dtype=np.int32))
@@ -354,13 +355,36 @@ class CoupledProblem:
             pc = ksp.getPC()
             pc.setType("lu")
             pc.setFactorSolverType(kind)
-        else:  # "gmres-asm": iterative fallback for large meshes
+        elif kind == "gmres-gamg":
+            # GMRES with a block (field-split) preconditioner: algebraic multigrid on the
+            # potential block and on the temperature block, coupled multiplicatively.
+            ksp.setType("gmres")
+            ksp.setGMRESRestart(100)
+            ksp.setTolerances(rtol=1e-10, atol=1e-30, max_it=1000)
+            pc = ksp.getPC()
+            pc.setType("fieldsplit")
+            pc.setFieldSplitType(PETSc.PC.CompositeType.MULTIPLICATIVE)
+            pc.setFieldSplitIS(("phi", self._owned_is(self.map_phi)), ("T", self._owned_is(self.map_T)))
+            opts = PETSc.Options()
+            prefix = ksp.getOptionsPrefix()
+            for field_name in ("phi", "T"):
+                opts[f"{prefix}fieldsplit_{field_name}_ksp_type"] = "preonly"
+                opts[f"{prefix}fieldsplit_{field_name}_pc_type"] = "gamg"
+        else:  # "gmres-asm": a simple iterative fallback
             ksp.setType("gmres")
             ksp.getPC().setType("asm")
             ksp.setTolerances(rtol=1e-12, max_it=2000)
             ksp.setGMRESRestart(200)
         ksp.setFromOptions()
         return ksp
+
+    def _owned_is(self, parent_dofs: np.ndarray) -> PETSc.IS:
+        """PETSc index set of the owned entries of `parent_dofs` (global numbering)."""
+        imap = self.U.dofmap.index_map
+        n_own = imap.size_local * self.U.dofmap.index_map_bs
+        own = np.sort(parent_dofs[parent_dofs < n_own])
+        return PETSc.IS().createGeneral((own + imap.local_range[0] * self.U.dofmap.index_map_bs).astype(np.int32),
+                                        comm=self.comm)
 
     def _build_forms(self, facets: np.ndarray) -> None:
         """(Re)compile the residual/Jacobian forms with Peltier facets `facets` (local, sorted)."""
@@ -490,6 +514,7 @@ class CoupledProblem:
         return dV
 
     def _check_ksp(self, what: str) -> None:
+        self.ksp_iterations.append(self.ksp.getIterationNumber())
         reason = self.ksp.getConvergedReason()
         if reason < 0:
             names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}

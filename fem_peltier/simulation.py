@@ -78,6 +78,11 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         "metal_fraction_history": report.metal_fraction_history,
         "mesh_source": problem.fm.source,
         "solve_time_s": t_solve,
+        "time_per_newton_step_s": t_solve / max(report.newton_steps, 1),
+        "linear_solver": problem.cfg.solver.linear_solver,
+        "current_discretization": problem.cfg.solver.current_discretization,
+        "ksp_iterations_per_solve": (sum(problem.ksp_iterations) / len(problem.ksp_iterations)
+                                     if problem.ksp_iterations else 0.0),
         "fem_peltier_version": __version__,
     })
     summary.update({k: v for k, v in cfg.groups().items()})
