@@ -470,6 +470,81 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+# validate / figure / regime (the logic lives in validation.py, figures.py, regime.py)
+
+
+def _overrides_only(args: argparse.Namespace) -> list[str]:
+    """--set values, validated against a preset so that a bad key fails before any solve."""
+    load_config(preset="fig2a", overrides=list(args.set or []))
+    return list(args.set or [])
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    parts = tuple(s.strip() for s in args.only.split(",")) if args.only else None
+    _sync_ranks()
+    validation = _import_solver_module("validation")
+    parts = parts or validation.SUITE
+    bad = [p for p in parts if p not in validation.SUITE]
+    if bad:
+        raise InputError("--only", f"unknown part(s) {', '.join(bad)}; expected some of {', '.join(validation.SUITE)}")
+    level = "quick" if args.quick else "full"
+    result = validation.run_suite(level, out, parts)
+    cmd = f"fem-peltier validate --out {args.out}" + (" --quick" if args.quick else "") + (
+        f" --only {args.only}" if args.only else "")
+    path = validation.write_report(result, out, cmd)
+    failed = [f"{ch.name}: {r.quantity}" for ch in result["checks"] for r in ch.rows if r.passed is False]
+    _say(f"wrote {path} ({len(failed)} failed row(s))")
+    for f in failed:
+        _say(f"  FAIL {f}")
+    return EXIT_OK if not failed else EXIT_NOT_CONVERGED
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    overrides = _overrides_only(args)
+    out = Path(args.out)
+    _sync_ranks()
+    figures = _import_solver_module("figures")
+    names = figures.FIGURES if args.name == "all" else (args.name,)
+    for name in names:
+        if name not in figures.FIGURES:
+            raise InputError("NAME", f"unknown figure {name!r}; expected one of {', '.join(figures.FIGURES)} or all")
+    for name in names:
+        r = figures.make_figure(name, out, overrides)
+        _say(f"{name}: " + ", ".join(str(out / f) for f in r["files"]))
+    return EXIT_OK
+
+
+def _floats(text: str, key: str) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise InputError(key, f"expected comma-separated positive numbers, got {text!r}") from None
+    if not vals or any(not (v > 0 and math.isfinite(v)) for v in vals):
+        raise InputError(key, f"expected comma-separated positive numbers, got {text!r}")
+    return vals
+
+
+def cmd_regime(args: argparse.Namespace) -> int:
+    overrides = _overrides_only(args)
+    out = Path(args.out)
+    _sync_ranks()
+    regime = _import_solver_module("regime")
+    Js = _floats(args.J, "--J") if args.J else regime.J_FULL
+    Ps = _floats(args.P, "--P") if args.P else regime.P_FULL
+    pts = regime.regime_map(Js, Ps, [*regime.COARSE_MESH, *overrides])
+    if is_root():
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "regime.json").write_text(json.dumps(pts, indent=1, default=str) + "\n")
+        regime.plot_regime(pts, out / "regime_map.png")
+        (out / "regime.md").write_text("\n".join(regime.regime_table(pts)) + "\n")
+    _say(f"wrote {out / 'regime_map.png'}, regime.json, regime.md")
+    for line in regime.regime_table(pts):
+        _say("  " + line)
+    return EXIT_OK if all(p["converged"] for p in pts) else EXIT_NOT_CONVERGED
+
+
+# ---------------------------------------------------------------------------------------
 # Parser and entry point
 
 
@@ -531,6 +606,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", required=True, help="sweep directory (one run directory per point)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in DIR")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("validate", parents=[verbosity],
+                       help="run the validation suite and write DIR/validation.md (+ pictures, CSV/JSON)")
+    p.add_argument("--out", metavar="DIR", default="docs", help="report directory (default docs)")
+    p.add_argument("--quick", action="store_true", help="coarse meshes and short sweeps (about 3 minutes)")
+    p.add_argument("--only", metavar="PARTS", help="comma-separated subset of: eq8_eq9, eq11_vi, peltier, eq14, "
+                                                   "mesh, figures, regime")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("figure", parents=[verbosity],
+                       help="draw a paper figure (fig1b, fig2a, fig2c, fig2d, fig2e or all) into DIR")
+    p.add_argument("name", metavar="NAME", help="fig1b | fig2a | fig2c | fig2d | fig2e | all")
+    p.add_argument("--out", metavar="DIR", required=True, help="output directory for the PNG and JSON files")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
+                   help="override a config key in every run of the figure, e.g. --set mesh.size=1e-4")
+    p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("regime", parents=[verbosity], help="classify the metal pattern over a (J, P) grid")
+    p.add_argument("--out", metavar="DIR", required=True, help="output directory (regime_map.png, regime.json)")
+    p.add_argument("--J", metavar="LIST", help="Joule numbers, e.g. 0.02,0.05,0.2 (default: a 7-point grid)")
+    p.add_argument("--P", metavar="LIST", help="Peltier numbers, e.g. 0.02,0.2 (default: a 5-point grid)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
+                   help="override a config key (after the map's coarse mesh), e.g. --set mesh.size=7e-5")
+    p.set_defaults(func=cmd_regime)
     return parser
 
 

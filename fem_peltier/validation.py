@@ -511,7 +511,10 @@ def solve_eq14(current: float, h: float, n: tuple[int, int, int], e_size: float,
 
     cfg = eq14_config(current, h, e_size)
     if previous is not None:
-        return run(cfg, out=None, pictures=False, problem=previous.problem)
+        res = run(cfg, out=None, pictures=False, problem=previous.problem)
+        if res.converged:
+            return res
+        log.info("eq14 I = %g: warm start failed (%s), seeding afresh", current, res.summary["reason"])
     g, m, t0 = cfg.geometry, cfg.material, cfg.thermal.t0
     rc = eq14_radius(h, m.t_mit, current, cfg.delta_seebeck, m.kappa, m.t_mit - t0)
     p = CoupledProblem(cfg, box_film_mesh(cfg, n))
@@ -577,6 +580,9 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
     ok = [pt for pt in pts if pt["converged"] and pt["r_area"] > 0]
     ch.compare("all points converged with a metal region", float(len(ok) == len(pts)), 1.0, 0.0)
     for pt in pts:
+        if not pt["converged"]:
+            ch.compare(f"converged at I = {pt['current_A'] * 1e3:g} mA", 0.0, 1.0, 0.0)
+            continue
         ch.compare(f"r (area-equivalent) / r_c at I = {pt['current_A'] * 1e3:g} mA", pt["r_area"] / pt["r_c_eq14"],
                    1.0, 0.5, note=f"r_x = {pt['r_x'] * 1e6:.0f} um, r_y = {pt['r_y'] * 1e6:.0f} um, "
                                   f"r_c = {pt['r_c_eq14'] * 1e6:.0f} um; d(0) = {pt['metal_max_depth_m'] / h:.2f} h")
@@ -584,8 +590,9 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
         slope = float(np.polyfit(np.log([pt["current_A"] for pt in ok]), np.log([pt["r_area"] for pt in ok]), 1)[0])
         ch.compare("exponent of r vs |I| (log-log fit)", slope, 0.5, 0.15)
         ch.data["exponent"] = slope
-    ch.compare("no Joule heat (W)", max(abs(pt["heat_joule_W"]) for pt in pts), 0.0, 1e-15)
-    ch.compare("heat balance, Peltier only (rel)", max(pt["heat_balance_rel"] for pt in pts), 0.0, 1e-6)
+    if ok:
+        ch.compare("no Joule heat (W)", max(abs(pt["heat_joule_W"]) for pt in ok), 0.0, 1e-15)
+        ch.compare("heat balance, Peltier only (rel)", max(pt["heat_balance_rel"] for pt in ok), 0.0, 1e-6)
     ch.data.update({"points": pts, "mesh": list(n), "h": h, "electrode_size": e_size})
     ch.text = (f"L = W = 1 mm, h = {h * 1e6:g} um (h/L = {h / 1e-3:g}), square {e_size * 1e6:g} um electrode "
                f"patches, thermal.joule_heating = false, box mesh {n[0]} x {n[1]} x {n[2]}, band 3 K. "
@@ -652,12 +659,12 @@ def check_mesh_convergence(level: Level = "full") -> Check:
     for key in ("metal_fraction", "T_max_K", "T_mean_K", "voltage_V"):
         f = [r[key] for r in rows]
         p = observed_order(f, ratio)
-        if math.isfinite(p):
+        if math.isfinite(p) and p > 0:
             ext = f[2] + (f[2] - f[1]) / (ratio**p - 1)
             ch.info(f"{key}: observed order", p, note="values " + ", ".join(f"{v:.5g}" for v in f)
                     + f"; Richardson {ext:.5g}")
         else:
-            ch.info(f"{key}: observed order", math.nan, note="non-monotone: " + ", ".join(f"{v:.5g}" for v in f))
+            ch.info(f"{key}: observed order", p, note="not in the asymptotic range: " + ", ".join(f"{v:.5g}" for v in f))
         ch.compare(f"{key}: change between the two finest meshes (rel)", abs(f[2] - f[1]) / abs(f[2]), 0.0,
                    0.05 if key != "T_max_K" else 0.1)
     ch.data = {"meshes": rows, "refinement_ratio": ratio}
@@ -757,3 +764,182 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, np.bool_):
         return bool(v)
     return v
+
+
+# ---------------------------------------------------------------------------------------
+# Whole suite: checks, figure cases, regime map -> docs/validation.md
+
+SUITE = ("eq8_eq9", "eq11_vi", "peltier", "eq14", "mesh", "figures", "regime")
+FIGURE_MESH = {"quick": ["mesh.size=1e-4", "mesh.electrode_size=2e-5"], "full": []}
+REGIME_GRID = {"quick": ((0.02, 0.2), (0.02, 0.2)), "full": None}
+REGIME_MESH = {"quick": ["mesh.size=2e-4", "mesh.electrode_size=4e-5"],
+               "full": ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]}
+
+
+def run_suite(level: Level, outdir: Path, only: tuple[str, ...] = SUITE) -> dict[str, Any]:
+    """Run the selected parts of the suite, writing pictures into outdir/validation (collective).
+
+    Returns {"checks": [Check], "figures": {...}, "regime": [...], "timings": {...}, "level": level}.
+    """
+    from . import figures, regime
+
+    picdir = Path(outdir) / "validation"
+    if _root():
+        picdir.mkdir(parents=True, exist_ok=True)
+    MPI.COMM_WORLD.barrier()
+    out: dict[str, Any] = {"checks": [], "figures": {}, "regime": [], "timings": {}, "level": level,
+                           "ranks": MPI.COMM_WORLD.size}
+    for name in only:
+        t = time.perf_counter()
+        log.info("validation: %s (%s)", name, level)
+        if name in CHECKS:
+            fn = CHECKS[name]
+            ch = fn(level, outdir=picdir) if name in ("eq11_vi", "eq14") else fn(level)
+            out["checks"].append(ch)
+        elif name == "figures":
+            cases: dict[str, dict] = {}
+            for fig in ("fig2a", "fig2c", "fig2d", "fig2e"):
+                r = figures.make_figure(fig, picdir, FIGURE_MESH[level], level)
+                out["figures"][fig] = r["files"]
+                cases.update(r["cases"])
+            out["checks"].append(figure_case_means(cases))
+        elif name == "regime":
+            grid = REGIME_GRID[level]
+            Js, Ps = grid if grid is not None else (regime.J_FULL, regime.P_FULL)
+            pts = regime.regime_map(Js, Ps, REGIME_MESH[level])
+            out["regime"] = pts
+            if _root():
+                out["figures"]["regime"] = [regime.plot_regime(pts, picdir / "regime_map.png")]
+        else:
+            raise ValueError(f"unknown validation part {name!r}; expected one of {', '.join(SUITE)}")
+        out["timings"][name] = time.perf_counter() - t
+    return out
+
+
+def _regime_conclusion(pts: list[dict]) -> list[str]:
+    """Sentences about where the paper's cases fall, computed from the map's points."""
+    by = {(p["J"], p["P"]): p for p in pts}
+    lines = []
+    for label, key in (("Fig. 2a,b (J = 0.2, P = 0.2)", (0.2, 0.2)), ("Fig. 2c (J = 1.2, P = 0.02)", (1.2, 0.02))):
+        if key in by:
+            p = by[key]
+            lines.append(f"- {label}: **{p['category']}** (metal fraction {p['metal_fraction']:.3f}, "
+                         f"T_max = {p['T_max_K']:.1f} K) on the map's mesh.")
+    neg = sorted({(p["J"], p["P"]) for p in pts if p["category"] == "negative only"})
+    if neg:
+        lines.append("- Metal at the negative electrode only (the paper's Fig. 2a picture) at (J, P) = "
+                     + ", ".join(f"({J:g}, {P:g})" for J, P in neg) + ".")
+    else:
+        lines.append("- No grid point gave metal at the negative electrode only.")
+    for cat in ("both", "channel", "positive only", "detached", "not converged"):
+        sel = sorted({(p["J"], p["P"]) for p in pts if p["category"] == cat})
+        if sel:
+            lines.append(f"- {cat}: " + ", ".join(f"({J:g}, {P:g})" for J, P in sel) + ".")
+    return lines
+
+
+def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-peltier validate --out docs") -> Path:
+    """docs/validation.md from a run_suite result, plus validation/validation.json and .csv (rank 0)."""
+    from . import __version__
+    from .regime import regime_table
+
+    outdir = Path(outdir)
+    picdir = outdir / "validation"
+    checks: list[Check] = result["checks"]
+    save_raw(checks, picdir, {"regime": result["regime"], "timings": result["timings"], "level": result["level"],
+                              "figures": result["figures"]})
+    if not _root():
+        return outdir / "validation.md"
+    by = {ch.name: ch for ch in checks}
+    L: list[str] = [
+        "# fem_peltier validation report",
+        "",
+        f"*Generated by `{command}` (fem_peltier {__version__}, level `{result['level']}`, "
+        f"{result['ranks']} MPI rank(s)). Do not edit by hand: rerun the command.* Raw numbers: "
+        "[validation/validation.json](validation/validation.json), [validation/validation.csv](validation/validation.csv).",
+        "",
+        "Closed forms are those of `model.md` section 4 (paper Eqs. 8-14). Errors are absolute unless the "
+        "tolerance says (rel). Rows without a tolerance are reported, not tested.",
+        "",
+        "## Summary",
+        "",
+        "| check | rows passed | wall time (s) |",
+        "|---|---|---|",
+    ]
+    for ch in checks:
+        tested = [r for r in ch.rows if r.passed is not None]
+        L.append(f"| {ch.title} | {sum(r.passed for r in tested)}/{len(tested)} | {ch.wall_s:.0f} |")
+    for part in ("figures", "regime"):
+        if part in result["timings"]:
+            L.append(f"| {part} (runs) | | {result['timings'][part]:.0f} |")
+    L.append(f"| **total** | | {sum(result['timings'].values()):.0f} |")
+    L.append("")
+    for ch in checks:
+        L += [f"## {ch.title}", "", ch.text, ""] if ch.text else [f"## {ch.title}", ""]
+        L += check_table(ch)
+        L.append("")
+        for f in ch.figures:
+            L += [f"![{f}](validation/{f})", ""]
+        if ch.name == "eq14":
+            L += EQ14_NOTE
+        if ch.name == "mesh":
+            L += MESH_NOTE
+        if ch.name == "means":
+            L += MEANS_NOTE
+            for fig in ("fig2a", "fig2c", "fig2d", "fig2e"):
+                for f in result["figures"].get(fig, []):
+                    L += [f"![{f}](validation/{f})", ""]
+    if result["regime"]:
+        L += ["## Regime map: where does Fig. 2 sit?", "",
+              "Each (J, P) point is solved from a cold start at W = L, h/L = 0.2, r = 0.1, theta = 1.2 "
+              "(the fig2a preset with I and S_I set from J and P, current > 0 so that current leaves the film "
+              "at the negative electrode x < 0.1 L) on the coarse mesh (`" + " ".join(REGIME_MESH[result["level"]])
+              + "`), and classified from the phase on the slice y = W/2 (a column is metal when m >= 0.5 anywhere "
+              "in its depth). Cell: category (metal fraction).", ""]
+        L += regime_table(result["regime"])
+        L += ["", "![regime map](validation/regime_map.png)", "", "Computed conclusions:", ""]
+        L += _regime_conclusion(result["regime"])
+        L += ["", *REGIME_NOTE]
+    path = outdir / "validation.md"
+    path.write_text("\n".join(L).rstrip() + "\n")
+    return path
+
+
+EQ14_NOTE = [
+    "Where Eq. 14 can and cannot hold. The formula is the r -> 0 asymptote of Eq. 13 under: Joule heat "
+    "neglected (exact here, switched off); h << r_c << L (here h = 25 um, r_c = 100-280 um, L = 1 mm, so "
+    "h/r_c = 0.09-0.25 and r_c/L up to 0.28: the film's finite size matters at the largest current); "
+    "current flowing parallel to the film (fails within ~h of the electrode and at the wedge tip, where the "
+    "current crosses the interface); a point electrode at the film edge feeding a half disc (here a square "
+    "patch of 50 um, not small against the smallest r_c); and d(r -> 0) > r h (the metal fills most of the "
+    "thickness at the electrode, checked by d(0) in the table). The measured radius also depends on the band "
+    "width and the cell size (25 um in x, y), which quantise r to about one cell.",
+    "",
+]
+MESH_NOTE = [
+    "Observed order p = ln((f1 - f2)/(f2 - f3)) / ln(ratio) from the three meshes; a negative or missing "
+    "value means the differences do not shrink geometrically yet (not in the asymptotic range), and no "
+    "Richardson value is given then.",
+    "",
+]
+MEANS_NOTE = [
+    "The paper reports T_mean = 1.05 T0 and T_top_mean = 1.07 T0 for Fig. 2a. The figure runs below use the "
+    "default mesh of each preset (quick level: the coarse mesh). The comparison is reported, not tested: "
+    "with the caption's J = P = 0.2 this model forms a channel joining the electrodes (see the regime map), "
+    "so its mean temperatures need not match a state with localized metal.",
+    "",
+]
+REGIME_NOTE = [
+    "Interpretation. With the caption's numbers taken literally (J = P = 0.2, equipotential electrode "
+    "patches 0.1 L x 0.02 L on the top surface, bottom held at T0) the model does not give the paper's "
+    "Fig. 2a picture of metal confined to x/L < 0.3 at the negative electrode: it forms a metal channel "
+    "joining both electrodes, hottest and deepest at the negative electrode, i.e. the Peltier asymmetry is "
+    "there but Joule heating along the channel sustains metal everywhere between the patches. A "
+    "paper-like localized region appears only at several times smaller J (see the table). The most likely "
+    "causes of the disagreement: the paper's electrodes and boundary conditions are only sketched "
+    "(a current-injecting patch, a 'trial phase boundary' in the Fig. 2a caption, i.e. a prescribed or "
+    "iterated interface rather than a self-consistent steady state) and its definition of J may use a "
+    "different current or length scale; our sharp-phase limit is approached through a finite band w, "
+    "whose effect on the category is small compared with the factor of several in J.",
+    "",
+]

@@ -1,0 +1,260 @@
+"""The paper's figure panels in the paper's normalisation (Figs. 1b, 2a-e).
+
+* fig2a, fig2c: T/T0 on the slice y = W/2 with the phase boundary (m = 0.5), the line
+  T(x, y = W/2, top)/T0 against T_MIT/T0 (the paper's inset) and the top-surface map
+  T(x, y, top)/T0 (Fig. 2b). fig2a also draws its polarity-reversed counterpart
+  (current -> -current) side by side.
+* fig2d: the same for W = L/2.
+* fig2e: phase boundaries (m = 0.5) on the top surface of the W = L/2 film for
+  I = 5, 10, 25 mA (J proportional to I^2, P to I).
+* fig1b: the V-I curve of the slab sweep against Eq. 11 (see validation.py).
+
+Note the paper's z is the depth below the top surface; the slices here keep
+fem_peltier's z (up, top surface at z = h) and label it.
+
+Sampling is collective (every rank calls it); drawing happens on rank 0.
+"""
+
+from __future__ import annotations
+
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("fem_peltier.figures")
+
+FIGURES = ("fig1b", "fig2a", "fig2c", "fig2d", "fig2e")
+FIG2E_CURRENTS = (0.005, 0.01, 0.025)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def sample_slice(problem, T_fun, nx: int = 240, nz: int = 60) -> dict[str, np.ndarray]:
+    """T and m on the slice y = W/2 (collective): arrays of shape (nz, nx)."""
+    from .diagnostics import probe
+
+    g = problem.cfg.geometry
+    x = np.linspace(0, g.length, nx)
+    z = np.linspace(0, g.thickness, nz) * (1 - 2e-9) + 1e-9 * g.thickness
+    X, Z = np.meshgrid(x, z)
+    pts = np.column_stack([X.ravel(), np.full(X.size, g.width / 2), Z.ravel()])
+    return {"x": x, "z": z, "T": probe(problem, T_fun, pts).reshape(X.shape),
+            "m": probe(problem, problem.m, pts).reshape(X.shape)}
+
+
+def sample_top(problem, T_fun, nx: int = 200, ny: int = 200) -> dict[str, np.ndarray]:
+    """T and m on the top surface z = h (collective): arrays of shape (ny, nx)."""
+    from .diagnostics import probe
+
+    g = problem.cfg.geometry
+    x = np.linspace(0, g.length, nx)
+    y = np.linspace(0, g.width, ny)
+    X, Y = np.meshgrid(x, y)
+    pts = np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, g.thickness * (1 - 1e-9))])
+    return {"x": x, "y": y, "T": probe(problem, T_fun, pts).reshape(X.shape),
+            "m": probe(problem, problem.m, pts).reshape(X.shape)}
+
+
+def sample_case(res) -> dict[str, Any]:
+    """Slice, top map and summary of a run result (collective)."""
+    return {"slice": sample_slice(res.problem, res.fields["T"]), "top": sample_top(res.problem, res.fields["T"]),
+            "summary": res.summary, "cfg": res.problem.cfg}
+
+
+def _draw_slice(ax, data: dict, t0: float, t_mit: float, vmax: float | None = None, title: str = ""):
+    g = data["cfg"].geometry
+    sl = data["slice"]
+    L = g.length
+    im = ax.pcolormesh(sl["x"] / L, sl["z"] / L, sl["T"] / t0, shading="auto", cmap="inferno", vmin=1.0, vmax=vmax)
+    if np.nanmax(sl["m"]) >= 0.5 > np.nanmin(sl["m"]):
+        ax.contour(sl["x"] / L, sl["z"] / L, sl["m"], levels=[0.5], colors="cyan", linewidths=1.2)
+    e = g.electrode_length / L
+    h = g.thickness / L
+    ax.plot([0, e], [h, h], color="#3060ff", lw=5, solid_capstyle="butt")
+    ax.plot([1 - e, 1], [h, h], color="#ff3030", lw=5, solid_capstyle="butt")
+    ax.text(e / 2, h * 1.04, "-", ha="center", va="bottom", fontsize=12, color="#3060ff")
+    ax.text(1 - e / 2, h * 1.04, "+", ha="center", va="bottom", fontsize=12, color="#ff3030")
+    ax.set_aspect("equal")
+    ax.set_ylim(0, h * 1.18)
+    ax.set_xlabel("x / L")
+    ax.set_ylabel("z / L (top surface at z = h)")
+    ax.set_title(title, fontsize=9)
+    return im
+
+
+def _draw_top_line(ax, data: dict, t0: float, t_mit: float, label: str = "", color: str = "C3"):
+    sl = data["slice"]
+    L = data["cfg"].geometry.length
+    ax.plot(sl["x"] / L, sl["T"][-1] / t0, color=color, label=label or "T(x, W/2, top) / T0")
+    ax.axhline(t_mit / t0, color="k", ls="--", lw=0.8)
+    ax.set_xlabel("x / L")
+    ax.set_ylabel("T / T0 on the top line y = W/2")
+
+
+def _draw_top(ax, data: dict, t0: float, vmax: float | None = None, title: str = ""):
+    top = data["top"]
+    L = data["cfg"].geometry.length
+    im = ax.pcolormesh(top["x"] / L, top["y"] / L, top["T"] / t0, shading="auto", cmap="inferno", vmin=1.0,
+                       vmax=vmax)
+    if np.nanmax(top["m"]) >= 0.5 > np.nanmin(top["m"]):
+        ax.contour(top["x"] / L, top["y"] / L, top["m"], levels=[0.5], colors="cyan", linewidths=1.2)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x / L")
+    ax.set_ylabel("y / L")
+    ax.set_title(title, fontsize=9)
+    return im
+
+
+def _case_title(name: str, s: dict) -> str:
+    return (f"{name}: J = {s['J']:.3g}, P = {s['P']:.3g}, I = {s['current_A'] * 1e3:.3g} mA; "
+            f"T_max/T0 = {s['T_max_K'] / s['T0_K']:.3f}, metal fraction {s['metal_fraction']:.3f}")
+
+
+def plot_case(name: str, data: dict, path: Path) -> str:
+    """Slice with phase boundary, top line vs T_MIT (the inset) and top-surface map (rank 0)."""
+    plt = _plt()
+    s, cfg = data["summary"], data["cfg"]
+    t0, t_mit = cfg.thermal.t0, cfg.material.t_mit
+    fig = plt.figure(figsize=(11, 6.4))
+    gs = fig.add_gridspec(2, 2, height_ratios=[1, 1.25])
+    ax0 = fig.add_subplot(gs[0, :])
+    im = _draw_slice(ax0, data, t0, t_mit, title="T(x, y = W/2, z) / T0; cyan: phase boundary m = 0.5")
+    fig.colorbar(im, ax=ax0, fraction=0.02, pad=0.01)
+    ax1 = fig.add_subplot(gs[1, 0])
+    _draw_top_line(ax1, data, t0, t_mit)
+    ax1.set_title("inset: T(x, W/2, top)/T0 vs T_MIT/T0 (dashed)", fontsize=9)
+    ax2 = fig.add_subplot(gs[1, 1])
+    im2 = _draw_top(ax2, data, t0, title="top surface T(x, y, h)/T0 (Fig. 2b/2d)")
+    fig.colorbar(im2, ax=ax2, fraction=0.04)
+    fig.suptitle(_case_title(name, s), fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def plot_polarity(data_pos: dict, data_neg: dict, path: Path) -> str:
+    """fig2a and its polarity-reversed counterpart side by side (rank 0)."""
+    plt = _plt()
+    cfg = data_pos["cfg"]
+    t0, t_mit = cfg.thermal.t0, cfg.material.t_mit
+    vmax = max(np.nanmax(d["slice"]["T"]) for d in (data_pos, data_neg)) / t0
+    fig, ax = plt.subplots(2, 2, figsize=(12, 5.6), gridspec_kw={"height_ratios": [1, 1.2]}, layout="constrained")
+    for k, (d, lab) in enumerate(((data_pos, "current > 0 (paper's I < 0): enters at x = L"),
+                                  (data_neg, "reversed: current < 0, enters at x = 0"))):
+        s = d["summary"]
+        im = _draw_slice(ax[0, k], d, t0, t_mit, vmax=vmax,
+                         title=f"{lab}\nT_max/T0 = {s['T_max_K'] / t0:.3f}, metal fraction {s['metal_fraction']:.3f}")
+        _draw_top_line(ax[1, 0], d, t0, t_mit, label=lab, color=f"C{3 + k}")
+    ax[1, 0].legend(fontsize=7)
+    fig.colorbar(im, ax=ax[0, :], fraction=0.02)
+    ax[1, 1].axis("off")
+    ax[1, 1].text(0.0, 0.5, "Mirror test: with both polarities the metal sits at the\n"
+                  "electrode through which current leaves the film (the\n"
+                  "negative one for current > 0). Reversal should mirror\n"
+                  "the pattern x -> L - x up to discretisation.", fontsize=9, va="center")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path.name
+
+
+def plot_fig2e(datas: list[tuple[float, dict]], path: Path) -> str:
+    """Phase boundaries (m = 0.5) on the top surface for several currents, W = L/2 (rank 0)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    L = datas[0][1]["cfg"].geometry.length
+    W = datas[0][1]["cfg"].geometry.width
+    for k, (current, d) in enumerate(datas):
+        top = d["top"]
+        s = d["summary"]
+        c = f"C{k}"
+        if np.nanmax(top["m"]) >= 0.5 > np.nanmin(top["m"]):
+            ax.contour(top["x"] / L, top["y"] / L, top["m"], levels=[0.5], colors=c, linewidths=1.6)
+        ax.plot([], [], color=c, label=f"I = {current * 1e3:g} mA (J = {s['J']:.3g}, P = {s['P']:.3g}), "
+                                       f"metal fraction {s['metal_fraction']:.3f}")
+    e = datas[0][1]["cfg"].geometry.electrode_length / L
+    ew = datas[0][1]["cfg"].geometry.electrode_width / L
+    for x0, col in ((0, "#3060ff"), (1 - e, "#ff3030")):
+        ax.add_patch(plt.Rectangle((x0, W / L / 2 - ew / 2), e, ew, color=col))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, W / L)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x / L")
+    ax.set_ylabel("y / L")
+    ax.set_title("Fig. 2e: phase boundary m = 0.5 on the top surface, W = L/2", fontsize=10)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def _run(preset: str, overrides: list[str]):
+    import fem_peltier as fp
+    from .simulation import run
+
+    cfg = fp.load_config(preset=preset, overrides=overrides).resolved()
+    return run(cfg, out=None, pictures=False)
+
+
+def _brief(s: dict) -> dict:
+    keys = ("converged", "current_A", "voltage_V", "J", "P", "T_max_K", "T_mean_K", "T_top_mean_K", "T0_K",
+            "metal_fraction", "metal_top_x_range_m", "metal_max_depth_m", "heat_joule_W", "heat_peltier_W",
+            "heat_to_sink_W", "heat_balance_rel", "cells", "transition_width_K", "wall_time_s")
+    return {k: s.get(k) for k in keys}
+
+
+def make_figure(name: str, outdir: Path, overrides: list[str] | None = None, level: str = "full") -> dict[str, Any]:
+    """Compute and draw one figure into outdir; returns {"files": [...], "cases": {case: summary}}.
+
+    `overrides` (section.key=value) apply to every run of the figure (e.g. a mesh size).
+    """
+    overrides = list(overrides or [])
+    outdir = Path(outdir)
+    root = MPI.COMM_WORLD.rank == 0
+    files: list[str] = []
+    cases: dict[str, dict] = {}
+    if name == "fig1b":
+        from . import validation as v
+
+        ch = v.check_eq11_vi(level, outdir=outdir)  # type: ignore[arg-type]
+        return {"files": ch.figures, "cases": {}, "check": ch}
+    if name in ("fig2a", "fig2c", "fig2d"):
+        res = _run(name, overrides)
+        data = sample_case(res)
+        cases[name] = _brief(res.summary)
+        if root:
+            files.append(plot_case(name, data, outdir / f"{name}.png"))
+        if name == "fig2a":
+            cur = res.problem.cfg.drive.current
+            res_r = _run(name, [*overrides, f"drive.current={-cur!r}"])
+            data_r = sample_case(res_r)
+            cases["fig2a_reversed"] = _brief(res_r.summary)
+            if root:
+                files.append(plot_polarity(data, data_r, outdir / "fig2a_polarity.png"))
+    elif name == "fig2e":
+        datas = []
+        for current in FIG2E_CURRENTS:
+            res = _run("fig2d", [*overrides, f"drive.current={current!r}"])
+            datas.append((current, sample_case(res)))
+            cases[f"fig2e_{current * 1e3:g}mA"] = _brief(res.summary)
+        if root:
+            files.append(plot_fig2e(datas, outdir / "fig2e.png"))
+    else:
+        raise ValueError(f"unknown figure {name!r}; expected one of {', '.join(FIGURES)}")
+    if root:
+        (outdir / f"{name}.json").write_text(json.dumps(cases, indent=1, default=str) + "\n")
+    return {"files": files, "cases": cases}

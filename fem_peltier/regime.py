@@ -1,0 +1,198 @@
+"""Regime map over the Joule and Peltier numbers (model.md section 3).
+
+    J = rho_I I^2 / (kappa L^2 T0),   P = |I| Delta S / (kappa L)
+
+At fixed geometry and rho_I, kappa, T0 (those of the fig2a preset unless overridden)
+a point (J, P) fixes the current and the Seebeck jump:
+
+    I = sqrt(J kappa L^2 T0 / rho_I),   Delta S = P kappa L / I   (S_M = 0, S_I = Delta S)
+
+Each converged state is classified from the DG0 phase m on the slice y = W/2
+(a column x is "metal" when m >= 0.5 anywhere in 0 < z < h):
+
+    insulating      no metal column
+    negative only   metal over the negative electrode (x < electrode_length), not the positive one
+    positive only   the mirror case
+    both            metal over both electrodes, insulating somewhere between
+    channel         every column from x = 0 to x = L metal: the electrodes are joined
+    detached        metal only away from both electrodes
+    not converged   the solver did not converge (shown, not classified)
+
+All functions are collective except the plotting (rank 0).
+"""
+
+from __future__ import annotations
+
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("fem_peltier.regime")
+
+CATEGORIES = ("insulating", "negative only", "positive only", "both", "channel", "detached", "not converged")
+COLORS = {"insulating": "#4575b4", "negative only": "#d73027", "positive only": "#fdae61", "both": "#a6d96a",
+          "channel": "#762a83", "detached": "#999999", "not converged": "black"}
+
+#: Paper cases (model.md section 3): name -> (J, P, W/L)
+PAPER_CASES = {"Fig. 2a,b": (0.2, 0.2, 1.0), "Fig. 2c": (1.2, 0.02, 1.0), "Fig. 2d": (0.2, 0.2, 0.5),
+               "Fig. 2e 5 mA": (0.05, 0.1, 0.5), "Fig. 2e 25 mA": (1.25, 0.5, 0.5)}
+
+J_FULL = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.2)
+P_FULL = (0.02, 0.05, 0.1, 0.2, 0.4)
+COARSE_MESH = ("mesh.size=1e-4", "mesh.electrode_size=2e-5")
+
+
+def drive_for(J: float, P: float, cfg) -> tuple[float, float]:
+    """(I, Delta S) of the point (J, P): I = sqrt(J kappa L^2 T0 / rho_I), Delta S = P kappa L / I."""
+    g, m, t0 = cfg.geometry, cfg.material, cfg.thermal.t0
+    current = math.sqrt(J * m.kappa * g.length**2 * t0 / m.rho_insulator)
+    return current, P * m.kappa * g.length / current
+
+
+def point_config(J: float, P: float, overrides: list[str] | tuple[str, ...] = (), preset: str = "fig2a"):
+    """The preset with the current and S_I set for (J, P) (S_M = 0); current > 0 (metal side: x = 0)."""
+    import fem_peltier as fp
+
+    base = fp.load_config(preset=preset, overrides=list(overrides)).resolved()
+    current, dS = drive_for(J, P, base)
+    return fp.load_config(preset=preset, overrides=[*overrides, f"drive.current={current!r}",
+                                                    f"material.seebeck_insulator={dS!r}",
+                                                    "material.seebeck_metal=0.0"]).resolved()
+
+
+def metal_columns(problem, nx: int = 400, nz: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """(x, metal) on the slice y = W/2: metal[i] when m >= 0.5 somewhere in the column x[i] (collective)."""
+    from .diagnostics import probe
+
+    g = problem.cfg.geometry
+    L, W, h = g.length, g.width, g.thickness
+    x = (np.arange(nx) + 0.5) / nx * L
+    z = (np.arange(nz) + 0.5) / nz * h
+    z = np.append(z, h * (1 - 1e-9))
+    X, Z = np.meshgrid(x, z, indexing="ij")
+    pts = np.column_stack([X.ravel(), np.full(X.size, W / 2), Z.ravel()])
+    m = probe(problem, problem.m, pts).reshape(X.shape)
+    return x, np.nanmax(m, axis=1) >= 0.5
+
+
+def classify(problem, converged: bool = True) -> str:
+    """The category of a solved state (see the module docstring)."""
+    if not converged:
+        return "not converged"
+    g = problem.cfg.geometry
+    x, metal = metal_columns(problem)
+    e = g.electrode_length if g.electrodes == "point" else 0.02 * g.length
+    neg = bool(metal[x < e].any())
+    pos = bool(metal[x > g.length - e].any())
+    if not metal.any():
+        return "insulating"
+    if metal.all():
+        return "channel"
+    if neg and pos:
+        return "both"
+    if neg:
+        return "negative only"
+    if pos:
+        return "positive only"
+    return "detached"
+
+
+def regime_point(J: float, P: float, overrides: list[str] | tuple[str, ...] = COARSE_MESH,
+                 preset: str = "fig2a") -> dict[str, Any]:
+    """Solve and classify one (J, P) point; returns its summary quantities and category."""
+    from .errors import SolverError
+    from .simulation import run
+
+    t0 = time.perf_counter()
+    cfg = point_config(J, P, overrides, preset)
+    try:
+        res = run(cfg, out=None, pictures=False)
+        converged, s = bool(res.converged), res.summary
+        category = classify(res.problem, converged)
+        x, metal = metal_columns(res.problem)
+        reach = [float(x[metal].min()), float(x[metal].max())] if metal.any() else None
+    except SolverError as exc:
+        converged, s, category, reach = False, {"reason": str(exc)}, "not converged", None
+    out = {"J": J, "P": P, "current_A": cfg.drive.current, "delta_S_V_K": cfg.delta_seebeck,
+           "category": category, "converged": converged, "metal_slice_x_range_m": reach,
+           "wall_s": time.perf_counter() - t0}
+    for key in ("metal_fraction", "T_max_K", "T_mean_K", "T_top_mean_K", "metal_top_x_range_m",
+                "metal_max_depth_m", "reason", "cells", "transition_width_K"):
+        out[key] = s.get(key)
+    log.info("regime J = %g, P = %g: %s (metal fraction %s)", J, P, category, out.get("metal_fraction"))
+    return out
+
+
+def regime_map(Js: tuple[float, ...] = J_FULL, Ps: tuple[float, ...] = P_FULL,
+               overrides: list[str] | tuple[str, ...] = COARSE_MESH, preset: str = "fig2a") -> list[dict[str, Any]]:
+    """Classify every point of the grid Js x Ps (each solved from a cold start, independent of the others)."""
+    return [regime_point(J, P, overrides, preset) for P in Ps for J in Js]
+
+
+def plot_regime(points: list[dict[str, Any]], path: Path, title: str = "") -> str:
+    """The map on log axes with the paper's cases and lines of constant Z T0 = P^2 / J (rank 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    seen = set()
+    for pt in points:
+        c = pt["category"]
+        ax.scatter(pt["J"], pt["P"], s=260, marker="s", color=COLORS[c], edgecolor="k",
+                   label=c if c not in seen else None, zorder=2)
+        seen.add(c)
+        mf = pt.get("metal_fraction")
+        if mf is not None and pt["converged"]:
+            ax.annotate(f"{mf:.2f}", (pt["J"], pt["P"]), fontsize=6, ha="center", va="center",
+                        color="white" if c in ("channel", "negative only", "not converged") else "black", zorder=3)
+    Js = np.array([pt["J"] for pt in points])
+    Jl = np.geomspace(Js.min() / 1.5, Js.max() * 1.5, 50)
+    for zt in (0.01, 0.1, 1.0):
+        ax.plot(Jl, np.sqrt(zt * Jl), ":", color="0.5", lw=0.8, zorder=1)
+        ax.annotate(f"ZT0 = {zt:g}", (Jl[-1], math.sqrt(zt * Jl[-1])), fontsize=7, color="0.4")
+    for name, (J, P, w) in PAPER_CASES.items():
+        mk = "*" if w == 1.0 else "P"
+        ax.scatter(J, P, s=140, marker=mk, facecolor="none", edgecolor="gold" if w == 1.0 else "cyan",
+                   linewidth=1.8, zorder=4)
+        ax.annotate(name + ("" if w == 1.0 else " (W = L/2)"), (J, P), xytext=(6, 6), textcoords="offset points",
+                    fontsize=7, zorder=5)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("Joule number J = rho_I I^2 / (kappa L^2 T0)")
+    ax.set_ylabel("Peltier number P = |I| dS / (kappa L)")
+    ax.set_title(title or "Regime map (W = L, h/L = 0.2, r = 0.1, theta = 1.2); number = metal fraction")
+    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
+    ax.set_ylim(min(pt["P"] for pt in points) / 1.6, max(pt["P"] for pt in points) * 1.9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def regime_table(points: list[dict[str, Any]]) -> list[str]:
+    """Markdown table: rows P, columns J, cells = category (metal fraction)."""
+    Js = sorted({pt["J"] for pt in points})
+    Ps = sorted({pt["P"] for pt in points}, reverse=True)
+    by = {(pt["J"], pt["P"]): pt for pt in points}
+    lines = ["| P \\ J | " + " | ".join(f"{J:g}" for J in Js) + " |", "|---" * (len(Js) + 1) + "|"]
+    for P in Ps:
+        cells = []
+        for J in Js:
+            pt = by.get((J, P))
+            if pt is None:
+                cells.append("")
+            elif pt["converged"]:
+                cells.append(f"{pt['category']} ({pt['metal_fraction']:.3f})")
+            else:
+                cells.append("not converged")
+        lines.append(f"| {P:g} | " + " | ".join(cells) + " |")
+    return lines
