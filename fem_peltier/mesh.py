@@ -203,9 +203,13 @@ def _gmsh_session(name: str) -> Iterator[Any]:
     If the caller already runs a gmsh session, only the model added here is removed
     afterwards (the options set here stay in that session).
     """
+    import signal
+
     import gmsh
 
     own = not gmsh.isInitialized()
+    # gmsh.initialize replaces the C-level SIGTERM handler (silent exit): put Python's back after
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     if own:
         gmsh.initialize(interruptible=False)
     gmsh.option.setNumber("General.Terminal", 0)
@@ -219,6 +223,10 @@ def _gmsh_session(name: str) -> Iterator[Any]:
         else:
             with contextlib.suppress(Exception):
                 gmsh.model.remove()
+        for sig, handler in saved.items():
+            if handler is not None:
+                with contextlib.suppress(ValueError):  # ValueError: not the main thread
+                    signal.signal(sig, handler)
 
 
 def _vertex_bbox(gmsh: Any, dim: int, tag: int) -> npt.NDArray[np.float64]:
