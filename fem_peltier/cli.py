@@ -97,6 +97,14 @@ def _check_new_dir(out: Path, *, allow_existing: bool, hint: str) -> None:
             raise InputError(str(out), "exists and is not a directory")
         if not allow_existing:
             raise InputError(str(out), f"output directory already exists; {hint}")
+    # refuse an unwritable place now, not after the solve
+    target = out.absolute()
+    while not target.exists() and target != target.parent:
+        target = target.parent
+    if not target.is_dir():
+        raise InputError(str(out), f"cannot create the output directory: {target} is not a directory")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise InputError(str(out), f"cannot create the output directory: {target} is not writable")
 
 
 def _sync_ranks() -> None:
@@ -112,7 +120,9 @@ def _import_solver_module(name: str) -> types.ModuleType:
     import importlib
 
     try:
-        return importlib.import_module(f"fem_peltier.{name}")
+        module = importlib.import_module(f"fem_peltier.{name}")
+        _sigterm_as_interrupt()  # importing PETSc replaced our SIGTERM handler with its abort
+        return module
     except ImportError as exc:
         missing = getattr(exc, "name", None) or str(exc)
         if missing and missing.split(".")[0] in ("dolfinx", "dolfinx_solver", "mpi4py", "petsc4py", "gmsh", "basix", "ufl"):
@@ -125,6 +135,23 @@ def _import_solver_module(name: str) -> types.ModuleType:
 
 class _FatalError(Exception):
     """A failure reported as one line with exit code 1."""
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a staged output directory is removed on the way out."""
+
+
+def _sigterm_as_interrupt() -> Any:
+    """Make SIGTERM raise _Terminated (main thread only); returns the previous handler."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,6 +320,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         written = summary_file.is_file() and summary_file.stat().st_mtime >= started - 1
         _error(f"solver failed: {exc}" + (f" (partial results in {out})" if written else ""))
         return EXIT_NOT_CONVERGED if written else EXIT_FAILURE
+    except OSError as exc:  # e.g. a full disk while writing: the staged directory is gone
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise _FatalError(f"{out}: cannot write the results: {exc.strerror or exc}{where}; nothing written") from None
     _store_config(cfg, out)
     summary = dict(result.summary or {})
     status = "converged" if result.converged else "NOT converged"
@@ -646,6 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet = bool(getattr(args, "quiet", False))
     args.quiet = quiet
     setup_logging(-1 if quiet else int(getattr(args, "verbose", 0) or 0))
+    previous_sigterm = _sigterm_as_interrupt()
     try:
         return int(args.func(args))
     except InputError as exc:
@@ -654,9 +685,10 @@ def main(argv: list[str] | None = None) -> int:
     except _FatalError as exc:
         _error(str(exc))
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, _Terminated)
+        _error("terminated (SIGTERM)" if terminated else "interrupted")
+        return 143 if terminated else 130
     except Exception:
         # Anything unexpected: keep the traceback (exit 1). Under MPI, stop the other ranks
         # too instead of leaving them waiting in a collective call.
@@ -668,6 +700,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.flush()
             mpi.COMM_WORLD.Abort(EXIT_FAILURE)
         raise
+    finally:
+        if previous_sigterm is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous_sigterm)
 
 
 if __name__ == "__main__":  # pragma: no cover
