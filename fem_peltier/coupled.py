@@ -677,6 +677,7 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False) -> S
             break
     rep.newton_steps = steps_total
     problem.set_width(rep.final_width if math.isfinite(rep.final_width) else w)
+    problem.update_phase()  # m of the restored state at the reported width (restore_state used the failed one)
     comm.barrier()
     return rep
 
