@@ -103,8 +103,8 @@ for r in rows:
 # `peltier_heat_W_m2`, `joule_heat_W_m3`) in the order of the topology array.
 
 # %%
-def read_run_fields(run_dir: Path) -> pv.UnstructuredGrid:
-    """The mesh (in mm) and every field of run_dir/fields.xdmf as a PyVista grid (serial)."""
+def read_run_fields(run_dir: Path, scale: float = 1e3) -> pv.UnstructuredGrid:
+    """The mesh (coordinates times `scale`: mm by default) and every field of run_dir/fields.xdmf (serial)."""
     xdmf = Path(run_dir) / "fields.xdmf"
     domain = ET.parse(xdmf).getroot().find("Domain")
     grids = domain.findall("Grid")
@@ -112,7 +112,7 @@ def read_run_fields(run_dir: Path) -> pv.UnstructuredGrid:
     with dolfinx.io.XDMFFile(MPI.COMM_SELF, str(xdmf), "r") as xf:
         x = xf.read_geometry_data(name=mesh_name)
         topo = xf.read_topology_data(name=mesh_name)
-    grid = pv.UnstructuredGrid({pv.CellType.TETRA: topo.reshape(-1, 4)}, np.asarray(x).reshape(-1, 3) * 1e3)
+    grid = pv.UnstructuredGrid({pv.CellType.TETRA: topo.reshape(-1, 4)}, np.asarray(x).reshape(-1, 3) * scale)
     viewer = PETSc.Viewer().createHDF5(str(xdmf.with_suffix(".h5")), "r", comm=MPI.COMM_SELF)
     for g in grids:
         attr = g.find(".//Attribute")
@@ -139,6 +139,11 @@ for r in rows:
     summary = json.loads((SWEEP / r["run_dir"] / "summary.json").read_text())
     runs.append((float(r["current_set_A"]), grid, summary))
 print(runs[-1][1])
+
+# %% [markdown]
+# The same function turns a run into a single VTK file with every field on one dataset
+# (coordinates in m with `scale=1`), which ParaView opens without choosing a reader:
+# `read_run_fields(run_dir, scale=1.0).save("fields.vtu")`.
 
 # %% [markdown]
 # ## Small multiples: the metal region vs current
