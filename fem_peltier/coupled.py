@@ -133,7 +133,11 @@ class CoupledProblem:
         self._m_interp = fem.Expression(self.m_expr, self.Q0.element.interpolation_points)
 
         # --- measures ---------------------------------------------------------------------
-        self.dx = ufl.Measure("dx", domain=msh, subdomain_data=fm.cell_tags, metadata=QDEG)
+        # m, sigma, S are constant per cell, so with P1 unknowns every volume integrand is at
+        # most linear (Joule heat times a test function): the 1-point rule is exact there.
+        # The RT mass term of the mixed form is quadratic.
+        self.dx = ufl.Measure("dx", domain=msh, subdomain_data=fm.cell_tags,
+                              metadata=QDEG if self.mixed else {"quadrature_degree": 1})
         self.ds = ufl.Measure("ds", domain=msh, subdomain_data=fm.facet_tags, metadata=QDEG)
         self.n = ufl.FacetNormal(msh)
         dxf = self.dx(FILM)

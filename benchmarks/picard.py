@@ -1,0 +1,112 @@
+"""Benchmark: fig2a on a sequence of meshes, one coupled iteration vs one plain Poisson solve.
+
+For each mesh it reports cells, dofs, Newton (outer) steps, KSP iterations per linear
+solve, wall time per Newton step, the time of ONE plain Poisson solve (P1, CG + GAMG,
+rtol 1e-10, assembly included) on the same mesh in the same run, their ratio, the
+Peltier facet-vs-flux form check and the peak memory per rank.
+
+    .venv/bin/python benchmarks/picard.py                       # default sizes
+    .venv/bin/python benchmarks/picard.py --sizes 7e-5,3.5e-5 --solver gmres-gamg
+    .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/picard.py --sizes 1.2e-5
+
+Results are appended to benchmarks/results/picard.csv and printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import time
+from pathlib import Path
+
+from mpi4py import MPI
+
+import numpy as np
+import ufl
+from dolfinx import fem
+import dolfinx.fem.petsc as fpetsc
+
+import fem_peltier as fp
+from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, create_mesh
+from fem_peltier.simulation import run
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def poisson_time(fm, comm) -> tuple[float, int]:
+    """Wall time (s) and CG iterations of one P1 Poisson solve with CG + GAMG on the film mesh."""
+    msh = fm.mesh
+    V = fem.functionspace(msh, ("Lagrange", 1))
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    dx = ufl.Measure("dx", domain=msh, subdomain_data=fm.cell_tags)
+    a = ufl.inner(ufl.grad(u), ufl.grad(v)) * dx(FILM)
+    L = fem.Constant(msh, 0.0) * v * dx(FILM)
+    ft = fm.facet_tags
+    bcs = [fem.dirichletbc(0.0, fem.locate_dofs_topological(V, 2, ft.find(ELECTRODE_NEG)), V),
+           fem.dirichletbc(1.0, fem.locate_dofs_topological(V, 2, ft.find(ELECTRODE_POS)), V)]
+    # forms compiled and objects created outside the timing, as the coupled solver's are;
+    # solve() assembles A and b, sets up GAMG and runs CG
+    problem = fpetsc.LinearProblem(a, L, bcs=bcs, petsc_options_prefix=f"bench_poisson_{id(fm)}_",
+                                   petsc_options={"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10,
+                                                  "ksp_error_if_not_converged": True})
+    comm.barrier()
+    t = time.perf_counter()
+    problem.solve()
+    comm.barrier()
+    return time.perf_counter() - t, problem.solver.getIterationNumber()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="7e-5,3.5e-5,2e-5", help="bulk cell sizes (m); electrode size = size/5")
+    ap.add_argument("--solver", default="mumps", help="solver.linear_solver")
+    ap.add_argument("--discretization", default="p1", help="solver.current_discretization")
+    ap.add_argument("--out", default=str(RESULTS / "picard.csv"))
+    args = ap.parse_args()
+    comm = MPI.COMM_WORLD
+    rows = []
+    for size in [float(s) for s in args.sizes.split(",")]:
+        cfg = fp.load_config(preset="fig2a", overrides=[
+            f"mesh.size={size}", f"mesh.electrode_size={size / 5}", f'solver.linear_solver="{args.solver}"',
+            f'solver.current_discretization="{args.discretization}"', "mesh.max_cells=20000000"])
+        t0 = time.perf_counter()
+        fm = create_mesh(cfg.resolved(), comm)
+        t_mesh = time.perf_counter() - t0
+        t_poisson, cg_its = poisson_time(fm, comm)
+        res = run(cfg, film_mesh=fm, pictures=False)
+        s = res.summary
+        peak = comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, op=MPI.MAX)
+        row = {
+            "ranks": comm.size, "size_m": size, "cells": s["cells"], "dofs": s["dofs"], "solver": args.solver,
+            "discretization": args.discretization, "converged": s["converged"], "newton_steps": s["iterations"],
+            "ksp_its_per_solve": round(s["ksp_iterations_per_solve"], 1),
+            "s_per_newton_step": round(s["time_per_newton_step_s"], 3),
+            "poisson_solve_s": round(t_poisson, 3), "poisson_cg_its": cg_its,
+            "ratio_step_to_poisson": round(s["time_per_newton_step_s"] / t_poisson, 2),
+            "solve_s": round(s["solve_time_s"], 1), "mesh_s": round(t_mesh, 2),
+            "peak_rss_GB_per_rank": round(peak, 2),
+            "peltier_forms_mismatch_rel": f"{s['peltier_forms_mismatch_rel']:.2e}",
+            "T_max_K": round(s["T_max_K"], 2), "metal_fraction": round(s["metal_fraction"], 5),
+        }
+        rows.append(row)
+        if comm.rank == 0:
+            print(row, flush=True)
+        del res, fm
+    if comm.rank == 0:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        new = not out.exists()
+        with out.open("a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            if new:
+                w.writeheader()
+            w.writerows(rows)
+        keys = list(rows[0])
+        print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+        for r in rows:
+            print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()
