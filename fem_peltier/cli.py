@@ -336,167 +336,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------
-# sweep
-
-SWEEP_CONFIG = "sweep_config.toml"
-SWEEP_CSV = "sweep.csv"
-SWEEP_FIXED_COLUMNS = ["point", "current_set_A", "run_dir"]
-
-
-def parse_currents(text: str) -> list[float]:
-    """``"0.005, 0.01,-0.01"`` -> floats (finite, distinct)."""
-    items = [s.strip() for s in text.split(",") if s.strip()]
-    if not items:
-        raise InputError("--currents", "expected a comma-separated list of currents in A, e.g. 0.005,0.01")
-    values: list[float] = []
-    for s in items:
-        try:
-            v = float(s)
-        except ValueError:
-            raise InputError("--currents", f"not a number: '{s}'") from None
-        if not math.isfinite(v):
-            raise InputError("--currents", f"expected finite currents, got '{s}'")
-        if v in values:
-            raise InputError("--currents", f"current {s} is listed twice")
-        values.append(v)
-    return values
-
-
-def _sweep_base(cfg: Config) -> dict[str, Any]:
-    """The part of the resolved config shared by all points (drive.current/voltage removed)."""
-    data = cfg.to_toml_dict()
-    data["drive"] = {k: v for k, v in data.get("drive", {}).items() if k not in ("current", "voltage")}
-    return data
-
-
-def _point_config(cfg: Config, current: float) -> Config:
-    data = cfg.model_dump()
-    data["drive"].update(current=current, voltage=None)
-    try:
-        return Config.model_validate(data).resolved()
-    except Exception as exc:
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError):
-            raise _to_input_error(exc) from None
-        raise
-
-
-def _first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in list(a) + [k for k in b if k not in a]:
-            d = _first_difference(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else k)
-            if d:
-                return d
-        return None
-    return None if a == b else (prefix or "config")
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value)
-    return str(value)
+# sweep (the logic lives in fem_peltier/sweep.py)
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write via a temporary file and an atomic rename (used by _store_config)."""
+    from .sweep import _atomic_write as write
 
-
-def _write_sweep_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    columns: list[str] = list(SWEEP_FIXED_COLUMNS)
-    for row in rows:
-        columns += [c for c in row if c not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    _atomic_write(path, buf.getvalue())
-
-
-def _read_sweep_csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for row in rows:
-        try:
-            float(row.get("current_set_A") or "")
-        except ValueError:
-            raise InputError(str(path), "unreadable sweep table (bad current_set_A column)") from None
-    return rows
+    write(path, text)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import tomli_w
+    from . import sweep
 
     cfg, name = _load(args)
-    currents = parse_currents(args.currents)
-    points = [_point_config(cfg, current) for current in currents]  # validate every point first
-    out = Path(args.out)
-    base = _sweep_base(cfg)
-    stored = out / SWEEP_CONFIG
-    rows: list[dict[str, str]] = []
-    _check_new_dir(out, allow_existing=args.resume, hint="pass --resume to continue that sweep, or choose a new --out")
-    if out.is_dir() and any(out.iterdir()):
-        if not stored.is_file():
-            raise InputError(str(stored), "not found: the directory is not a fem-peltier sweep")
-        try:
-            old = tomllib.loads(stored.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            raise InputError(str(stored), "not valid TOML") from None
-        diff = _first_difference(base, old)
-        if diff is not None:
-            raise InputError(str(stored), f"the sweep in {out} used a different configuration ({diff} differs); "
-                                          "use a new --out")
-        rows = _read_sweep_csv(out / SWEEP_CSV)
-    done = {float(r["current_set_A"]) for r in rows}
-
+    param = sweep.VOLTAGE if args.voltages is not None else sweep.CURRENT
+    text = args.voltages if args.voltages is not None else args.currents
+    plan = sweep.plan_sweep(cfg, name, param, text, args.out, resume=bool(args.resume),
+                            from_scratch=bool(args.from_scratch), pictures=not args.no_pictures)
     _sync_ranks()
-    sim = _import_solver_module("simulation")
-    if is_root():
-        out.mkdir(parents=True, exist_ok=True)
-        if not stored.is_file():
-            _atomic_write(stored, f"# fem-peltier {__version__} sweep ({name}); drive.current is set per point\n"
-                          + tomli_w.dumps(base))
-    _sync_ranks()
-
-    n_bad = 0
-    for index, (current, pcfg) in enumerate(zip(currents, points)):
-        if current in done:
-            log.info("point %d (I = %g A): already in %s, skipped", index, current, SWEEP_CSV)
-            continue
-        pdir = out / f"point_{index:03d}_I={current:.6g}A"
-        log.info("point %d/%d: I = %g A -> %s", index + 1, len(currents), current, pdir)
-        try:
-            result = sim.run(pcfg, out=pdir, overwrite=True)
-            summary, converged = dict(result.summary or {}), bool(result.converged)
-            _store_config(pcfg, pdir)
-        except SolverError as exc:
-            summary, converged = {"converged": False, "reason": f"solver failed: {exc}"}, False
-            _error(f"point {index} (I = {current:g} A): solver failed: {exc}")
-        summary["converged"] = converged
-        row = {"point": str(index), "current_set_A": repr(current), "run_dir": pdir.name}
-        for key, value in summary.items():
-            if key not in row and not isinstance(value, dict):
-                row[key] = _csv_cell(value)
-        rows.append(row)
-        if is_root():
-            _write_sweep_csv(out / SWEEP_CSV, rows)
-        n_bad += not converged
-        _say(f"{name} I = {current:g} A: {'converged' if converged else 'NOT converged'}; {_summary_line(summary)}")
-    _say(f"sweep table: {out / SWEEP_CSV}" + (f" ({n_bad} point(s) not converged)" if n_bad else ""))
-    return EXIT_NOT_CONVERGED if n_bad else EXIT_OK
+    _import_solver_module("simulation")
+    return sweep.execute(plan, quiet=bool(args.quiet), say=_say)
 
 
 # ---------------------------------------------------------------------------------------
@@ -630,11 +490,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="reuse an existing output directory")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("sweep", parents=[verbosity, source], help="a series of runs over the drive current")
-    p.add_argument("--currents", required=True, metavar="I1,I2,...",
-                   help="currents in A (write --currents=-0.01,0.01 when the first one is negative)")
+    p = sub.add_parser("sweep", parents=[verbosity, source],
+                       help="a series of runs over the drive current or voltage (ramps, hysteresis, resume)")
+    values = p.add_mutually_exclusive_group(required=True)
+    values.add_argument("--currents", metavar="LIST",
+                        help="currents in A, in order: a list I1,I2,... and/or ranges start:stop:n, e.g. "
+                             "0:0.02:5,0.02:0:5 for up then down (write --currents=-0.01,... when it starts with '-')")
+    values.add_argument("--voltages", metavar="LIST",
+                        help="voltages in V, same syntax (voltage control; with drive.load_resistance > 0 "
+                             "the source voltage in series with the load)")
     p.add_argument("--out", metavar="DIR", required=True, help="sweep directory (one run directory per point)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in DIR")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in DIR after its last row")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="solve every point independently instead of starting from the previous converged point")
+    p.add_argument("--no-pictures", action="store_true",
+                   help="skip the PNG pictures of each point's run directory (they take a few seconds per point)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("validate", parents=[verbosity],
