@@ -80,10 +80,10 @@ print(f"heat: Joule {s['heat_joule_W'] * 1e3:.3f} mW + Peltier {s['heat_peltier_
 # %% [markdown]
 # ## From DOLFINx functions to a PyVista grid
 #
-# `result.fields` holds the output fields as DOLFINx functions: `T` (`temperature_K`) and
-# `phi` (`potential_V`) are P1, i.e. values at the mesh vertices; `j`
-# (`current_density_A_m2`), `phase`, `peltier` (`peltier_heat_W_m2`) and `joule`
-# (`joule_heat_W_m3`) are one value per cell. `dolfinx.plot.vtk_mesh` of the P1 space gives
+# `result.fields` holds the output fields as DOLFINx functions: `T` (`temperature_K`) is
+# P1, i.e. values at the mesh vertices; `j` (`current_density_A_m2`), `phase`, `peltier`
+# (`peltier_heat_W_m2`) and `joule` (`joule_heat_W_m3`) are one value per cell; `phi`
+# (`potential_V`) is P1 or per cell depending on `solver.current_discretization`. `dolfinx.plot.vtk_mesh` of the P1 space gives
 # the cells and points in the order of the P1 values; the cell order is that of the mesh,
 # so the per-cell arrays attach as cell data. Coordinates are converted to mm for the axes.
 # (This is serial post-processing: in parallel runs, open `fields.xdmf` instead.)
@@ -93,13 +93,22 @@ F = result.fields
 cells, types, x = dolfinx.plot.vtk_mesh(F["T"].function_space)
 grid = pv.UnstructuredGrid(cells, types, x * 1e3)  # mm
 n = grid.n_cells
-grid.point_data["T (K)"] = F["T"].x.array
-grid.point_data["phi (V)"] = F["phi"].x.array
-grid.cell_data["phase"] = F["phase"].x.array[:n]
-grid.cell_data["j (A/m2)"] = F["j"].x.array.reshape(-1, 3)[:n]
+
+
+def attach(name: str, f) -> None:
+    """Attach a field as point data (one value per P1 dof) or cell data (one per cell)."""
+    bs = f.function_space.dofmap.index_map_bs
+    values = f.x.array.reshape(-1, bs) if bs > 1 else f.x.array
+    if f.function_space.element.space_dimension // bs > 1:  # P1: values at the vertices
+        grid.point_data[name] = values[: grid.n_points]
+    else:  # DG0: one value per cell
+        grid.cell_data[name] = values[:n]
+
+
+for name, key in [("T (K)", "T"), ("phi (V)", "phi"), ("phase", "phase"), ("j (A/m2)", "j"),
+                  ("Peltier heat (W/m2)", "peltier"), ("Joule heat (W/m3)", "joule")]:
+    attach(name, F[key])
 grid.cell_data["j magnitude (A/m2)"] = np.linalg.norm(grid.cell_data["j (A/m2)"], axis=1)
-grid.cell_data["Peltier heat (W/m2)"] = F["peltier"].x.array[:n]
-grid.cell_data["Joule heat (W/m3)"] = F["joule"].x.array[:n]
 # Cell data averaged onto the vertices, for contours and streamlines.
 pgrid = grid.cell_data_to_point_data()
 
