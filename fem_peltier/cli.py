@@ -311,6 +311,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_new_dir(out, allow_existing=args.overwrite, hint="pass --overwrite to replace its results")
     _sync_ranks()
     sim = _import_solver_module("simulation")
+    if cfg.mesh.file is None:  # the cell budget, before any log line or meshing
+        _import_solver_module("mesh")._check_budget(cfg)
     log.info("running %s -> %s", name, out)
     started = time.time()
     try:
