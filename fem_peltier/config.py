@@ -128,7 +128,7 @@ class Solver(_Section):
         None, gt=0, description="runaway guard (K): a state hotter than this is rejected; default 10 T0"
     )
     current_discretization: Literal["p1", "mixed"] = Field(
-        "p1", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
+        "mixed", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
         "current with continuous normal flux across facets (conservative interface current)"
     )
     linear_solver: Literal["mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
@@ -275,6 +275,9 @@ def _check_consistency(cfg: Config) -> None:
                           f"got {s.t_ceiling} K")
     if s.transition_width is not None and s.initial_width is not None and s.initial_width < s.transition_width:
         raise _CrossError("solver.initial_width", "expected initial_width >= transition_width")
+    if s.linear_solver == "gmres-gamg" and s.current_discretization != "p1":
+        raise _CrossError("solver.linear_solver", 'gmres-gamg needs solver.current_discretization = "p1" '
+                          "(its field split has no block for the mixed current)")
     me = cfg.mesh
     if me.size is not None and me.size > max(L, W, g.thickness):
         raise _CrossError("mesh.size", f"expected a cell size smaller than the film ({max(L, W, g.thickness)} m), got {me.size} m")
