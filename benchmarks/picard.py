@@ -61,7 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="7e-5,3.5e-5,2e-5", help="bulk cell sizes (m); electrode size = size/5")
     ap.add_argument("--solver", default="mumps", help="solver.linear_solver")
-    ap.add_argument("--discretization", default="p1", help="solver.current_discretization")
+    ap.add_argument("--discretization", default="mixed", help="solver.current_discretization")
     ap.add_argument("--out", default=str(RESULTS / "picard.csv"))
     args = ap.parse_args()
     comm = MPI.COMM_WORLD

@@ -1,0 +1,64 @@
+"""Benchmark: strong scaling of one fig2a run under mpirun -n 1, 2, ... (same mesh, same run of this script).
+
+    .venv/bin/python benchmarks/scaling.py --size 3.5e-5 --ranks 1,2
+
+Each rank count runs benchmarks/picard.py for the given mesh size in a subprocess; the
+parallel efficiency is t_solve(1) / (n * t_solve(n)). Results go to
+benchmarks/results/scaling.csv and are printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default="3.5e-5", help="bulk cell size (m)")
+    ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--solver", default="mumps")
+    ap.add_argument("--discretization", default="mixed")
+    args = ap.parse_args()
+    mpirun = Path(sys.executable).parent / "mpirun"
+    rows = []
+    for n in [int(r) for r in args.ranks.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_path = Path(tmp) / "picard.csv"
+            cmd = [str(mpirun), "-n", str(n), sys.executable, str(HERE / "picard.py"), "--sizes", args.size,
+                   "--solver", args.solver, "--discretization", args.discretization, "--out", str(csv_path)]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            with csv_path.open() as fh:
+                rows.append(next(csv.DictReader(fh)))
+    t1 = float(rows[0]["solve_s"])
+    out_rows = []
+    for r in rows:
+        n = int(r["ranks"])
+        eff = t1 / (n * float(r["solve_s"]))
+        out_rows.append({"ranks": n, "cells": r["cells"], "dofs": r["dofs"], "newton_steps": r["newton_steps"],
+                         "solve_s": r["solve_s"], "s_per_newton_step": r["s_per_newton_step"],
+                         "speedup": round(t1 / float(r["solve_s"]), 2), "efficiency": round(eff, 2),
+                         "peak_rss_GB_per_rank": r["peak_rss_GB_per_rank"], "T_max_K": r["T_max_K"],
+                         "metal_fraction": r["metal_fraction"]})
+    out = HERE / "results" / "scaling.csv"
+    out.parent.mkdir(exist_ok=True)
+    new = not out.exists()
+    with out.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(out_rows[0]))
+        if new:
+            w.writeheader()
+        w.writerows(out_rows)
+    keys = list(out_rows[0])
+    print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+    for r in out_rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()
