@@ -476,7 +476,7 @@ class CoupledProblem:
         return None
 
     # --- one Newton step -----------------------------------------------------------------
-    def newton_direction(self) -> tuple[float]:
+    def newton_direction(self) -> float:
         """Assemble J and solve the bordered system; leaves du in self.du_vec, returns dV."""
         A = self.A
         A.zeroEntries()
@@ -544,10 +544,7 @@ class CoupledProblem:
             except SolverError as exc:
                 return NewtonReport(False, steps, str(exc), merit, dm, dT_rel)
             steps += 1
-            self.du_vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
-            du = self.du_vec.array_r.copy()
-            # ghost values of du: use a Function-sized local array
-            du_loc = self._local_du()
+            du_loc = self._local_du()  # owned + ghost entries, Function layout
             u_save[:] = self.u.x.array
             V_save = self.V
             lam = 1.0
@@ -570,7 +567,6 @@ class CoupledProblem:
                 self.V = V_save
                 detail = f" ({why})" if why else ""
                 return NewtonReport(False, steps, "line search failed" + detail, merit, dm, dT_rel)
-            del du
             T_new = self.temperatures()
             dT = float(np.max(np.abs(lam * du_loc[self.map_T]), initial=0.0))
             dT_rel = self.comm.allreduce(dT, op=MPI.MAX) / max(
@@ -582,7 +578,9 @@ class CoupledProblem:
 
     def _local_du(self) -> np.ndarray:
         """The Newton correction as a local (owned + ghost) array in the Function layout."""
-        tmp = fem.Function(self.U)
+        if not hasattr(self, "_du_fun"):
+            self._du_fun = fem.Function(self.U)
+        tmp = self._du_fun
         self.du_vec.copy(tmp.x.petsc_vec)
         tmp.x.scatter_forward()
         return tmp.x.array.copy()
