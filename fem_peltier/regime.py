@@ -43,7 +43,7 @@ COLORS = {"insulating": "#4575b4", "negative only": "#d73027", "positive only": 
 PAPER_CASES = {"Fig. 2a,b": (0.2, 0.2, 1.0), "Fig. 2c": (1.2, 0.02, 1.0), "Fig. 2d": (0.2, 0.2, 0.5),
                "Fig. 2e 5 mA": (0.05, 0.1, 0.5), "Fig. 2e 25 mA": (1.25, 0.5, 0.5)}
 
-J_FULL = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.2)
+J_FULL = (0.02, 0.05, 0.1, 0.2, 0.5, 1.2)
 P_FULL = (0.02, 0.05, 0.1, 0.2, 0.4)
 COARSE_MESH = ("mesh.size=1e-4", "mesh.electrode_size=2e-5")
 

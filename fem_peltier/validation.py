@@ -557,15 +557,14 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
     ch = Check("eq14", "Eq. 14: Peltier-only point-electrode limit (Joule heat off)")
     h = 2.5e-5
     if level == "quick":
-        n, currents = (24, 24, 2), (0.01, 0.04)
+        n, currents = (24, 24, 2), (0.01, 0.02)
     else:
         n, currents = (40, 40, 3), (0.005, 0.01, 0.02, 0.04)
     e_size = 5e-5
     pts = []
-    prev = None
     for I in currents:
         t_pt = time.perf_counter()
-        res = solve_eq14(I, h, n, e_size, prev)
+        res = solve_eq14(I, h, n, e_size)  # seeded at each current: warm starts took longer
         cfg = res.problem.cfg
         m = cfg.material
         rc = eq14_radius(h, m.t_mit, I, cfg.delta_seebeck, m.kappa, m.t_mit - cfg.thermal.t0)
@@ -575,8 +574,8 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
                     "T_max_K": s["T_max_K"], "heat_peltier_W": s["heat_peltier_W"],
                     "heat_joule_W": s["heat_joule_W"], "heat_balance_rel": s["heat_balance_rel"],
                     "metal_max_depth_m": s["metal_max_depth_m"], "wall_s": time.perf_counter() - t_pt})
-        log.info("eq14 I = %g: %s r_area = %.3g (Eq. 14 %.3g)", I, res.converged, rad["r_area"], rc)
-        prev = res if res.converged else None
+        log.info("eq14 I = %g: %s r_area = %.3g (Eq. 14 %.3g), %.1f s", I, res.converged, rad["r_area"], rc,
+                 time.perf_counter() - t_pt)
     ok = [pt for pt in pts if pt["converged"] and pt["r_area"] > 0]
     ch.compare("all points converged with a metal region", float(len(ok) == len(pts)), 1.0, 0.0)
     for pt in pts:
@@ -584,7 +583,7 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
             ch.compare(f"converged at I = {pt['current_A'] * 1e3:g} mA", 0.0, 1.0, 0.0)
             continue
         ch.compare(f"r (area-equivalent) / r_c at I = {pt['current_A'] * 1e3:g} mA", pt["r_area"] / pt["r_c_eq14"],
-                   1.0, 0.5, note=f"r_x = {pt['r_x'] * 1e6:.0f} um, r_y = {pt['r_y'] * 1e6:.0f} um, "
+                   1.0, 0.3, note=f"r_x = {pt['r_x'] * 1e6:.0f} um, r_y = {pt['r_y'] * 1e6:.0f} um, "
                                   f"r_c = {pt['r_c_eq14'] * 1e6:.0f} um; d(0) = {pt['metal_max_depth_m'] / h:.2f} h")
     if len(ok) >= 2:
         slope = float(np.polyfit(np.log([pt["current_A"] for pt in ok]), np.log([pt["r_area"] for pt in ok]), 1)[0])
@@ -596,8 +595,8 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
     ch.data.update({"points": pts, "mesh": list(n), "h": h, "electrode_size": e_size})
     ch.text = (f"L = W = 1 mm, h = {h * 1e6:g} um (h/L = {h / 1e-3:g}), square {e_size * 1e6:g} um electrode "
                f"patches, thermal.joule_heating = false, box mesh {n[0]} x {n[1]} x {n[2]}, band 3 K. "
-               "Without Joule heat the all-insulating state is always a solution, so each sweep starts from a "
-               "seeded hot half-disc of radius r_c at the negative electrode and is warm-started upward in |I|.")
+               "Without Joule heat the all-insulating state is always a solution, so each solve starts from a "
+               "seeded hot half-disc of radius r_c at the negative electrode at each current.")
     if outdir is not None and _root():
         ch.figures.append(plot_eq14(pts, h, outdir / "eq14_rc.png"))
     ch.wall_s = time.perf_counter() - t_start
