@@ -53,7 +53,10 @@ def staged_directory(out: Path, overwrite: bool, comm: MPI.Comm) -> Iterator[Pat
         yield Path(tmp)
         ok = True
     finally:
-        comm.barrier()
+        # no barrier on the way out of an exception: it may be raised on one rank only while
+        # the others wait in a collective call; the CLI then aborts all ranks (no hang)
+        if ok or comm.size == 1:
+            comm.barrier()
         if comm.rank == 0:
             if ok:
                 if out.exists():
@@ -63,7 +66,8 @@ def staged_directory(out: Path, overwrite: bool, comm: MPI.Comm) -> Iterator[Pat
                 os.replace(tmp, out)
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
-        comm.barrier()
+        if ok or comm.size == 1:
+            comm.barrier()
 
 
 def _jsonable(value):
