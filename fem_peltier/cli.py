@@ -324,7 +324,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_NOT_CONVERGED if written else EXIT_FAILURE
     except OSError as exc:  # e.g. a full disk while writing: the staged directory is gone
         where = f" ({exc.filename})" if exc.filename else ""
-        raise _FatalError(f"{out}: cannot write the results: {exc.strerror or exc}{where}; nothing written") from None
+        msg = f"{out}: cannot write the results: {exc.strerror or exc}{where}; nothing written"
+        if mpi_size_hint() > 1:  # raised on the writing rank only: end the other ranks too
+            _error(msg)
+            sys.modules["mpi4py.MPI"].COMM_WORLD.Abort(EXIT_FAILURE)
+        raise _FatalError(msg) from None
     _store_config(cfg, out)
     summary = dict(result.summary or {})
     status = "converged" if result.converged else "NOT converged"
@@ -571,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             sys.stderr.flush()
             mpi.COMM_WORLD.Abort(EXIT_FAILURE)
+            os._exit(EXIT_FAILURE)  # Abort may return before the kill: never print the traceback twice
         raise
     finally:
         if previous_sigterm is not None:
