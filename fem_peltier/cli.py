@@ -385,7 +385,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if bad:
         raise InputError("--only", f"unknown part(s) {', '.join(bad)}; expected some of {', '.join(validation.SUITE)}")
     level = "quick" if args.quick else "full"
-    result = validation.run_suite(level, out, parts)
+    if args.report_only:  # re-render the report from the raw numbers of a previous run
+        result = validation.load_result(out)
+    else:
+        result = validation.run_suite(level, out, parts)
     cmd = f"fem-peltier validate --out {args.out}" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if args.only else "")
     path = validation.write_report(result, out, cmd)
@@ -519,6 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="coarse meshes and short sweeps (about 3 minutes)")
     p.add_argument("--only", metavar="PARTS", help="comma-separated subset of: eq8_eq9, eq11_vi, peltier, eq14, "
                                                    "mesh, figures, regime")
+    p.add_argument("--report-only", action="store_true",
+                   help="rebuild DIR/validation.md from DIR/validation/validation.json without solving")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("figure", parents=[verbosity],
@@ -531,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("regime", parents=[verbosity], help="classify the metal pattern over a (J, P) grid")
     p.add_argument("--out", metavar="DIR", required=True, help="output directory (regime_map.png, regime.json)")
-    p.add_argument("--J", metavar="LIST", help="Joule numbers, e.g. 0.02,0.05,0.2 (default: a 7-point grid)")
+    p.add_argument("--J", metavar="LIST", help="Joule numbers, e.g. 0.02,0.05,0.2 (default: a 6-point grid)")
     p.add_argument("--P", metavar="LIST", help="Peltier numbers, e.g. 0.02,0.2 (default: a 5-point grid)")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
                    help="override a config key (after the map's coarse mesh), e.g. --set mesh.size=7e-5")

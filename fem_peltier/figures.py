@@ -196,8 +196,7 @@ def plot_fig2e(datas: list[tuple[float, dict]], path: Path) -> str:
     ax.set_ylabel("y / L")
     ax.set_title("Fig. 2e: phase boundary m = 0.5 on the top surface, W = L/2", fontsize=10)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path.name
 
