@@ -219,8 +219,11 @@ class CoupledProblem:
         self._take_drive(cfg.drive, initial=True)
         self.Q_scale = mat.kappa * g.length * (mat.t_mit - th.t0)
 
-        # --- initial state: T = T0, linear potential guess --------------------------------
+        # --- initial state: T = T0, potential rising linearly in x from 0 to V --------------
         self.u.x.array[self.map_T] = th.t0
+        length, V0 = g.length, self.V
+        self.u.sub(0).interpolate(lambda x: V0 * x[0] / length)
+        self.u.x.array[self.dofs_neg] = 0.0
         self.u.x.array[self.dofs_pos] = self.V
         self.u.x.scatter_forward()
 
@@ -586,11 +589,18 @@ class CoupledProblem:
         return tmp.x.array.copy()
 
     # --- state handling ------------------------------------------------------------------
-    def save_state(self) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-        return self.u.x.array.copy(), self.V, self.law.centre.x.array.copy(), self.m.x.array.copy()
+    def save_state(self) -> tuple:
+        """(u, V, band centres, phase, drive targets): everything a failed attempt may change."""
+        drive = (self.I_drive, getattr(self, "V_source", math.nan))
+        return self.u.x.array.copy(), self.V, self.law.centre.x.array.copy(), self.m.x.array.copy(), drive
 
     def restore_state(self, state) -> None:
-        u, V, centre, m = state
+        """Go back to a saved state (a 4-tuple without drive targets is accepted too)."""
+        u, V, centre, m = state[:4]
+        if len(state) > 4:
+            self.I_drive, V_source = state[4]
+            if self.mode == "source":
+                self.V_source = V_source
         self.u.x.array[:] = u
         self.V = V
         self.law.centre.x.array[:] = centre
