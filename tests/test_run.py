@@ -86,15 +86,18 @@ def test_existing_output_is_not_overwritten(fig2a_run):
     assert (out / "summary.json").read_text() == before
 
 
-def test_iteration_count_guard():
+@pytest.mark.parametrize("discretization, limit", [("mixed", 35), ("p1", 40)])
+def test_iteration_count_guard(discretization, limit):
     """Regression guard on Newton steps (counts, not time) for fig2a on a small mesh."""
     from mpi4py import MPI  # noqa: F401
 
     import fem_peltier as fp
     from fem_peltier.simulation import run
 
-    cfg = fp.load_config(preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5"])
+    cfg = fp.load_config(preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5",
+                                                     f'solver.current_discretization="{discretization}"'])
     res = run(cfg, out=None)
     assert res.converged
-    # measured 2026-11-24: 46 steps (incl. a drive ramp at the widest band); allow slack
-    assert res.summary["iterations"] <= 60, res.report.levels
+    # measured 2026-11-24: 27 (mixed) and 31 (p1) Newton steps over 6 band levels; the
+    # issue's target is at most 40 outer iterations
+    assert res.summary["iterations"] <= limit, res.report.levels
