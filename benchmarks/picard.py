@@ -15,7 +15,6 @@ Results are appended to benchmarks/results/picard.csv and printed as a Markdown 
 from __future__ import annotations
 
 import argparse
-import csv
 import resource
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ import dolfinx.fem.petsc as fpetsc
 import fem_peltier as fp
 from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, create_mesh
 from fem_peltier.simulation import run
+
+from report import record  # benchmarks/report.py (the script's own folder is on sys.path)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -94,19 +95,7 @@ def main() -> None:
             print(row, flush=True)
         del res, fm
     if comm.rank == 0:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        new = not out.exists()
-        with out.open("a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            if new:
-                w.writeheader()
-            w.writerows(rows)
-        keys = list(rows[0])
-        print("\n| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
-        for r in rows:
-            print("| " + " | ".join(str(r[k]) for k in keys) + " |")
-
+        print("\n" + record(rows, Path(args.out)))
 
 if __name__ == "__main__":
     main()

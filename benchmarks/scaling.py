@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from report import record  # benchmarks/report.py (the script's own folder is on sys.path)
+
 HERE = Path(__file__).parent
 
 
@@ -46,19 +48,7 @@ def main() -> None:
                          "speedup": round(t1 / float(r["solve_s"]), 2), "efficiency": round(eff, 2),
                          "peak_rss_GB_per_rank": r["peak_rss_GB_per_rank"], "T_max_K": r["T_max_K"],
                          "metal_fraction": r["metal_fraction"]})
-    out = HERE / "results" / "scaling.csv"
-    out.parent.mkdir(exist_ok=True)
-    new = not out.exists()
-    with out.open("a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(out_rows[0]))
-        if new:
-            w.writeheader()
-        w.writerows(out_rows)
-    keys = list(out_rows[0])
-    print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
-    for r in out_rows:
-        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
-
+    print(record(out_rows, HERE / "results" / "scaling.csv"))
 
 if __name__ == "__main__":
     main()
