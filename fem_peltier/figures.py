@@ -181,10 +181,13 @@ def plot_fig2e(datas: list[tuple[float, dict]], path: Path) -> str:
         top = d["top"]
         s = d["summary"]
         c = f"C{k}"
+        note = ""
         if np.nanmax(top["m"]) >= 0.5 > np.nanmin(top["m"]):
             ax.contour(top["x"] / L, top["y"] / L, top["m"], levels=[0.5], colors=c, linewidths=1.6)
+        elif np.nanmin(top["m"]) >= 0.5:
+            note = " - the whole top surface is metal (no boundary)"
         ax.plot([], [], color=c, label=f"I = {current * 1e3:g} mA (J = {s['J']:.3g}, P = {s['P']:.3g}), "
-                                       f"metal fraction {s['metal_fraction']:.3f}")
+                                       f"metal fraction {s['metal_fraction']:.3f}{note}")
     e = datas[0][1]["cfg"].geometry.electrode_length / L
     ew = datas[0][1]["cfg"].geometry.electrode_width / L
     for x0, col in ((0, "#3060ff"), (1 - e, "#ff3030")):

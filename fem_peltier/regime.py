@@ -117,10 +117,17 @@ def regime_point(J: float, P: float, overrides: list[str] | tuple[str, ...] = CO
         category = classify(res.problem, converged)
         x, metal = metal_columns(res.problem)
         reach = [float(x[metal].min()), float(x[metal].max())] if metal.any() else None
+        L = cfg.geometry.length
+        # reach of the metal connected to each electrode along the slice (units of L)
+        neg_reach = float(x[np.argmin(metal)] / L) if not metal.all() and metal[0] else (1.0 if metal.all() else 0.0)
+        pos_reach = float((L - x[len(x) - 1 - np.argmin(metal[::-1])]) / L) if not metal.all() and metal[-1] else (
+            1.0 if metal.all() else 0.0)
     except SolverError as exc:
         converged, s, category, reach = False, {"reason": str(exc)}, "not converged", None
+        neg_reach = pos_reach = None
     out = {"J": J, "P": P, "current_A": cfg.drive.current, "delta_S_V_K": cfg.delta_seebeck,
            "category": category, "converged": converged, "metal_slice_x_range_m": reach,
+           "neg_reach_over_L": neg_reach, "pos_reach_over_L": pos_reach,
            "wall_s": time.perf_counter() - t0}
     for key in ("metal_fraction", "T_max_K", "T_mean_K", "T_top_mean_K", "metal_top_x_range_m",
                 "metal_max_depth_m", "reason", "cells", "transition_width_K"):
@@ -182,7 +189,8 @@ def plot_regime(points: list[dict[str, Any]], path: Path, title: str = "") -> st
 
 
 def regime_table(points: list[dict[str, Any]]) -> list[str]:
-    """Markdown table: rows P, columns J, cells = category (metal fraction)."""
+    """Markdown table: rows P, columns J, cells = category (metal fraction; reach of the metal from the
+    negative / positive electrode along y = W/2, in units of L)."""
     Js = sorted({pt["J"] for pt in points})
     Ps = sorted({pt["P"] for pt in points}, reverse=True)
     by = {(pt["J"], pt["P"]): pt for pt in points}
@@ -194,7 +202,10 @@ def regime_table(points: list[dict[str, Any]]) -> list[str]:
             if pt is None:
                 cells.append("")
             elif pt["converged"]:
-                cells.append(f"{pt['category']} ({pt['metal_fraction']:.3f})")
+                reach = ""
+                if pt.get("neg_reach_over_L") is not None and pt["category"] != "channel":
+                    reach = f"; reach {pt['neg_reach_over_L']:.2f} / {pt['pos_reach_over_L']:.2f}"
+                cells.append(f"{pt['category']} ({pt['metal_fraction']:.3f}{reach})")
             else:
                 cells.append("not converged")
         lines.append(f"| {P:g} | " + " | ".join(cells) + " |")
