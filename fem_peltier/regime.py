@@ -164,7 +164,8 @@ def plot_regime(points: list[dict[str, Any]], path: Path, title: str = "") -> st
     Jl = np.geomspace(Js.min() / 1.5, max(Js.max(), 1.25) * 1.5, 50)
     for zt in (0.01, 0.1, 1.0):
         ax.plot(Jl, np.sqrt(zt * Jl), ":", color="0.5", lw=0.8, zorder=1)
-        ax.annotate(f"ZT0 = {zt:g}", (Jl[-1], math.sqrt(zt * Jl[-1])), fontsize=7, color="0.4")
+        ax.annotate(f"ZT0 = {zt:g}", (Jl[0], math.sqrt(zt * Jl[0])), xytext=(2, 4), textcoords="offset points",
+                    fontsize=7, color="0.4")
     for name, (J, P, w) in PAPER_CASES.items():
         mk = "*" if w == 1.0 else "P"
         ax.scatter(J, P, s=140, marker=mk, facecolor="none", edgecolor="gold" if w == 1.0 else "cyan",
@@ -176,14 +177,13 @@ def plot_regime(points: list[dict[str, Any]], path: Path, title: str = "") -> st
     ax.set_xlabel("Joule number J = rho_I I^2 / (kappa L^2 T0)")
     ax.set_ylabel("Peltier number P = |I| dS / (kappa L)")
     ax.set_title(title or "Regime map (W = L, h/L = 0.2, r = 0.1, theta = 1.2); number = metal fraction")
-    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.9)
     allJ = [pt["J"] for pt in points] + [c[0] for c in PAPER_CASES.values()]
     allP = [pt["P"] for pt in points] + [c[1] for c in PAPER_CASES.values()]
     ax.set_xlim(min(allJ) / 1.6, max(allJ) * 2.2)
     ax.set_ylim(min(allP) / 1.6, max(allP) * 1.6)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path.name
 
