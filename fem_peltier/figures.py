@@ -227,6 +227,8 @@ def make_figure(name: str, outdir: Path, overrides: list[str] | None = None, lev
     overrides = list(overrides or [])
     outdir = Path(outdir)
     root = MPI.COMM_WORLD.rank == 0
+    if root:
+        outdir.mkdir(parents=True, exist_ok=True)
     files: list[str] = []
     cases: dict[str, dict] = {}
     if name == "fig1b":

@@ -169,3 +169,14 @@ def test_validate_cli_bad_part(tmp_path):
     assert main(["validate", "--out", str(tmp_path / "r"), "--only", "nope"]) == 2
     assert main(["figure", "fig9", "--out", str(tmp_path / "f")]) == 2
     assert not (tmp_path / "r" / "validation.md").exists()
+
+
+def test_figure_command_fig2a(tmp_path):
+    """`fem-peltier figure fig2a` on a coarse mesh writes the panel and the polarity pair into a new DIR."""
+    from fem_peltier.cli import main
+
+    out = tmp_path / "new" / "figs"
+    assert main(["-q", "figure", "fig2a", "--out", str(out), "--set", "mesh.size=2e-4",
+                 "--set", "mesh.electrode_size=4e-5"]) == 0
+    for name in ("fig2a.png", "fig2a_polarity.png", "fig2a.json"):
+        assert (out / name).stat().st_size > 100
