@@ -559,7 +559,7 @@ class CoupledProblem:
                 bad = self.unphysical()
                 if bad is None:
                     trial, _ = self.merit()
-                    if math.isfinite(trial) and trial <= (1 - 1e-4 * lam) * merit:
+                    if math.isfinite(trial) and (trial <= (1 - 1e-4 * lam) * merit or trial < 1e-2 * tol):
                         accepted = True
                         break
                 elif why is None:

@@ -101,3 +101,21 @@ def test_iteration_count_guard(discretization, limit):
     # measured 2026-11-24: 27 (mixed) and 31 (p1) Newton steps over 6 band levels; the
     # issue's target is at most 40 outer iterations
     assert res.summary["iterations"] <= limit, res.report.levels
+
+
+def test_level_already_at_round_off_converges():
+    """A band level whose residual is already at round-off must not be called a failure.
+
+    Regression: fig2a at 0.5 mA with hysteresis (nothing switches) stalled at the last
+    band level because the line search demanded a decrease below round-off.
+    """
+    from mpi4py import MPI  # noqa: F401
+
+    import fem_peltier as fp
+    from fem_peltier.simulation import run
+
+    cfg = fp.load_config(preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5",
+                                                     "material.hysteresis=20", "drive.current=0.0005"])
+    res = run(cfg, out=None)
+    assert res.converged, res.summary["reason"]
+    assert res.summary["metal_fraction"] < 1e-6
