@@ -479,16 +479,22 @@ class CoupledProblem:
         return None
 
     # --- one Newton step -----------------------------------------------------------------
-    def newton_direction(self) -> float:
-        """Assemble J and solve the bordered system; leaves du in self.du_vec, returns dV."""
+    def newton_direction(self, I_now: float | None = None) -> float:
+        """Assemble J and solve the bordered system; leaves du in self.du_vec, returns dV.
+
+        `I_now` given means `merit()` has just been evaluated at this state: self.Fvec then
+        already holds the residual with zeros on the constrained dofs and its current.
+        """
         A = self.A
         A.zeroEntries()
         fpetsc.assemble_matrix(A, self.J_form, bcs=self.bcs)
         A.assemble()
         # -F with zero on constrained dofs
-        self._assemble_residual(self.Fvec)
+        if I_now is None:
+            self._assemble_residual(self.Fvec)
+            fpetsc.set_bc(self.Fvec, self.bcs)
+            I_now = self.current()
         self.Fvec.scale(-1.0)
-        fpetsc.set_bc(self.Fvec, self.bcs)
         self.ksp.solve(self.Fvec, self.y)
         self._check_ksp("Newton correction")
         if not self.current_control:
@@ -508,7 +514,6 @@ class CoupledProblem:
         fpetsc.assemble_vector(self.cvec, self.c_form)
         self.cvec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         chi = self.chi.x.petsc_vec
-        I_now = self.current()
         I_t, dI_t = self.target_current()
         denom = self.cvec.dot(self.z) + self.cvec.dot(chi) - dI_t
         if denom == 0.0 or not math.isfinite(denom):
@@ -530,7 +535,7 @@ class CoupledProblem:
 
     def newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float) -> NewtonReport:
         """Damped Newton on the current band width until the scaled residual < tol."""
-        merit, _ = self.merit()
+        merit, I_now = self.merit()
         steps = 0
         dm = math.inf
         dT_rel = math.inf
@@ -543,7 +548,7 @@ class CoupledProblem:
             if steps >= max_steps:
                 return NewtonReport(False, steps, "newton max steps", merit, dm, dT_rel)
             try:
-                dV = self.newton_direction()
+                dV = self.newton_direction(I_now)
             except SolverError as exc:
                 return NewtonReport(False, steps, str(exc), merit, dm, dT_rel)
             steps += 1
@@ -575,7 +580,7 @@ class CoupledProblem:
             dT_rel = self.comm.allreduce(dT, op=MPI.MAX) / max(
                 self.comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300)
             dm = self.update_phase()
-            merit, _ = self.merit()
+            merit, I_now = self.merit()
             log.debug("    newton %2d: merit %.3e  lambda %.3g  dT/T %.2e  dm %.2e  V %.6g",
                       steps, merit, lam, dT_rel, dm, self.V)
 
