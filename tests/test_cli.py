@@ -4,9 +4,7 @@ solver (the real solver is exercised by the physics tests)."""
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,16 +17,9 @@ import pytest
 import fem_peltier
 from fem_peltier import cli
 from fem_peltier.errors import SolverError
+from cli_runner import fem  # tests/cli_runner.py
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def fem(*args: str, cwd: Path, timeout: float = 60, launcher: list[str] | None = None):
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    cmd = (launcher or []) + [sys.executable, "-m", "fem_peltier", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
 
 
 def assert_bad_input(proc, *names: str):

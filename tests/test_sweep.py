@@ -18,16 +18,14 @@ import pytest
 
 from fem_peltier import cli, sweep
 from fem_peltier.errors import InputError, SolverError
+import cli_runner  # tests/cli_runner.py
 
 COARSE = ["--set", "mesh.size=1e-4", "--set", "mesh.electrode_size=2e-5"]
 
 
 def fem(*args: str, cwd: Path, timeout: float = 300, launcher: list[str] | None = None):
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    cmd = (launcher or []) + [sys.executable, "-m", "fem_peltier", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    """The shared CLI runner with a longer default timeout: sweeps run several points."""
+    return cli_runner.fem(*args, cwd=cwd, timeout=timeout, launcher=launcher)
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:
