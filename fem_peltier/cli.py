@@ -22,15 +22,12 @@ Under MPI only rank 0 prints.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import logging
 import math
 import os
 import sys
 import time
-import tomllib
 import types
 import typing
 from pathlib import Path

@@ -109,10 +109,8 @@ def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
     j.interpolate(fem.Expression(p.j, Qv.element.interpolation_points))
     phase = fem.Function(p.Q0, name="phase")
     phase.x.array[:] = p.m.x.array
-    film = fem.Function(p.Q0)
-    film.x.array[:] = p.film_mask.astype(float)
     # zero the (meaningless) current in substrate cells
-    j.x.array.reshape(-1, 3)[~p.film_mask[: j.x.array.size // 3]] = 0.0 if p.has_substrate else j.x.array.reshape(-1, 3)[~p.film_mask[: j.x.array.size // 3]]
+    j.x.array.reshape(-1, 3)[~p.film_mask[: j.x.array.size // 3]] = 0.0
     # interface Peltier heat per unit area, shown on the cells next to the interface:
     # each cell gets (half the heat of its interface facets) / (half their area)
     w = ufl.TestFunction(p.Q0)

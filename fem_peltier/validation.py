@@ -345,7 +345,7 @@ def check_eq11_vi(level: Level = "full", outdir: Path | None = None) -> Check:
     pts = slab_sweep(ratios, n, band)
     base = _config("slab", [])
     g, mat, t0 = base.geometry, base.material, base.thermal.t0
-    L, W, h = g.length, g.width, g.thickness
+    L, h = g.length, g.thickness
     r = mat.rho_metal / mat.rho_insulator
     jcr = j_critical(mat.rho_insulator, mat.kappa, h, t0, mat.t_mit)
     for pt in pts:
@@ -872,7 +872,6 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
                               "figures": result["figures"], "ranks": result["ranks"]})
     if not _root():
         return outdir / "validation.md"
-    by = {ch.name: ch for ch in checks}
     L: list[str] = [
         "# fem_peltier validation report",
         "",
