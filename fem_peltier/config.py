@@ -131,6 +131,14 @@ class Solver(_Section):
         "mixed", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
         "current with continuous normal flux across facets (conservative interface current)"
     )
+    coarse_meshes: int = Field(
+        0, ge=0, le=4, description="mesh sequencing: number of coarser meshes (cell size doubled each) that "
+        "solve the wide band levels first; generated meshes only (0 = off)"
+    )
+    sequencing_width: float | None = Field(
+        None, gt=0, description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
+        "default 4 transition widths"
+    )
     linear_solver: Literal["mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
         "mumps", description="linear solver of the Newton steps: direct LU (mumps, superlu_dist) or "
         "GMRES with field-split algebraic multigrid (gmres-gamg, P1 only) or additive Schwarz"

@@ -250,6 +250,7 @@ class CoupledProblem:
         n_cells = msh.topology.index_map(tdim).size_global
         self.n_cells = n_cells
         self.n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
+        self.initial_state = self.save_state()
 
     def prescribe_phase(self, metal_cells: np.ndarray) -> None:
         """Freeze the phase: m = 1 in `metal_cells` (bool mask over local cells), m = 0 elsewhere.
@@ -613,7 +614,8 @@ class CoupledProblem:
         self.update_phase()
 
 
-def solve(problem: CoupledProblem, progress=None, warm_start: bool = False) -> SolveReport:
+def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
+          start_width: float | None = None, stop_width: float | None = None) -> SolveReport:
     """Continuation in the band width with Newton closing each level (see module docstring).
 
     The widest level is first tried directly from the initial state; if Newton fails
@@ -624,11 +626,17 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False) -> S
     sweep), Newton starts at the final band width so that the branch (and the
     hysteresis memory) of that state is followed; only if that fails does the full
     continuation from the widest band run.
+
+    `start_width` starts the continuation at that band width from the present state
+    (a state transferred from a coarser mesh, see sequencing.py); if Newton fails on
+    that first level, the full continuation runs from the initial state instead.
+    `stop_width` ends it at that width (then the "final" level) instead of at
+    solver.transition_width.
     """
     s = problem.cfg.solver
     comm = problem.comm
-    w_final = s.transition_width
-    w = s.initial_width
+    w_final = s.transition_width if stop_width is None else max(stop_width, s.transition_width)
+    w = s.initial_width if start_width is None else min(start_width, s.initial_width)
     w_prev = None
     steps_total = 0
     rep = SolveReport(False, "", 0)
@@ -655,6 +663,17 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False) -> S
         budget = max(1, s.max_iterations - steps_total)
         final = w <= w_final * (1 + 1e-12)
         ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
+        if not ok and w_prev is None and start_width is not None and w < s.initial_width:
+            # the transferred state was not good enough: full continuation from the start
+            log.info("  start at w = %.4g K failed after %d Newton steps (%s); full continuation",
+                     w, level_steps, reason)
+            rep.levels.append({"width_K": w, "newton_steps": level_steps, "converged": False,
+                               "metal_fraction": metal_fraction(problem), "wall_s": time.perf_counter() - t_level})
+            steps_total += level_steps
+            problem.restore_state(problem.initial_state)
+            state = problem.save_state()
+            w, start_width = s.initial_width, None
+            continue
         if not ok and w_prev is None:
             steps_total += level_steps
             problem.restore_state(state)

@@ -22,6 +22,7 @@ from .diagnostics import summary_quantities
 from .errors import InputError
 from .mesh import FilmMesh, create_mesh
 from .output import output_fields, staged_directory, write_config, write_fields, write_json, write_pictures
+from .sequencing import solve_sequenced
 
 log = logging.getLogger("fem_peltier")
 
@@ -60,8 +61,13 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         problem.set_drive(cfg)
     log.info("mesh: %d cells, %d dofs on %d rank(s) (%.2f s)", problem.n_cells, problem.n_dofs, comm.size, t_mesh)
     t_solve = time.perf_counter()
-    report = solve(problem, warm_start=warm)
+    coarse: list = []
+    if not warm and cfg.solver.coarse_meshes > 0 and problem.fm.source == "generated":
+        report, coarse = solve_sequenced(problem)
+    else:
+        report = solve(problem, warm_start=warm)
     t_solve = time.perf_counter() - t_solve
+    t_coarse = sum(c.solve_time_s for c in coarse)
     summary: dict = {
         "converged": report.converged,
         "iterations": report.newton_steps,
@@ -78,7 +84,9 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         "metal_fraction_history": report.metal_fraction_history,
         "mesh_source": problem.fm.source,
         "solve_time_s": t_solve,
-        "time_per_newton_step_s": t_solve / max(report.newton_steps, 1),
+        "time_per_newton_step_s": (t_solve - t_coarse) / max(report.newton_steps, 1),
+        "coarse_meshes": [{"cells": c.cells, "newton_steps": c.newton_steps, "solve_time_s": c.solve_time_s,
+                           "converged": c.converged} for c in coarse],
         "linear_solver": problem.cfg.solver.linear_solver,
         "current_discretization": problem.cfg.solver.current_discretization,
         "ksp_iterations_per_solve": (sum(problem.ksp_iterations) / len(problem.ksp_iterations)

@@ -1,0 +1,207 @@
+"""Mesh sequencing (nested iteration): wide band levels on coarser meshes first.
+
+The band-width continuation spends most of its Newton steps at the wide levels, and
+there every interior film facet carries the Peltier integral, the most expensive part
+of the Jacobian. With ``solver.coarse_meshes = k`` the levels from
+``solver.initial_width`` down to ``solver.sequencing_width`` are solved on a mesh with
+2^k times the cell size (about 8^k times fewer cells); the state is then carried to the
+next finer mesh, which closes that same level with Newton, and so on; the target mesh
+runs the remaining levels down to ``solver.transition_width``.
+
+Transfer: the coarse temperature, potential, current density and phase are evaluated at
+the vertices of the fine mesh (one point-ownership search, parallel), which is exact
+for P1 fields; cell-wise fields (DG0 potential, phase) take the mean of their vertex
+values and the Raviart-Thomas current is interpolated from the vertex field. The band
+centres (hysteresis memory) follow the transferred phase. If Newton fails from the
+transferred state, the target mesh falls back to the full continuation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from mpi4py import MPI
+import numpy as np
+import ufl
+from dolfinx import fem, geometry, la
+
+from .config import Config
+from .coupled import CoupledProblem, SolveReport, solve
+from .errors import SolverError
+from .mesh import create_mesh
+
+log = logging.getLogger("fem_peltier")
+
+
+def coarse_config(cfg: Config, level: int) -> Config:
+    """`cfg` with its cell sizes (mesh.size, mesh.electrode_size) multiplied by 2**level."""
+    cfg = cfg.resolved()
+    data = cfg.model_dump()
+    data["mesh"]["size"] = cfg.mesh.size * 2**level
+    data["mesh"]["electrode_size"] = cfg.mesh.electrode_size * 2**level
+    return Config.model_validate(data)
+
+
+def sequencing_width(cfg: Config) -> float:
+    """Band width (K) at which the state moves to the finer mesh: default 4 transition widths."""
+    s = cfg.resolved().solver
+    w = s.sequencing_width if s.sequencing_width is not None else 4.0 * s.transition_width
+    return min(max(w, s.transition_width), s.initial_width)
+
+
+def evaluate_at_points(funcs: list[fem.Function], points: np.ndarray, padding: float) -> np.ndarray:
+    """Values of `funcs` (on one mesh) at `points` (n x 3, this rank's, any mesh partition).
+
+    Returns an (n, sum of value sizes) array. Uses DOLFINx point ownership: each point
+    is evaluated on the rank owning the cell that contains it, and the values are sent
+    back in the order the points were given. Raises SolverError if a point lies
+    outside the mesh.
+    """
+    msh = funcs[0].function_space.mesh
+    comm = msh.comm
+    own = geometry.determine_point_ownership(msh, points, padding)
+    src_owner = np.asarray(own.src_owner, dtype=np.int32)
+    if comm.allreduce(int(np.count_nonzero(src_owner < 0)), op=MPI.SUM):
+        raise SolverError("mesh sequencing: a fine-mesh vertex lies outside the coarse mesh")
+    dest_owner = np.asarray(own.dest_owner, dtype=np.int32)
+    dest_points = np.asarray(own.dest_points, dtype=np.float64).reshape(-1, 3)
+    dest_cells = np.asarray(own.dest_cells, dtype=np.int32)
+    width = sum(int(np.prod(f.ufl_shape)) if f.ufl_shape else 1 for f in funcs)
+    if dest_cells.size:
+        vals = np.hstack([f.eval(dest_points, dest_cells).reshape(dest_cells.size, -1) for f in funcs])
+    else:
+        vals = np.zeros((0, width))
+    # send back, grouped by requesting rank (stable: keeps each rank's point order)
+    order = np.argsort(dest_owner, kind="stable")
+    send = np.ascontiguousarray(vals[order])
+    send_counts = np.bincount(dest_owner, minlength=comm.size) * width
+    recv_counts = np.bincount(src_owner, minlength=comm.size) * width
+    recv = np.empty((points.shape[0], width))
+    comm.Alltoallv([send, send_counts], [recv, recv_counts])
+    out = np.empty_like(recv)
+    out[np.argsort(src_owner, kind="stable")] = recv
+    return out
+
+
+def vertex_average(f, msh, shape: tuple[int, ...] = ()) -> fem.Function:
+    """Continuous P1 field with nodal values (int f phi_i dx) / (int phi_i dx) (lumped L2 projection).
+
+    Makes cell-wise fields (DG0, Raviart-Thomas) single-valued at vertices, independent of
+    the mesh partition, so that point evaluation does not depend on which of the cells
+    sharing a vertex is picked.
+    """
+    P = fem.functionspace(msh, ("Lagrange", 1, shape) if shape else ("Lagrange", 1))
+    v = ufl.TestFunction(P)
+    one = ufl.as_vector([1.0] * shape[0]) if shape else 1.0
+    num = fem.assemble_vector(fem.form(ufl.inner(f, v) * ufl.dx))
+    den = fem.assemble_vector(fem.form(ufl.inner(one, v) * ufl.dx))
+    num.scatter_reverse(la.InsertMode.add)
+    den.scatter_reverse(la.InsertMode.add)
+    out = fem.Function(P)
+    n = P.dofmap.index_map.size_local * P.dofmap.index_map_bs
+    out.x.array[:n] = num.array[:n] / den.array[:n]
+    out.x.scatter_forward()
+    return out
+
+
+def transfer_state(coarse: CoupledProblem, fine: CoupledProblem) -> None:
+    """Carry T, the potential, the current (mixed form), V and the phase memory to `fine`."""
+    msh = fine.msh
+    P1 = fem.functionspace(msh, ("Lagrange", 1))
+    n_own = P1.dofmap.index_map.size_local
+    points = P1.tabulate_dof_coordinates()[:n_own]
+    c_T = fem.Function(coarse.V_T)
+    c_T.x.array[:] = coarse.u.x.array[coarse.map_T]
+    if coarse.mixed:  # DG0 potential
+        c_phi = vertex_average(coarse.phi, coarse.msh)
+    else:
+        c_phi = fem.Function(coarse.V_phi)
+        c_phi.x.array[:] = coarse.u.x.array[coarse.map_phi]
+    funcs = [c_T, c_phi, vertex_average(coarse.m, coarse.msh)]
+    if coarse.mixed:
+        funcs.append(vertex_average(coarse.j, coarse.msh, (coarse.msh.geometry.dim,)))
+    padding = 1e-6 * float(coarse.cfg.mesh.electrode_size)
+    vals = evaluate_at_points(funcs, points, padding)
+
+    def vertex_function(col: slice, space=P1) -> fem.Function:
+        f = fem.Function(space)
+        bs = space.dofmap.index_map_bs
+        f.x.array[: n_own * bs] = vals[:, col].ravel()
+        f.x.scatter_forward()
+        return f
+
+    T_v, phi_v, m_v = vertex_function(slice(0, 1)), vertex_function(slice(1, 2)), vertex_function(slice(2, 3))
+    put = fem.Function(fine.V_T)
+    put.interpolate(T_v)
+    fine.u.x.array[fine.map_T] = put.x.array
+    put = fem.Function(fine.V_phi)
+    put.interpolate(phi_v)  # P1 -> P1 copy, or P1 -> DG0 midpoint (= mean of the vertex values)
+    fine.u.x.array[fine.map_phi] = put.x.array
+    if fine.mixed:
+        PV = fem.functionspace(msh, ("Lagrange", 1, (msh.geometry.dim,)))
+        J_v = vertex_function(slice(3, 3 + msh.geometry.dim), PV)
+        V_J, map_J = fine.U.sub(2).collapse()
+        put = fem.Function(V_J)
+        put.interpolate(J_v)
+        fine.u.x.array[np.asarray(map_J)] = put.x.array
+        # keep the insulating boundaries and the substrate current-free
+        fine._bcs_electric[0].set(fine.u.x.array)
+    fine.V = coarse.V
+    # exact boundary values (the Newton corrections keep them)
+    fine.u.x.array[fine.dofs_neg] = 0.0
+    fine.u.x.array[fine.dofs_pos] = fine.V
+    fine.u.x.array[fine.dofs_sink] = fine.cfg.thermal.t0
+    fine.u.x.scatter_forward()
+    # phase memory: a fine cell is metallic where the coarse phase (mean over its vertices) is
+    m_cell = fem.Function(fine.Q0)
+    m_cell.interpolate(m_v)
+    cfg = fine.cfg.material
+    if cfg.hysteresis > 0:
+        fine.law.centre.x.array[:] = np.where(m_cell.x.array >= 0.5, cfg.t_mit - cfg.hysteresis / 2,
+                                              cfg.t_mit + cfg.hysteresis / 2)
+        fine.law.centre.x.scatter_forward()
+    fine.set_width(coarse.law.width.value)
+    fine.update_phase()
+
+
+@dataclass
+class CoarseLevel:
+    cells: int
+    newton_steps: int
+    solve_time_s: float
+    converged: bool
+
+
+def solve_sequenced(problem: CoupledProblem) -> tuple[SolveReport, list[CoarseLevel]]:
+    """Solve `problem` (generated mesh) with solver.coarse_meshes coarser meshes first."""
+    cfg = problem.cfg
+    k = cfg.solver.coarse_meshes
+    w_seq = sequencing_width(cfg)
+    comm = problem.comm
+    levels: list[CoarseLevel] = []
+    prev: CoupledProblem | None = None
+    for level in range(k, 0, -1):
+        t0 = time.perf_counter()
+        ccfg = coarse_config(cfg, level)
+        cp = CoupledProblem(ccfg, create_mesh(ccfg, comm))
+        if prev is not None:
+            transfer_state(prev, cp)
+        rep = solve(cp, start_width=w_seq if prev is not None else None, stop_width=w_seq)
+        dt = time.perf_counter() - t0
+        levels.append(CoarseLevel(cp.n_cells, rep.newton_steps, dt, rep.converged))
+        log.info("coarse mesh %d: %d cells, %s after %d Newton steps down to w = %.4g K (%.1f s)", level,
+                 cp.n_cells, "converged" if rep.converged else f"failed ({rep.reason})", rep.newton_steps,
+                 w_seq, dt)
+        if not rep.converged:  # nothing useful to carry over: the target mesh runs on its own
+            prev = None
+            break
+        prev = cp
+    if prev is None:
+        return solve(problem), levels
+    t0 = time.perf_counter()
+    transfer_state(prev, problem)
+    log.info("state carried to the target mesh (%d cells) in %.2f s", problem.n_cells, time.perf_counter() - t0)
+    del prev
+    return solve(problem, start_width=w_seq), levels
