@@ -131,9 +131,10 @@ class Solver(_Section):
         "mixed", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
         "current with continuous normal flux across facets (conservative interface current)"
     )
-    coarse_meshes: int = Field(
-        0, ge=0, le=4, description="mesh sequencing: number of coarser meshes (cell size doubled each) that "
-        "solve the wide band levels first; generated meshes only (0 = off)"
+    coarse_meshes: int | None = Field(
+        None, ge=0, le=4, description="mesh sequencing: number of coarser meshes (cell size doubled each) that "
+        "solve the wide band levels first; generated meshes only; 0 = off; default: as many (up to 3) as "
+        "keep the coarsest mesh above 4000 cells"
     )
     sequencing_width: float | None = Field(
         None, gt=0, description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
@@ -235,6 +236,7 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
     "mesh.electrode_size": (1e-9, 10.0, "m"),
     "solver.transition_width": (1e-9, 1e5, "K"),
     "solver.initial_width": (1e-9, 1e5, "K"),
+    "solver.sequencing_width": (1e-9, 1e5, "K"),
     "solver.t_ceiling": (1e-3, 1e7, "K"),
 }
 

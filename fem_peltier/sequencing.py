@@ -35,6 +35,20 @@ from .mesh import create_mesh
 log = logging.getLogger("fem_peltier")
 
 
+MIN_COARSE_CELLS = 4000  # the automatic choice keeps the coarsest mesh above this
+
+
+def coarse_levels(cfg: Config, n_cells: int) -> int:
+    """Number of coarser meshes: solver.coarse_meshes, or automatic (cells / 8^k >= 4000, k <= 3)."""
+    k = cfg.solver.coarse_meshes
+    if k is not None:
+        return k
+    k = 0
+    while k < 3 and n_cells / 8 ** (k + 1) >= MIN_COARSE_CELLS:
+        k += 1
+    return k
+
+
 def coarse_config(cfg: Config, level: int) -> Config:
     """`cfg` with its cell sizes (mesh.size, mesh.electrode_size) multiplied by 2**level."""
     cfg = cfg.resolved()
@@ -175,9 +189,9 @@ class CoarseLevel:
 
 
 def solve_sequenced(problem: CoupledProblem) -> tuple[SolveReport, list[CoarseLevel]]:
-    """Solve `problem` (generated mesh) with solver.coarse_meshes coarser meshes first."""
+    """Solve `problem` (generated mesh) with `coarse_levels` coarser meshes first."""
     cfg = problem.cfg
-    k = cfg.solver.coarse_meshes
+    k = coarse_levels(cfg, problem.n_cells)
     w_seq = sequencing_width(cfg)
     comm = problem.comm
     levels: list[CoarseLevel] = []

@@ -22,7 +22,7 @@ from .diagnostics import summary_quantities
 from .errors import InputError
 from .mesh import FilmMesh, create_mesh
 from .output import output_fields, staged_directory, write_config, write_fields, write_json, write_pictures
-from .sequencing import solve_sequenced
+from .sequencing import coarse_levels, solve_sequenced
 
 log = logging.getLogger("fem_peltier")
 
@@ -62,7 +62,9 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
     log.info("mesh: %d cells, %d dofs on %d rank(s) (%.2f s)", problem.n_cells, problem.n_dofs, comm.size, t_mesh)
     t_solve = time.perf_counter()
     coarse: list = []
-    if not warm and cfg.solver.coarse_meshes > 0 and problem.fm.source == "generated":
+    if cfg.solver.coarse_meshes and problem.fm.source != "generated":
+        log.warning("solver.coarse_meshes ignored: mesh sequencing needs a generated mesh, not mesh.file")
+    if not warm and coarse_levels(cfg, problem.n_cells) > 0 and problem.fm.source == "generated":
         report, coarse = solve_sequenced(problem)
     else:
         report = solve(problem, warm_start=warm)

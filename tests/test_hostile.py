@@ -38,14 +38,14 @@ from hypothesis import strategies as st  # noqa: E402
 from fem_peltier.config import Config, from_dict, load_config, preset_data  # noqa: E402
 from fem_peltier.errors import InputError  # noqa: E402
 
-N_DICT, N_TOML, N_SET, N_CLI, N_BUDGET = 300, 150, 100, 6, 20
+N_DICT, N_TOML, N_SET, N_CLI, N_BUDGET = 300, 200, 100, 6, 20
 FUZZ = dict(derandomize=True, database=None, deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 # ---------------------------------------------------------------------------------------
 # The oracle: every key's type and range (docs/configuration.md), written out by hand
 
-POS, NONNEG, ANY, OPEN01 = "pos", "nonneg", "any", "open01"
+POS, NONNEG, ANY, OPEN01, UPTO4 = "pos", "nonneg", "any", "open01", "upto4"
 # key -> (kind, optional, range rule); kinds: float, int, bool, str, choice
 RULES: dict[str, tuple[str, bool, str]] = {
     "geometry.length": ("float", False, POS), "geometry.width": ("float", False, POS),
@@ -68,6 +68,7 @@ RULES: dict[str, tuple[str, bool, str]] = {
     "solver.level_rtol": ("float", False, OPEN01), "solver.phase_tol": ("float", False, POS),
     "solver.temperature_rtol": ("float", False, POS), "solver.max_phase_updates": ("int", False, POS),
     "solver.t_ceiling": ("float", True, POS), "solver.linear_solver": ("choice", False, ANY),
+    "solver.coarse_meshes": ("int", True, UPTO4), "solver.sequencing_width": ("float", True, POS),
 }
 # plausibility limits (docs/errors.md): |value| in [lo, hi]; 0 allowed where the range rule allows it
 LIMITS = {
@@ -79,7 +80,7 @@ LIMITS = {
     "material.hysteresis": (0, 1e5), "thermal.t0": (1e-3, 1e5), "drive.current": (0, 1e6),
     "drive.voltage": (0, 1e9), "drive.load_resistance": (0, 1e15), "mesh.size": (1e-9, 10),
     "mesh.electrode_size": (1e-9, 10), "solver.transition_width": (1e-9, 1e5),
-    "solver.initial_width": (1e-9, 1e5), "solver.t_ceiling": (1e-3, 1e7),
+    "solver.initial_width": (1e-9, 1e5), "solver.t_ceiling": (1e-3, 1e7), "solver.sequencing_width": (1e-9, 1e5),
 }
 NO_FILE = "no-such-dir/none.msh"
 
@@ -105,7 +106,7 @@ def _field_ok(key: str, v) -> bool:
         return isinstance(v, str)
     elif kind == "choice":
         return isinstance(v, str) and v in _choices(key)
-    return {POS: v > 0, NONNEG: v >= 0, ANY: True, OPEN01: 0 < v < 1}[rule]
+    return {POS: v > 0, NONNEG: v >= 0, ANY: True, OPEN01: 0 < v < 1, UPTO4: 0 <= v <= 4}[rule]
 
 
 def expected_problems(data) -> tuple[set[str], set[str]]:
@@ -229,7 +230,7 @@ def plausible(key: str) -> st.SearchStrategy:
     if kind == "str":
         return st.just(NO_FILE)
     if kind == "int":
-        return st.integers(1, 10**6)
+        return st.integers(0, 4) if rule == UPTO4 else st.integers(1, 10**6)
     if rule == OPEN01:
         return st.floats(0.01, 0.99)
     lo, hi = LIMITS.get(key, (1e-12, 1e6))
@@ -245,7 +246,8 @@ NEAR = {
     "thermal.t0": st.floats(200, 400), "mesh.size": _log_uniform(2e-5, 1e-3),
     "mesh.electrode_size": _log_uniform(5e-6, 2e-4), "material.rho_metal": _log_uniform(1e-3, 0.1),
     "material.hysteresis": st.floats(0, 50), "drive.current": st.floats(-0.05, 0.05),
-    "solver.t_ceiling": st.floats(250, 5000),
+    "solver.t_ceiling": st.floats(250, 5000), "solver.coarse_meshes": st.integers(0, 2),
+    "solver.sequencing_width": st.floats(3, 30),
 }
 
 

@@ -1,0 +1,83 @@
+"""Mesh sequencing: the transfer is exact where it must be, and the answer does not change.
+
+The transfer evaluates the coarse fields at the fine vertices: linear T and potential
+and a constant current must arrive exactly (round-off), serial and under mpirun -n 2
+(where the points travel between ranks, so a mis-ordered exchange shows up as an O(1)
+error). The sequenced solve must converge to the same steady state as the direct
+continuation (same mesh, same tolerances) with fewer Newton steps on the target mesh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+OVERRIDES = ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]
+
+
+def _mpirun() -> str | None:
+    local = Path(sys.executable).parent / "mpirun"
+    return str(local) if local.exists() else shutil.which("mpirun")
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize("disc", ["p1", "mixed"])
+def test_transfer_is_exact_for_linear_fields(disc, ranks):
+    launcher = []
+    if ranks > 1:
+        mpirun = _mpirun()
+        if mpirun is None:
+            pytest.skip("no mpirun")
+        launcher = [mpirun, "-n", str(ranks)]
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(launcher + [sys.executable, str(HERE / "transfer_check.py"), disc], env=env,
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    err = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(err)
+    assert err["T"] < 1e-9  # K, on values ~ 300-400 K
+    assert err["phi"] < 1e-12
+    assert err["V"] == 1.25
+    if disc == "mixed":
+        assert err["J_dofs"] > 100 and err["J"] < 1e-10
+
+
+@pytest.fixture(scope="module")
+def direct_and_sequenced():
+    import fem_peltier as fp
+    from fem_peltier.simulation import run
+
+    out = {}
+    for name, extra in (("direct", []), ("sequenced", ["solver.coarse_meshes=1"])):
+        cfg = fp.load_config(preset="fig2a", overrides=OVERRIDES + extra)
+        out[name] = run(cfg, pictures=False).summary
+    return out
+
+
+def test_sequenced_solution_equals_direct(direct_and_sequenced):
+    d, s = direct_and_sequenced["direct"], direct_and_sequenced["sequenced"]
+    assert d["converged"] and s["converged"], (d["reason"], s["reason"])
+    assert d["cells"] == s["cells"]
+    for key in ("T_max_K", "T_mean_K", "voltage_V", "metal_fraction", "heat_peltier_W"):
+        rel = abs(d[key] - s[key]) / abs(d[key])
+        print(f"{key:16s} direct {d[key]:.12g}  sequenced {s[key]:.12g}  rel {rel:.1e}")
+        assert rel < 1e-7, key
+    assert d["partial_cells"] == s["partial_cells"]
+
+
+def test_sequencing_reports_and_saves_target_mesh_steps(direct_and_sequenced):
+    d, s = direct_and_sequenced["direct"], direct_and_sequenced["sequenced"]
+    assert d["coarse_meshes"] == []
+    (coarse,) = s["coarse_meshes"]
+    assert coarse["converged"] and 0 < coarse["cells"] < s["cells"] / 2
+    print(f"Newton steps: direct {d['iterations']}, sequenced {s['iterations']} on the target mesh "
+          f"+ {coarse['newton_steps']} on {coarse['cells']} cells")
+    assert s["iterations"] < d["iterations"]
