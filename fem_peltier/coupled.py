@@ -47,6 +47,26 @@ QDEG = {"quadrature_degree": 2}
 INTERFACE = 1  # tag of the phase-boundary facets in the interface MeshTags
 
 
+EW_ETA_MAX = 1e-4  # loosest linear tolerance of inexact Newton
+
+
+def forcing_term(merit: float, merit_prev: float, eta_prev: float, tol: float) -> float:
+    """Eisenstat-Walker (choice 2) linear tolerance eta_k = 0.9 (|F_k| / |F_k-1|)^2, safeguarded.
+
+    Never looser than EW_ETA_MAX, never looser than needed to reach `tol` from `merit`
+    (0.1 tol / merit), and not much tighter than the previous one unless the residual
+    dropped fast (the 0.9 eta_prev^2 safeguard).
+    """
+    if not math.isfinite(merit_prev) or merit_prev <= 0:
+        eta = EW_ETA_MAX
+    else:
+        eta = 0.9 * (merit / merit_prev) ** 2
+        if 0.9 * eta_prev**2 > 0.1:
+            eta = max(eta, 0.9 * eta_prev**2)
+    eta = min(eta, EW_ETA_MAX)
+    return max(min(eta, 0.1 * tol / max(merit, 1e-300)), 0.0) if merit < 10 * tol else eta
+
+
 @dataclass
 class NewtonReport:
     converged: bool
@@ -241,6 +261,9 @@ class CoupledProblem:
         self.z = fpetsc.create_vector(U)
         self.du_vec = fpetsc.create_vector(U)
         self.ksp = self._make_ksp()
+        self.iterative = self.ksp.getType() != "preonly"
+        self.ksp_rtol = self.ksp.getTolerances()[0]  # the tightest tolerance of inexact Newton
+        self._z_valid = False
         self.ksp_iterations: list[int] = []
         self._du = du
         self.interface_facets = np.zeros(0, dtype=np.int32)
@@ -496,6 +519,7 @@ class CoupledProblem:
             fpetsc.set_bc(self.Fvec, self.bcs)
             I_now = self.current()
         self.Fvec.scale(-1.0)
+        self.ksp.setInitialGuessNonzero(False)
         self.ksp.solve(self.Fvec, self.y)
         self._check_ksp("Newton correction")
         if not self.current_control:
@@ -508,7 +532,10 @@ class CoupledProblem:
         self.bvec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         self.bvec.scale(-1.0)
         fpetsc.set_bc(self.bvec, self.bcs)
+        # the voltage response changes little between steps: start from the previous one
+        self.ksp.setInitialGuessNonzero(self.iterative and self._z_valid)
         self.ksp.solve(self.bvec, self.z)
+        self._z_valid = True
         self._check_ksp("bordered voltage response")
         with self.cvec.localForm() as loc:
             loc.set(0.0)
@@ -541,6 +568,8 @@ class CoupledProblem:
         dm = math.inf
         dT_rel = math.inf
         u_save = self.u.x.array.copy()
+        eta = EW_ETA_MAX
+        merit_prev = math.nan
         while True:
             if merit < tol and dT_rel < t_rtol and dm < phase_tol:
                 return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
@@ -548,6 +577,9 @@ class CoupledProblem:
                 return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
             if steps >= max_steps:
                 return NewtonReport(False, steps, "newton max steps", merit, dm, dT_rel)
+            if self.iterative:  # inexact Newton: linear tolerance from the residual decrease
+                eta = forcing_term(merit, merit_prev, eta, tol)
+                self.ksp.setTolerances(rtol=max(eta, self.ksp_rtol))
             try:
                 dV = self.newton_direction(I_now)
             except SolverError as exc:
@@ -581,6 +613,7 @@ class CoupledProblem:
             dT_rel = self.comm.allreduce(dT, op=MPI.MAX) / max(
                 self.comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300)
             dm = self.update_phase()
+            merit_prev = merit
             merit, I_now = self.merit()
             log.debug("    newton %2d: merit %.3e  lambda %.3g  dT/T %.2e  dm %.2e  V %.6g",
                       steps, merit, lam, dT_rel, dm, self.V)
