@@ -140,9 +140,10 @@ class Solver(_Section):
         None, gt=0, description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
         "default 2 transition widths"
     )
-    linear_solver: Literal["mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
-        "mumps", description="linear solver of the Newton steps: direct LU (mumps, superlu_dist) or "
-        "GMRES with field-split algebraic multigrid (gmres-gamg, P1 only) or additive Schwarz"
+    linear_solver: Literal["auto", "mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
+        "auto", description="linear solver of the Newton steps: direct LU (mumps, superlu_dist), GMRES with "
+        "field-split algebraic multigrid and inexact Newton (gmres-gamg) or with additive Schwarz (gmres-asm); "
+        "auto = mumps below 50,000 unknowns, gmres-gamg from there on"
     )
 
 
@@ -285,9 +286,6 @@ def _check_consistency(cfg: Config) -> None:
                           f"got {s.t_ceiling} K")
     if s.transition_width is not None and s.initial_width is not None and s.initial_width < s.transition_width:
         raise _CrossError("solver.initial_width", "expected initial_width >= transition_width")
-    if s.linear_solver == "gmres-gamg" and s.current_discretization != "p1":
-        raise _CrossError("solver.linear_solver", 'gmres-gamg needs solver.current_discretization = "p1" '
-                          "(its field split has no block for the mixed current)")
     me = cfg.mesh
     if me.size is not None and me.size > max(L, W, g.thickness):
         raise _CrossError("mesh.size", f"expected a cell size smaller than the film ({max(L, W, g.thickness)} m), got {me.size} m")

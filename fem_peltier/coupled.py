@@ -47,7 +47,17 @@ QDEG = {"quadrature_degree": 2}
 INTERFACE = 1  # tag of the phase-boundary facets in the interface MeshTags
 
 
+AUTO_ITERATIVE_DOFS = 50_000  # linear_solver = "auto": MUMPS below, gmres-gamg from here on
 EW_ETA_MAX = 1e-4  # loosest linear tolerance of inexact Newton
+
+
+def resolve_linear_solver(kind: str, n_dofs: int) -> str:
+    """The solver behind solver.linear_solver: "auto" is exact LU (MUMPS) for small systems,
+    where it is both fastest and exact, and gmres-gamg from AUTO_ITERATIVE_DOFS unknowns on
+    (fig2a: equal time per Newton step at 33k unknowns, 1.7x faster at 89k)."""
+    if kind != "auto":
+        return kind
+    return "mumps" if n_dofs < AUTO_ITERATIVE_DOFS else "gmres-gamg"
 
 
 def forcing_term(merit: float, merit_prev: float, eta_prev: float, tol: float) -> float:
@@ -260,6 +270,8 @@ class CoupledProblem:
         self.y = fpetsc.create_vector(U)
         self.z = fpetsc.create_vector(U)
         self.du_vec = fpetsc.create_vector(U)
+        n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
+        self.linear_solver = resolve_linear_solver(cfg.solver.linear_solver, n_dofs)
         self.ksp = self._make_ksp()
         self.iterative = self.ksp.getType() != "preonly"
         self.ksp_rtol = self.ksp.getTolerances()[0]  # the tightest tolerance of inexact Newton
@@ -380,27 +392,43 @@ class CoupledProblem:
         ksp = PETSc.KSP().create(self.comm)
         ksp.setOperators(self.A)
         ksp.setOptionsPrefix(f"fem_peltier_newton_{id(self)}_")
-        kind = self.cfg.solver.linear_solver
+        kind = self.linear_solver
         if kind in ("mumps", "superlu_dist"):
             ksp.setType("preonly")
             pc = ksp.getPC()
             pc.setType("lu")
             pc.setFactorSolverType(kind)
         elif kind == "gmres-gamg":
-            # GMRES with a block (field-split) preconditioner: algebraic multigrid on the
-            # potential block and on the temperature block, coupled multiplicatively.
+            # GMRES with a block (field-split) preconditioner: the electrical block, then the
+            # temperature block (algebraic multigrid), coupled multiplicatively. The P1
+            # potential block gets algebraic multigrid directly; the mixed (current, potential)
+            # block is a saddle point: Schur-complement factorisation with a diagonal
+            # approximation of the current mass matrix, whose Schur complement
+            # B diag(M)^-1 B^T is a cell-to-cell conductance Laplacian (algebraic multigrid).
             ksp.setType("gmres")
             ksp.setGMRESRestart(100)
             ksp.setTolerances(rtol=1e-10, atol=1e-30, max_it=1000)
             pc = ksp.getPC()
             pc.setType("fieldsplit")
             pc.setFieldSplitType(PETSc.PC.CompositeType.MULTIPLICATIVE)
-            pc.setFieldSplitIS(("phi", self._owned_is(self.map_phi)), ("T", self._owned_is(self.map_T)))
+            electric = np.concatenate([self.map_phi, self.map_J])
+            pc.setFieldSplitIS(("e", self._owned_is(electric)), ("T", self._owned_is(self.map_T)))
             opts = PETSc.Options()
             prefix = ksp.getOptionsPrefix()
-            for field_name in ("phi", "T"):
+            for field_name in ("e", "T"):
                 opts[f"{prefix}fieldsplit_{field_name}_ksp_type"] = "preonly"
                 opts[f"{prefix}fieldsplit_{field_name}_pc_type"] = "gamg"
+            if self.mixed:
+                e = f"{prefix}fieldsplit_e_"
+                opts[f"{e}pc_type"] = "fieldsplit"
+                opts[f"{e}pc_fieldsplit_detect_saddle_point"] = True
+                opts[f"{e}pc_fieldsplit_type"] = "schur"
+                opts[f"{e}pc_fieldsplit_schur_fact_type"] = "full"
+                opts[f"{e}pc_fieldsplit_schur_precondition"] = "selfp"
+                opts[f"{e}fieldsplit_0_ksp_type"] = "preonly"
+                opts[f"{e}fieldsplit_0_pc_type"] = "jacobi"
+                opts[f"{e}fieldsplit_1_ksp_type"] = "preonly"
+                opts[f"{e}fieldsplit_1_pc_type"] = "gamg"
         else:  # "gmres-asm": a simple iterative fallback
             ksp.setType("gmres")
             ksp.getPC().setType("asm")

@@ -89,7 +89,7 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         "time_per_newton_step_s": (t_solve - t_coarse) / max(report.newton_steps, 1),
         "coarse_meshes": [{"cells": c.cells, "newton_steps": c.newton_steps, "solve_time_s": c.solve_time_s,
                            "converged": c.converged} for c in coarse],
-        "linear_solver": problem.cfg.solver.linear_solver,
+        "linear_solver": problem.linear_solver,
         "current_discretization": problem.cfg.solver.current_discretization,
         "ksp_iterations_per_solve": (sum(problem.ksp_iterations) / len(problem.ksp_iterations)
                                      if problem.ksp_iterations else 0.0),
