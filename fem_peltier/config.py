@@ -138,7 +138,7 @@ class Solver(_Section):
     )
     sequencing_width: float | None = Field(
         None, gt=0, description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
-        "default 2 transition widths"
+        "default 4 transition widths"
     )
     linear_solver: Literal["auto", "mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
         "auto", description="linear solver of the Newton steps: direct LU (mumps, superlu_dist), GMRES with "

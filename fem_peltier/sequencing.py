@@ -59,9 +59,9 @@ def coarse_config(cfg: Config, level: int) -> Config:
 
 
 def sequencing_width(cfg: Config) -> float:
-    """Band width (K) at which the state moves to the finer mesh: default 2 transition widths."""
+    """Band width (K) at which the state moves to the finer mesh: default 4 transition widths."""
     s = cfg.resolved().solver
-    w = s.sequencing_width if s.sequencing_width is not None else 2.0 * s.transition_width
+    w = s.sequencing_width if s.sequencing_width is not None else 4.0 * s.transition_width
     return min(max(w, s.transition_width), s.initial_width)
 
 
