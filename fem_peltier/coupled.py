@@ -63,9 +63,10 @@ def resolve_linear_solver(kind: str, n_dofs: int) -> str:
 def forcing_term(merit: float, merit_prev: float, eta_prev: float, tol: float) -> float:
     """Eisenstat-Walker (choice 2) linear tolerance eta_k = 0.9 (|F_k| / |F_k-1|)^2, safeguarded.
 
-    Never looser than EW_ETA_MAX, never looser than needed to reach `tol` from `merit`
-    (0.1 tol / merit), and not much tighter than the previous one unless the residual
-    dropped fast (the 0.9 eta_prev^2 safeguard).
+    Never looser than EW_ETA_MAX, not much tighter than the previous one unless the
+    residual dropped fast (the 0.9 eta_prev^2 safeguard), and 0 (the solver's own
+    tolerance) once the residual is below sqrt(tol): the final steps are exact Newton
+    steps, so the result is as accurate as with a direct solver, not merely within tol.
     """
     if not math.isfinite(merit_prev) or merit_prev <= 0:
         eta = EW_ETA_MAX
@@ -74,7 +75,9 @@ def forcing_term(merit: float, merit_prev: float, eta_prev: float, tol: float) -
         if 0.9 * eta_prev**2 > 0.1:
             eta = max(eta, 0.9 * eta_prev**2)
     eta = min(eta, EW_ETA_MAX)
-    return max(min(eta, 0.1 * tol / max(merit, 1e-300)), 0.0) if merit < 10 * tol else eta
+    if merit < math.sqrt(tol):  # the last steps: accurate solves, so that Newton ends quadratically
+        eta = 0.0
+    return eta
 
 
 @dataclass
