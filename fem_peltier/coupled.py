@@ -154,6 +154,9 @@ class CoupledProblem:
         self.joule_on = fem.Constant(msh, 1.0 if th.joule_heating else 0.0)
         self.peltier_on = fem.Constant(msh, 1.0 if th.peltier_heating else 0.0)
         self.Vc = fem.Constant(msh, 0.0)  # positive-electrode potential in the mixed form (V)
+        # pseudo-transient coefficient c (W/(m^3 K)): adds c M_T to the Jacobian only
+        self.ptc = fem.Constant(msh, 0.0)
+        self.ptc_scale = float(mat.kappa) / float(cfg.geometry.thickness) ** 2
         kappa = fem.Constant(msh, float(mat.kappa))
         kappa_sub = fem.Constant(msh, float(mat.kappa_substrate))
 
@@ -494,7 +497,9 @@ class CoupledProblem:
         F = self.F_bulk - self.q_peltier * ufl.avg(self.w_test) * dS(INTERFACE)
         self.F_ufl = F
         self.F_form = fem.form(F)
-        self.J_form = fem.form(ufl.derivative(F, self.u, self._du))
+        dT, w = ufl.split(self._du)[1], self.w_test
+        dx_ptc = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": 1})  # vertex-lumped-like
+        self.J_form = fem.form(ufl.derivative(F, self.u, self._du) + self.ptc * dT * w * dx_ptc)
         self.b_form = fem.form(self._dF_dV if self.mixed else ufl.derivative(F, self.u, self.chi))
         self.c_form = fem.form(ufl.derivative(self.I_form_ufl, self.u, ufl.TestFunction(self.U)))
         self.I_form = fem.form(self.I_form_ufl)
@@ -627,22 +632,46 @@ class CoupledProblem:
             raise SolverError(f"linear solve for the {what} failed (PETSc KSP reason {reason} "
                               f"{names.get(reason, 'unknown')})")
 
-    def newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float) -> NewtonReport:
-        """Damped Newton on the current band width until the scaled residual < tol."""
+    def newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
+               pseudo_transient: bool = False) -> NewtonReport:
+        """Damped Newton on the current band width until the scaled residual < tol.
+
+        With `pseudo_transient`, each step solves (J + c M_T) du = -F, a backward-Euler
+        step of the heat equation in pseudo-time with 1/dt = c / (rho c_p): full steps
+        are taken whenever the state stays physical (no decrease demanded), and c follows
+        the residual (switched evolution relaxation: c_k = c_(k-1) merit_k / merit_(k-1)),
+        so that the iteration turns into Newton as the residual falls. Starts at
+        c = kappa / h^2 (h the film thickness).
+        """
+        try:
+            return self._newton(max_steps, tol, phase_tol, t_rtol, pseudo_transient)
+        finally:
+            self.ptc.value = 0.0
+
+    def _newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
+                pseudo_transient: bool) -> NewtonReport:
         merit, I_now = self.merit()
+        c = self.ptc_scale if pseudo_transient else 0.0
+        self.ptc.value = c
         steps = 0
         dm = math.inf
         dT_rel = math.inf
         u_save = self.u.x.array.copy()
         eta = EW_ETA_MAX
         merit_prev = math.nan
+        history: list[float] = []
         while True:
-            if merit < tol and dT_rel < t_rtol and dm < phase_tol:
+            if merit < tol and dT_rel < t_rtol and dm < phase_tol and c < 1e-6 * self.ptc_scale:
                 return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
             if merit < tol * 1e-3 and steps > 0:  # residual at round-off: the step is as small as it gets
                 return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
             if steps >= max_steps:
                 return NewtonReport(False, steps, "newton max steps", merit, dm, dT_rel)
+            if c == 0 and len(history) > 3 and merit > 0.5 * history[-4]:
+                # damped steps that barely reduce the residual: leave it to the caller
+                # (pseudo-transient continuation) instead of spending the budget here
+                return NewtonReport(False, steps, "Newton stagnating", merit, dm, dT_rel)
+            history.append(merit)
             if self.iterative:  # inexact Newton: linear tolerance from the residual decrease
                 eta = forcing_term(merit, merit_prev, eta, tol)
                 self.ksp.setTolerances(rtol=max(eta, self.ksp_rtol))
@@ -663,7 +692,8 @@ class CoupledProblem:
                 bad = self.unphysical()
                 if bad is None:
                     trial, _ = self.merit()
-                    if math.isfinite(trial) and (trial <= (1 - 1e-4 * lam) * merit or trial < 1e-2 * tol):
+                    if math.isfinite(trial) and (trial <= (1 - 1e-4 * lam) * merit or trial < 1e-2 * tol
+                                                 or (c > 0 and trial < 10 * merit)):
                         accepted = True
                         break
                 elif why is None:
@@ -681,6 +711,11 @@ class CoupledProblem:
             dm = self.update_phase()
             merit_prev = merit
             merit, I_now = self.merit()
+            if c > 0:  # switched evolution relaxation; a damped step also shortens dt
+                c = c * min(max(merit / merit_prev, 0.1), 10.0) / lam
+                if c < 1e-6 * self.ptc_scale:
+                    c = 0.0
+                self.ptc.value = c
             log.debug("    newton %2d: merit %.3e  lambda %.3g  dT/T %.2e  dm %.2e  V %.6g",
                       steps, merit, lam, dT_rel, dm, self.V)
 
@@ -859,8 +894,15 @@ def _solve_level(problem: CoupledProblem, s, budget: int, final: bool = True) ->
     else:
         tols = (max(s.newton_rtol, s.level_rtol), math.inf, math.inf)
     for _ in range(s.max_phase_updates):
+        start = problem.save_state()
         nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols)
         steps += nr.steps
+        if not nr.converged and steps < budget:
+            # Newton from this start failed: pseudo-transient continuation from the same start
+            log.debug("    Newton failed (%s); pseudo-transient continuation", nr.reason)
+            problem.restore_state(start)
+            nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols, pseudo_transient=True)
+            steps += nr.steps
         if not nr.converged:
             return False, steps, updates, nr.reason
         changed = update_centre(problem.law, problem.m, problem.cfg)
