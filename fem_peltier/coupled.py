@@ -289,6 +289,7 @@ class CoupledProblem:
         self.n_cells = n_cells
         self.n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
         self.initial_state = self.save_state()
+        self.ptc_restarts = 0  # band levels (re)started with pseudo-transient continuation
 
     def _jacobian_matrix(self, du) -> PETSc.Mat:
         """The Jacobian matrix, preallocated for every state the Newton loop can meet.
@@ -901,6 +902,7 @@ def _solve_level(problem: CoupledProblem, s, budget: int, final: bool = True) ->
             # Newton from this start failed: pseudo-transient continuation from the same start
             log.debug("    Newton failed (%s); pseudo-transient continuation", nr.reason)
             problem.restore_state(start)
+            problem.ptc_restarts += 1
             nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols, pseudo_transient=True)
             steps += nr.steps
         if not nr.converged:

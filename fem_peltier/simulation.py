@@ -83,6 +83,7 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         "transition_width_K": report.final_width,
         "band_levels": len([lv for lv in report.levels if lv["converged"]]),
         "phase_updates": report.phase_updates,
+        "pseudo_transient_restarts": problem.ptc_restarts,
         "metal_fraction_history": report.metal_fraction_history,
         "mesh_source": problem.fm.source,
         "solve_time_s": t_solve,
