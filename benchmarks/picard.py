@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--coarse-meshes", default=None, help="solver.coarse_meshes (default: automatic)")
     ap.add_argument("--discretization", default="mixed", help="solver.current_discretization")
     ap.add_argument("--out", default=str(RESULTS / "picard2.csv"))
+    ap.add_argument("--write", default=None, help="also write each run's outputs (summary, fields) under this directory")
     args = ap.parse_args()
     comm = MPI.COMM_WORLD
     rows = []
@@ -81,7 +82,8 @@ def main() -> None:
         t_poisson, cg_its = poisson_time(fm, comm)
         comm.barrier()
         t_run = time.perf_counter()
-        res = run(cfg, film_mesh=fm, pictures=False)
+        out_dir = None if args.write is None else Path(args.write) / f"fig2a_{size:g}_np{comm.size}"
+        res = run(cfg, out=out_dir, overwrite=True, film_mesh=fm, pictures=False)
         t_run = time.perf_counter() - t_run
         s = res.summary
         coarse = s["coarse_meshes"]
