@@ -729,6 +729,11 @@ class CoupledProblem:
         tmp.x.scatter_forward()
         return tmp.x.array.copy()
 
+    def destroy(self) -> None:
+        """Free the PETSc objects now (a problem whose state has been carried elsewhere)."""
+        for obj in (self.ksp, self.A, self.Fvec, self.bvec, self.cvec, self.y, self.z, self.du_vec):
+            obj.destroy()
+
     # --- state handling ------------------------------------------------------------------
     def save_state(self) -> tuple:
         """(u, V, band centres, phase, drive targets): everything a failed attempt may change."""

@@ -202,6 +202,7 @@ def solve_sequenced(problem: CoupledProblem) -> tuple[SolveReport, list[CoarseLe
         cp = CoupledProblem(ccfg, create_mesh(ccfg, comm))
         if prev is not None:
             transfer_state(prev, cp)
+            prev.destroy()
         rep = solve(cp, start_width=w_seq if prev is not None else None, stop_width=w_seq)
         dt = time.perf_counter() - t0
         levels.append(CoarseLevel(cp.n_cells, rep.newton_steps, dt, rep.converged))
@@ -217,5 +218,6 @@ def solve_sequenced(problem: CoupledProblem) -> tuple[SolveReport, list[CoarseLe
     t0 = time.perf_counter()
     transfer_state(prev, problem)
     log.info("state carried to the target mesh (%d cells) in %.2f s", problem.n_cells, time.perf_counter() - t0)
+    prev.destroy()  # its matrix and preconditioner, before the target mesh builds its own
     del prev
     return solve(problem, start_width=w_seq), levels
