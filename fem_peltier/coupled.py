@@ -661,17 +661,19 @@ class CoupledProblem:
         eta = EW_ETA_MAX
         merit_prev = math.nan
         history: list[float] = []
+        last_bad = None
         while True:
             if merit < tol and dT_rel < t_rtol and dm < phase_tol and c < 1e-6 * self.ptc_scale:
                 return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
             if merit < tol * 1e-3 and steps > 0:  # residual at round-off: the step is as small as it gets
                 return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
+            detail = f" ({last_bad})" if last_bad else ""  # the last rejected (unphysical) trial
             if steps >= max_steps:
-                return NewtonReport(False, steps, "newton max steps", merit, dm, dT_rel)
+                return NewtonReport(False, steps, "newton max steps" + detail, merit, dm, dT_rel)
             if c == 0 and len(history) > 3 and merit > 0.5 * history[-4]:
                 # damped steps that barely reduce the residual: leave it to the caller
                 # (pseudo-transient continuation) instead of spending the budget here
-                return NewtonReport(False, steps, "Newton stagnating", merit, dm, dT_rel)
+                return NewtonReport(False, steps, "Newton stagnating" + detail, merit, dm, dT_rel)
             history.append(merit)
             if self.iterative:  # inexact Newton: linear tolerance from the residual decrease
                 eta = forcing_term(merit, merit_prev, eta, tol)
@@ -699,6 +701,7 @@ class CoupledProblem:
                         break
                 elif why is None:
                     why = f"{bad} at step length {lam:.3g}"
+                    last_bad = why
                 lam *= 0.5
             if not accepted:
                 self.u.x.array[:] = u_save
@@ -883,7 +886,7 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
                 return False, steps, updates, f"drive ramp stalled at {scale:.3f} of the drive ({reason})"
         if steps >= budget:
             problem.set_drive_scale(1.0)
-            return False, steps, updates, "iteration budget exhausted during the drive ramp"
+            return False, steps, updates, f"iteration budget exhausted during the drive ramp (last: {reason})"
     return True, steps, updates, "converged"
 
 
