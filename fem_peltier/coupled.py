@@ -279,6 +279,8 @@ class CoupledProblem:
         self.iterative = self.ksp.getType() != "preonly"
         self.ksp_rtol = self.ksp.getTolerances()[0]  # the tightest tolerance of inexact Newton
         self._z_valid = False
+        self._pc_lag_ok = False  # lagged preconditioner allowed (set after a first solve)
+        self._pc_fresh_its = 0
         self.ksp_iterations: list[int] = []
         self._du = du
         self.interface_facets = np.zeros(0, dtype=np.int32)
@@ -592,7 +594,7 @@ class CoupledProblem:
             I_now = self.current()
         self.Fvec.scale(-1.0)
         self.ksp.setInitialGuessNonzero(False)
-        self.ksp.solve(self.Fvec, self.y)
+        self._solve_lagged(self.Fvec, self.y)
         self._check_ksp("Newton correction")
         if not self.current_control:
             self.y.copy(self.du_vec)
@@ -625,6 +627,29 @@ class CoupledProblem:
         self.du_vec.axpy(dV, chi)
         return dV
 
+    def _solve_lagged(self, b: PETSc.Vec, x: PETSc.Vec) -> None:
+        """Solve with the preconditioner of an earlier Jacobian while it still works.
+
+        Iterative solvers only: the preconditioner (field-split submatrices, AMG
+        hierarchies, Schur complement) is rebuilt at the first step of each Newton solve
+        and whenever a lagged solve fails or needs more than twice the iterations of the
+        last fresh one (GMRES always solves with the current Jacobian).
+        """
+        pc = self.ksp.getPC()
+        lag = self.iterative and self._pc_lag_ok
+        pc.setReusePreconditioner(lag)
+        self.ksp.solve(b, x)
+        its = self.ksp.getIterationNumber()
+        if lag and (self.ksp.getConvergedReason() < 0 or its > 2 * self._pc_fresh_its + 5):
+            self.ksp_iterations.append(its)  # the wasted attempt counts
+            pc.setReusePreconditioner(False)
+            x.set(0.0)
+            self.ksp.solve(b, x)
+            lag = False
+        if not lag:
+            self._pc_fresh_its = self.ksp.getIterationNumber()
+        self._pc_lag_ok = self.iterative
+
     def _check_ksp(self, what: str) -> None:
         self.ksp_iterations.append(self.ksp.getIterationNumber())
         reason = self.ksp.getConvergedReason()
@@ -652,6 +677,7 @@ class CoupledProblem:
     def _newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
                 pseudo_transient: bool) -> NewtonReport:
         merit, I_now = self.merit()
+        self._pc_lag_ok = False  # a fresh preconditioner for the first step of every Newton solve
         c = self.ptc_scale if pseudo_transient else 0.0
         self.ptc.value = c
         steps = 0
