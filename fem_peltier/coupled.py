@@ -9,8 +9,10 @@ step linearises
     I(phi, T)   = I_drive                total current (reaction at the + electrode)
 
 with the exact Jacobian (ufl.derivative) and eliminates the scalar V by a
-bordered solve: one factorisation, two solves (model.md section 2). A
-backtracking line search on a scaled residual rejects unphysical states.
+bordered solve: two linear solves with one matrix (model.md section 2), by LU
+(MUMPS) or by GMRES with a field-split AMG preconditioner (inexact Newton). A
+backtracking line search on a scaled residual rejects unphysical states; a
+stagnating level restarts with pseudo-transient continuation.
 
 The outer (Picard) loop drives the continuation in the band width w from wide
 to narrow, updates the DG0 phase indicator and re-tags the phase-boundary
