@@ -134,7 +134,7 @@ class Solver(_Section):
     coarse_meshes: int | None = Field(
         None, ge=0, le=4, description="mesh sequencing: number of coarser meshes (cell size doubled each) that "
         "solve the wide band levels first; generated meshes only; 0 = off; default: as many (up to 3) as "
-        "keep the coarsest mesh above 4000 cells"
+        "keep the coarsest mesh above 3000 cells"
     )
     sequencing_width: float | None = Field(
         None, gt=0, description="band width (K) at which mesh sequencing moves the state to the finer mesh; "

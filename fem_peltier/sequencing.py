@@ -35,11 +35,11 @@ from .mesh import create_mesh
 log = logging.getLogger("fem_peltier")
 
 
-MIN_COARSE_CELLS = 4000  # the automatic choice keeps the coarsest mesh above this
+MIN_COARSE_CELLS = 3000  # the automatic choice keeps the coarsest mesh above this
 
 
 def coarse_levels(cfg: Config, n_cells: int) -> int:
-    """Number of coarser meshes: solver.coarse_meshes, or automatic (cells / 8^k >= 4000, k <= 3)."""
+    """Number of coarser meshes: solver.coarse_meshes, or automatic (cells / 8^k >= 3000, k <= 3)."""
     k = cfg.solver.coarse_meshes
     if k is not None:
         return k
