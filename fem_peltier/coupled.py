@@ -140,10 +140,10 @@ class CoupledProblem:
         self.map_phi = np.asarray(self.map_phi, dtype=np.int32).ravel()
         self.map_T = np.asarray(self.map_T, dtype=np.int32).ravel()
         if self.mixed:
-            _, map_J = U.sub(2).collapse()
+            self.V_J, map_J = U.sub(2).collapse()
             self.map_J = np.asarray(map_J, dtype=np.int32).ravel()
         else:
-            self.map_J = np.zeros(0, dtype=np.int32)
+            self.V_J, self.map_J = None, np.zeros(0, dtype=np.int32)
 
         # film cells (local incl. ghosts) as a mask
         n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
@@ -213,7 +213,7 @@ class CoupledProblem:
             self.dofs_neg = self.dofs_pos = np.zeros(0, dtype=np.int32)
             # no current through the insulating film surfaces, none in the substrate
             closed = np.concatenate([ft.find(t) for t in (SINK, TOP, OTHER)]).astype(np.int32)
-            V_J, _ = U.sub(2).collapse()
+            V_J = self.V_J
             zero_J = fem.Function(V_J)
             pair = (U.sub(2), V_J)
             dJ = fem.locate_dofs_topological(pair, tdim - 1, closed)
@@ -276,8 +276,9 @@ class CoupledProblem:
         self.y = fpetsc.create_vector(U)
         self.z = fpetsc.create_vector(U)
         self.du_vec = fpetsc.create_vector(U)
-        n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
-        self.linear_solver = resolve_linear_solver(cfg.solver.linear_solver, n_dofs)
+        self._du_fun = fem.Function(U)  # du_vec in the Function layout, with ghosts
+        self.n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
+        self.linear_solver = resolve_linear_solver(cfg.solver.linear_solver, self.n_dofs)
         self.ksp = self._make_ksp()
         self.iterative = self.ksp.getType() != "preonly"
         self.ksp_rtol = self.ksp.getTolerances()[0]  # the tightest tolerance of inexact Newton
@@ -292,7 +293,6 @@ class CoupledProblem:
 
         n_cells = msh.topology.index_map(tdim).size_global
         self.n_cells = n_cells
-        self.n_dofs = U.dofmap.index_map.size_global * U.dofmap.index_map_bs
         self.initial_state = self.save_state()
         self.ptc_restarts = 0  # band levels (re)started with pseudo-transient continuation
 
@@ -758,8 +758,6 @@ class CoupledProblem:
 
     def _local_du(self) -> np.ndarray:
         """The Newton correction as a local (owned + ghost) array in the Function layout."""
-        if not hasattr(self, "_du_fun"):
-            self._du_fun = fem.Function(self.U)
         tmp = self._du_fun
         self.du_vec.copy(tmp.x.petsc_vec)
         tmp.x.scatter_forward()

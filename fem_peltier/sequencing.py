@@ -38,13 +38,20 @@ log = logging.getLogger("fem_peltier")
 MIN_COARSE_CELLS = 3000  # the automatic choice keeps the coarsest mesh above this
 
 
-def coarse_levels(cfg: Config, n_cells: int) -> int:
-    """Number of coarser meshes: solver.coarse_meshes, or automatic (cells / 8^k >= 3000, k <= 3)."""
-    k = cfg.solver.coarse_meshes
+def coarse_levels(problem: CoupledProblem) -> int:
+    """Number of coarser meshes: solver.coarse_meshes, or automatic (cells / 8^k >= 3000, k <= 3).
+
+    0 for a mesh read from a file: coarser versions of it cannot be generated.
+    """
+    k = problem.cfg.solver.coarse_meshes
+    if problem.fm.source != "generated":
+        if k:
+            log.warning("solver.coarse_meshes ignored: mesh sequencing needs a generated mesh, not mesh.file")
+        return 0
     if k is not None:
         return k
     k = 0
-    while k < 3 and n_cells / 8 ** (k + 1) >= MIN_COARSE_CELLS:
+    while k < 3 and problem.n_cells / 8 ** (k + 1) >= MIN_COARSE_CELLS:
         k += 1
     return k
 
@@ -156,10 +163,9 @@ def transfer_state(coarse: CoupledProblem, fine: CoupledProblem) -> None:
     if fine.mixed:
         PV = fem.functionspace(msh, ("Lagrange", 1, (msh.geometry.dim,)))
         J_v = vertex_function(slice(3, 3 + msh.geometry.dim), PV)
-        V_J, map_J = fine.U.sub(2).collapse()
-        put = fem.Function(V_J)
+        put = fem.Function(fine.V_J)
         put.interpolate(J_v)
-        fine.u.x.array[np.asarray(map_J)] = put.x.array
+        fine.u.x.array[fine.map_J] = put.x.array
         # keep the insulating boundaries and the substrate current-free
         fine._bcs_electric[0].set(fine.u.x.array)
     fine.V = coarse.V
@@ -171,10 +177,10 @@ def transfer_state(coarse: CoupledProblem, fine: CoupledProblem) -> None:
     # phase memory: a fine cell is metallic where the coarse phase (mean over its vertices) is
     m_cell = fem.Function(fine.Q0)
     m_cell.interpolate(m_v)
-    cfg = fine.cfg.material
-    if cfg.hysteresis > 0:
-        fine.law.centre.x.array[:] = np.where(m_cell.x.array >= 0.5, cfg.t_mit - cfg.hysteresis / 2,
-                                              cfg.t_mit + cfg.hysteresis / 2)
+    mat = fine.cfg.material
+    if mat.hysteresis > 0:
+        fine.law.centre.x.array[:] = np.where(m_cell.x.array >= 0.5, mat.t_mit - mat.hysteresis / 2,
+                                              mat.t_mit + mat.hysteresis / 2)
         fine.law.centre.x.scatter_forward()
     fine.set_width(coarse.law.width.value)
     fine.update_phase()
@@ -191,7 +197,7 @@ class CoarseLevel:
 def solve_sequenced(problem: CoupledProblem) -> tuple[SolveReport, list[CoarseLevel]]:
     """Solve `problem` (generated mesh) with `coarse_levels` coarser meshes first."""
     cfg = problem.cfg
-    k = coarse_levels(cfg, problem.n_cells)
+    k = coarse_levels(problem)
     w_seq = sequencing_width(cfg)
     comm = problem.comm
     levels: list[CoarseLevel] = []
@@ -210,6 +216,7 @@ def solve_sequenced(problem: CoupledProblem) -> tuple[SolveReport, list[CoarseLe
                  cp.n_cells, "converged" if rep.converged else f"failed ({rep.reason})", rep.newton_steps,
                  w_seq, dt)
         if not rep.converged:  # nothing useful to carry over: the target mesh runs on its own
+            cp.destroy()
             prev = None
             break
         prev = cp

@@ -62,9 +62,8 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
     log.info("mesh: %d cells, %d dofs on %d rank(s) (%.2f s)", problem.n_cells, problem.n_dofs, comm.size, t_mesh)
     t_solve = time.perf_counter()
     coarse: list = []
-    if cfg.solver.coarse_meshes and problem.fm.source != "generated":
-        log.warning("solver.coarse_meshes ignored: mesh sequencing needs a generated mesh, not mesh.file")
-    if not warm and coarse_levels(cfg, problem.n_cells) > 0 and problem.fm.source == "generated":
+    n_coarse = coarse_levels(problem)  # (warns when set for a mesh file)
+    if not warm and n_coarse > 0:
         report, coarse = solve_sequenced(problem)
     else:
         report = solve(problem, warm_start=warm)

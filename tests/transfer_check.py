@@ -47,10 +47,9 @@ for p, is_fine in ((coarse, False), (fine, True)):
     phi.interpolate(phi_lin)
     p.u.x.array[p.map_phi] = phi.x.array
     if p.mixed:
-        V_J, map_J = p.U.sub(2).collapse()
-        J = fem.Function(V_J)
+        J = fem.Function(p.V_J)
         J.interpolate(lambda x: np.tile(J0[:, None], (1, x.shape[1])))
-        p.u.x.array[np.asarray(map_J)] = J.x.array
+        p.u.x.array[p.map_J] = J.x.array
 coarse.V = 1.25
 expected = fine.u.x.array.copy()
 fine.u.x.array[:] = 0.0
@@ -69,8 +68,7 @@ fixed_phi = [fine.dofs_neg, fine.dofs_pos, fine.dofs_pinned] + [bc.dof_indices()
 free_phi = np.setdiff1d(fine.map_phi, np.concatenate(fixed_phi))
 out = {"T": err(free_T), "phi": err(free_phi), "V": fine.V}
 if fine.mixed:
-    _, map_J = fine.U.sub(2).collapse()
-    film_J = np.setdiff1d(np.asarray(map_J), fine._bcs_electric[0].dof_indices()[0])  # not closed by a BC
+    film_J = np.setdiff1d(fine.map_J, fine._bcs_electric[0].dof_indices()[0])  # not closed by a BC
     scale = comm.allreduce(float(np.max(np.abs(expected[film_J[film_J < n_own]]), initial=0.0)), op=MPI.MAX)
     out["J"] = err(film_J) / scale
     out["J_dofs"] = comm.allreduce(int(np.count_nonzero(film_J < n_own)), op=MPI.SUM)
