@@ -5,7 +5,6 @@ solver (the real solver is exercised by the physics tests)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -17,7 +16,7 @@ import pytest
 import fem_peltier
 from fem_peltier import cli
 from fem_peltier.errors import SolverError
-from cli_runner import fem  # tests/cli_runner.py
+from cli_runner import fem, mpirun  # tests/cli_runner.py
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -165,17 +164,12 @@ def test_usage_errors_exit_2(tmp_path):
     assert fem(cwd=tmp_path).returncode == 2
 
 
-def _mpirun() -> str | None:
-    local = Path(sys.executable).parent / "mpirun"
-    return str(local) if local.exists() else shutil.which("mpirun")
-
-
 @pytest.mark.mpi
-@pytest.mark.skipif(_mpirun() is None, reason="no mpirun")
+@pytest.mark.skipif(mpirun() is None, reason="no mpirun")
 def test_bad_input_under_mpi_prints_once(tmp_path):
     out = tmp_path / "out"
     proc = fem("run", "--preset", "fig2a", "--set", "geometry.thickness=-1", "--out", str(out),
-               cwd=tmp_path, launcher=[_mpirun(), "-n", "2"], timeout=120)
+               cwd=tmp_path, launcher=[mpirun(), "-n", "2"], timeout=120)
     assert_bad_input(proc, "geometry.thickness")
     assert not out.exists()
 

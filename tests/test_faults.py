@@ -13,7 +13,6 @@ import errno
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from cli_runner import mpirun  # tests/cli_runner.py
 
 pytestmark = pytest.mark.skipif(
     not all(__import__("importlib.util").util.find_spec(m) for m in ("dolfinx", "gmsh")),
@@ -278,11 +279,6 @@ def test_signal_while_writing_leaves_nothing(tmp_path, sig, code):
 # MPI: an error on one rank ends every rank, reported once
 
 
-def _mpirun() -> str | None:
-    local = Path(sys.executable).parent / "mpirun"
-    return str(local) if local.exists() else shutil.which("mpirun")
-
-
 ONE_RANK_FAILS = """
 import sys
 from mpi4py import MPI
@@ -299,12 +295,12 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(_mpirun() is None, reason="no mpirun")
+@pytest.mark.skipif(mpirun() is None, reason="no mpirun")
 def test_error_on_one_rank_ends_all(tmp_path):
     out = tmp_path / "par"
     t = time.monotonic()
     proc = fem("run", "--preset", "fig2a", *COARSE, "-q", "--out", str(out), cwd=tmp_path, code=ONE_RANK_FAILS,
-               launcher=[_mpirun(), "-n", "2"], timeout=240)
+               launcher=[mpirun(), "-n", "2"], timeout=240)
     assert time.monotonic() - t < 240
     assert proc.returncode not in (0, 3), proc.stderr[-3000:]
     assert proc.stderr.count("RuntimeError: injected fault on rank 1") == 1, proc.stderr[-3000:]

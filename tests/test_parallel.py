@@ -13,13 +13,10 @@ up here as an O(1) difference (or a hang: hence the timeout).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+
+from cli_runner import fem, mpirun  # tests/cli_runner.py
 
 ARGS = ["--preset", "fig2a", "--set", "mesh.size=1e-4", "--set", "mesh.electrode_size=2e-5"]
 OVERRIDES = [a for a in ARGS[2:] if a != "--set"]
@@ -28,19 +25,6 @@ KEYS_REL = ("T_max_K", "T_mean_K", "T_top_mean_K", "voltage_V", "metal_fraction"
 KEYS_EXACT = ("partial_cells", "iterations", "cells", "interface_facets")
 OUTPUT_FILES = ("summary.json", "fields.xdmf", "fields.h5", "slice_T.png", "top_T.png", "config.toml")
 REL = 1e-8
-
-
-def _mpirun() -> str | None:
-    local = Path(sys.executable).parent / "mpirun"
-    return str(local) if local.exists() else shutil.which("mpirun")
-
-
-def _cli(args: list[str], cwd: Path, launcher: list[str] | None = None, timeout: float = 300):
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    cmd = (launcher or []) + [sys.executable, "-m", "fem_peltier", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +46,12 @@ def serial(tmp_path_factory):
 @pytest.fixture(scope="module")
 def parallel(tmp_path_factory):
     """The same case through the CLI under mpirun -n 2."""
-    mpirun = _mpirun()
-    if mpirun is None:
+    launcher = mpirun()
+    if launcher is None:
         pytest.skip("no mpirun")
     base = tmp_path_factory.mktemp("np2")
     out = base / "run"
-    proc = _cli(["run", *ARGS, "--out", str(out)], cwd=base, launcher=[mpirun, "-n", "2"])
+    proc = fem("run", *ARGS, "--out", str(out), cwd=base, launcher=[launcher, "-n", "2"], timeout=300)
     return proc, out
 
 

@@ -10,21 +10,14 @@ continuation (same mesh, same tolerances) with fewer Newton steps on the target 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import mpirun, python  # tests/cli_runner.py
+
 HERE = Path(__file__).parent
 OVERRIDES = ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]
-
-
-def _mpirun() -> str | None:
-    local = Path(sys.executable).parent / "mpirun"
-    return str(local) if local.exists() else shutil.which("mpirun")
 
 
 @pytest.mark.parametrize("ranks", [1, 2])
@@ -32,14 +25,10 @@ def _mpirun() -> str | None:
 def test_transfer_is_exact_for_linear_fields(disc, ranks):
     launcher = []
     if ranks > 1:
-        mpirun = _mpirun()
-        if mpirun is None:
+        if mpirun() is None:
             pytest.skip("no mpirun")
-        launcher = [mpirun, "-n", str(ranks)]
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run(launcher + [sys.executable, str(HERE / "transfer_check.py"), disc], env=env,
-                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        launcher = [mpirun(), "-n", str(ranks)]
+    proc = python(str(HERE / "transfer_check.py"), disc, timeout=300, launcher=launcher)
     assert proc.returncode == 0, proc.stderr[-3000:]
     err = json.loads(proc.stdout.strip().splitlines()[-1])
     print(err)
