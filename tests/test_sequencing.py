@@ -77,8 +77,9 @@ def test_iterative_solver_iteration_guard(disc):
     """Counts, not time: gmres-gamg with inexact Newton and mesh sequencing on a small fig2a mesh.
 
     Measured 2026-11-24 (mixed): 16 Newton steps on the target mesh (2,028 cells) after 16 on
-    the coarse one (758 cells), 26 GMRES iterations per solve (lagged preconditioner); the direct continuation
-    takes 27 steps. p1: 17 + 18 steps, 25 its per solve (direct: 31 steps).
+    the coarse one (758 cells), 21 GMRES iterations per solve (lagged preconditioner, forcing
+    term <= |F| at the end); the direct continuation takes 27 steps. p1: 19 + 19 steps, 20 its
+    per solve (direct: 31 steps).
     """
     import fem_peltier as fp
     from fem_peltier.simulation import run
