@@ -805,8 +805,9 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
     `start_width` starts the continuation at that band width from the present state
     (a state transferred from a coarser mesh, see sequencing.py); if Newton fails on
     that first level, the full continuation runs from the initial state instead.
-    `stop_width` ends it at that width (then the "final" level) instead of at
-    solver.transition_width.
+    `stop_width` ends it at that width instead of at solver.transition_width; the result
+    is a staging state for a finer mesh, so that level stops at solver.level_rtol like
+    the other intermediate levels.
     """
     s = problem.cfg.solver
     comm = problem.comm
@@ -836,7 +837,8 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
         problem.set_width(w)
         t_level = time.perf_counter()
         budget = max(1, s.max_iterations - steps_total)
-        final = w <= w_final * (1 + 1e-12)
+        last = w <= w_final * (1 + 1e-12)
+        final = last and stop_width is None  # a stop before transition_width is a staging state
         ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
         if not ok and w_prev is None and start_width is not None and w < s.initial_width:
             # the transferred state was not good enough: full continuation from the start
@@ -866,7 +868,7 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
             rep.metal_fraction_history.append(mf)
             state = problem.save_state()
             rep.final_width = w
-            if w <= w_final * (1 + 1e-12):
+            if last:
                 rep.converged = True
                 rep.reason = "converged"
                 break
