@@ -119,3 +119,23 @@ def test_level_already_at_round_off_converges():
     res = run(cfg, out=None)
     assert res.converged, res.summary["reason"]
     assert res.summary["metal_fraction"] < 1e-6
+
+
+def test_forcing_term_ends_quadratic():
+    """Inexact Newton's linear tolerance: Eisenstat-Walker, capped, and O(|F|) near the end.
+
+    eta_k <= |F_k| below sqrt(tol) keeps |F_k+1| = O(|F_k|^2) (quadratic) without asking
+    GMRES for round-off; above it the tolerance follows 0.9 (|F_k|/|F_k-1|)^2, never
+    looser than EW_ETA_MAX.
+    """
+    import math
+
+    from fem_peltier.coupled import EW_ETA_MAX, forcing_term
+
+    tol = 1e-10
+    assert forcing_term(1e-2, math.nan, 0.0, tol) == EW_ETA_MAX  # first step
+    assert forcing_term(1e-2, 1e-2, EW_ETA_MAX, tol) == EW_ETA_MAX  # slow decrease: the cap
+    assert math.isclose(forcing_term(1e-4, 1e-1, EW_ETA_MAX, tol), 0.9e-6)  # EW choice 2
+    for merit in (9e-6, 1e-7, 1e-9):  # below sqrt(tol) = 1e-5
+        eta = forcing_term(merit, 10 * merit, EW_ETA_MAX, tol)
+        assert 0 < eta <= merit
