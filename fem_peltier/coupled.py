@@ -838,7 +838,7 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
         t_level = time.perf_counter()
         budget = max(1, s.max_iterations - steps_total)
         last = w <= w_final * (1 + 1e-12)
-        final = last and stop_width is None  # a stop before transition_width is a staging state
+        final = last and w_final <= s.transition_width  # a stop above it is a staging state
         ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
         if not ok and w_prev is None and start_width is not None and w < s.initial_width:
             # the transferred state was not good enough: full continuation from the start
