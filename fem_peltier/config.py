@@ -117,7 +117,7 @@ class Solver(_Section):
     newton_max_iterations: int = Field(25, gt=0, description="Newton steps allowed per band level")
     newton_rtol: float = Field(1e-10, gt=0, lt=1, description="scaled-residual tolerance of each Newton solve")
     level_rtol: float = Field(
-        1e-6, gt=0, lt=1, description="scaled-residual tolerance of the intermediate continuation levels"
+        1e-4, gt=0, lt=1, description="scaled-residual tolerance of the intermediate continuation levels"
     )
     phase_tol: float = Field(1e-3, gt=0, description="max per-cell change of the metal fraction at convergence")
     temperature_rtol: float = Field(1e-6, gt=0, description="relative temperature change at convergence")
