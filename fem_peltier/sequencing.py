@@ -194,10 +194,9 @@ class CoarseLevel:
     converged: bool
 
 
-def solve_sequenced(problem: CoupledProblem) -> tuple[SolveReport, list[CoarseLevel]]:
-    """Solve `problem` (generated mesh) with `coarse_levels` coarser meshes first."""
+def solve_sequenced(problem: CoupledProblem, k: int) -> tuple[SolveReport, list[CoarseLevel]]:
+    """Solve `problem` (generated mesh) with `k` (from `coarse_levels`) coarser meshes first."""
     cfg = problem.cfg
-    k = coarse_levels(problem)
     w_seq = sequencing_width(cfg)
     comm = problem.comm
     levels: list[CoarseLevel] = []

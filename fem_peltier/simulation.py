@@ -64,7 +64,7 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
     coarse: list = []
     n_coarse = coarse_levels(problem)  # (warns when set for a mesh file)
     if not warm and n_coarse > 0:
-        report, coarse = solve_sequenced(problem)
+        report, coarse = solve_sequenced(problem, n_coarse)
     else:
         report = solve(problem, warm_start=warm)
     t_solve = time.perf_counter() - t_solve
