@@ -574,7 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         if mpi is not None and mpi_size_hint() > 1:
             import traceback
 
-            traceback.print_exc()
+            # one write: mpiexec forwards it whole or not at all when Abort kills this rank
+            # (print_exc writes line by line, and a forwarded half was seen in CI)
+            sys.stderr.write(traceback.format_exc())
             sys.stderr.flush()
             mpi.COMM_WORLD.Abort(EXIT_FAILURE)
             os._exit(EXIT_FAILURE)  # Abort may return before the kill: never print the traceback twice
