@@ -300,28 +300,15 @@ class CoupledProblem:
     def _jacobian_matrix(self, du) -> PETSc.Mat:
         """The Jacobian matrix, preallocated for every state the Newton loop can meet.
 
-        Sparsity: that of the volume terms, plus, for each interior film facet (which may
-        carry the Peltier term at some point), the temperature rows of its two cells
-        against all unknowns of both cells. The facet kernel's rows for the potential and
-        current tests are identically zero and are not stored (zero entries are ignored
-        on insertion); a full facet-pair block would hold 2.5 times more nonzeros for the
-        mixed form. A coupling missing from the pattern is an error, not a silent
-        reallocation.
+        Sparsity: that of the volume terms, which couples all unknowns of each cell. That
+        already holds every entry the Peltier facet term can ever add: its rows are the
+        temperature tests of the facet's three vertices (avg(w) vanishes at the vertex
+        opposite the facet), which belong to both cells of the facet, so their rows
+        already couple to all unknowns of both cells. The facet kernel's other rows are
+        identically zero and are not stored (zero entries are ignored on insertion). A
+        coupling missing from the pattern is an error, not a silent reallocation.
         """
         sp = fem.create_sparsity_pattern(fem.form(ufl.derivative(self.F_bulk, self.u, du)))
-        tdim = self.msh.topology.dim
-        f2c = self.msh.topology.connectivity(tdim - 1, tdim)
-        off = f2c.offsets
-        two = np.flatnonzero(np.diff(off) == 2)
-        c0, c1 = f2c.array[off[two]], f2c.array[off[two] + 1]
-        keep = self.film_mask[c0] & self.film_mask[c1]
-        c0, c1 = c0[keep], c1[keep]
-        all_dofs = self.U.dofmap.list
-        T_dofs = self.U.sub(1).dofmap.list
-        # T rows of each cell against the unknowns of each film neighbour (both directions)
-        for a, b in ((c0, c1), (c1, c0)):
-            for ca, cb in zip(a, b):
-                sp.insert(T_dofs[ca], all_dofs[cb])
         sp.finalize()
         A = la_petsc_cpp.create_matrix(self.comm, sp, None)
         # fix the structure now (explicit zeros), then drop zero insertions and make any
