@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -27,3 +28,18 @@ def python(*args: str, cwd: Path | None = None, timeout: float = 60, launcher: l
 def fem(*args: str, cwd: Path, timeout: float = 60, launcher: list[str] | None = None):
     """`[launcher] python -m fem_peltier ARGS` in `cwd`, no stdin, output captured."""
     return python("-m", "fem_peltier", *args, cwd=cwd, timeout=timeout, launcher=launcher)
+
+
+def helper_json(script: Path, *args: str, ranks: int = 1, timeout: float = 300) -> dict:
+    """Run a helper script serially or under `mpirun -n ranks` and parse the JSON object it
+    prints last. Skips the test when more than one rank is asked for and there is no mpirun."""
+    import pytest
+
+    launcher = []
+    if ranks > 1:
+        if mpirun() is None:
+            pytest.skip("no mpirun")
+        launcher = [mpirun(), "-n", str(ranks)]
+    proc = python(str(script), *args, timeout=timeout, launcher=launcher)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -11,12 +11,11 @@ partition boundary couple rows owned by the other rank.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from cli_runner import mpirun, python  # tests/cli_runner.py
+from cli_runner import helper_json  # tests/cli_runner.py
 
 HERE = Path(__file__).parent
 
@@ -24,14 +23,7 @@ HERE = Path(__file__).parent
 @pytest.mark.parametrize("ranks", [1, 2])
 @pytest.mark.parametrize("disc", ["p1", "mixed"])
 def test_jacobian_pattern_and_action(disc, ranks):
-    launcher = []
-    if ranks > 1:
-        if mpirun() is None:
-            pytest.skip("no mpirun")
-        launcher = [mpirun(), "-n", str(ranks)]
-    proc = python(str(HERE / "jacobian_check.py"), disc, timeout=300, launcher=launcher)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = helper_json(HERE / "jacobian_check.py", disc, ranks=ranks)
     print(out)
     assert out["peltier_facets"] == out["interior_film_facets"] > 1000
     assert out["whole_rel_error"] < 1e-6

@@ -9,12 +9,11 @@ continuation (same mesh, same tolerances) with fewer Newton steps on the target 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from cli_runner import mpirun, python  # tests/cli_runner.py
+from cli_runner import helper_json  # tests/cli_runner.py
 
 HERE = Path(__file__).parent
 OVERRIDES = ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]
@@ -23,14 +22,7 @@ OVERRIDES = ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]
 @pytest.mark.parametrize("ranks", [1, 2])
 @pytest.mark.parametrize("disc", ["p1", "mixed"])
 def test_transfer_is_exact_for_linear_fields(disc, ranks):
-    launcher = []
-    if ranks > 1:
-        if mpirun() is None:
-            pytest.skip("no mpirun")
-        launcher = [mpirun(), "-n", str(ranks)]
-    proc = python(str(HERE / "transfer_check.py"), disc, timeout=300, launcher=launcher)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    err = json.loads(proc.stdout.strip().splitlines()[-1])
+    err = helper_json(HERE / "transfer_check.py", disc, ranks=ranks)
     print(err)
     assert err["T"] < 1e-9  # K, on values ~ 300-400 K
     assert err["phi"] < 1e-12
