@@ -2,15 +2,18 @@
 
 For each mesh it reports cells, dofs, Newton (outer) steps, KSP iterations per linear
 solve, wall time per Newton step, the time of ONE plain Poisson solve (P1, CG + GAMG,
-rtol 1e-10, assembly included) on the same mesh in the same run, their ratio, the
+rtol 1e-10, assembly included) on the same mesh in the same run and their ratio, the
+same for ONE plain mixed Poisson solve (the default RT / cell-potential electrical
+discretization alone, with the coupled solver's electrical preconditioner), the
 Peltier facet-vs-flux form check and the peak memory per rank.
 
     .venv/bin/python benchmarks/picard.py                       # default sizes
     .venv/bin/python benchmarks/picard.py --sizes 7e-5,3.5e-5 --solver mumps --coarse-meshes 0
     .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/picard.py --sizes 1.2e-5
 
-Results are appended to benchmarks/results/picard2.csv (the columns of the first
-session's picard.csv plus the mesh-sequencing ones) and printed as a Markdown table.
+Results are appended to benchmarks/results/picard3.csv (picard2.csv has the columns
+before the mixed Poisson reference, picard.csv those of the first session) and printed
+as a Markdown table.
 Time per Newton step counts the target mesh only (the coarse meshes are listed apart).
 """
 
@@ -27,9 +30,10 @@ import numpy as np
 import ufl
 from dolfinx import fem
 import dolfinx.fem.petsc as fpetsc
+from petsc4py import PETSc
 
 import fem_peltier as fp
-from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, create_mesh
+from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TOP, create_mesh
 from fem_peltier.simulation import run
 
 from report import record  # benchmarks/report.py (the script's own folder is on sys.path)
@@ -60,13 +64,60 @@ def poisson_time(fm, comm) -> tuple[float, int]:
     return time.perf_counter() - t, problem.solver.getIterationNumber()
 
 
+def mixed_poisson_time(fm, comm) -> tuple[float, int]:
+    """Wall time (s) and GMRES iterations of one plain mixed Poisson (Darcy) solve on the film:
+    the default electrical discretization alone (RT current, cell potential, sigma = 1,
+    phi = 0 / 1 on the electrodes, j.n = 0 elsewhere), with the coupled solver's electrical
+    preconditioner (Schur factorisation, Jacobi on the current mass, GAMG on the Schur
+    complement), rtol 1e-10, assembly included."""
+    import basix.ufl
+
+    msh = fm.mesh
+    cell = msh.basix_cell()
+    U = fem.functionspace(msh, basix.ufl.mixed_element([basix.ufl.element("RT", cell, 1),
+                                                       basix.ufl.element("DG", cell, 0)]))
+    (J, phi), (tau, q) = ufl.TrialFunctions(U), ufl.TestFunctions(U)
+    dx = ufl.Measure("dx", domain=msh, subdomain_data=fm.cell_tags)
+    ds = ufl.Measure("ds", domain=msh, subdomain_data=fm.facet_tags)
+    a = (ufl.inner(J, tau) - phi * ufl.div(tau) - q * ufl.div(J)) * dx(FILM)
+    L = -ufl.dot(tau, ufl.FacetNormal(msh)) * ds(ELECTRODE_POS)
+    ft, ct = fm.facet_tags, fm.cell_tags
+    V_J, _ = U.sub(0).collapse()
+    closed = np.concatenate([ft.find(t) for t in (SINK, TOP, OTHER)]).astype(np.int32)
+    dJ = fem.locate_dofs_topological((U.sub(0), V_J), 2, closed)
+    dJs = fem.locate_dofs_topological((U.sub(0), V_J), 3, ct.find(SUBSTRATE))
+    dJ = [np.unique(np.concatenate([x, y])) for x, y in zip(dJ, dJs)]
+    bcs = [fem.dirichletbc(fem.Function(V_J), dJ, U.sub(0)),
+           fem.dirichletbc(0.0, fem.locate_dofs_topological(U.sub(1), 3, ct.find(SUBSTRATE)), U.sub(1))]
+    prefix = f"bench_mixed_poisson_{id(fm)}_"
+    problem = fpetsc.LinearProblem(a, L, bcs=bcs, petsc_options_prefix=prefix, petsc_options={
+        "ksp_type": "gmres", "ksp_rtol": 1e-10, "ksp_error_if_not_converged": True,
+        "pc_type": "fieldsplit", "pc_fieldsplit_type": "schur", "pc_fieldsplit_schur_fact_type": "full",
+        "pc_fieldsplit_schur_precondition": "selfp",
+        "fieldsplit_J_ksp_type": "preonly", "fieldsplit_J_pc_type": "jacobi",
+        "fieldsplit_phi_ksp_type": "preonly", "fieldsplit_phi_pc_type": "gamg"})
+    imap, bs = U.dofmap.index_map, U.dofmap.index_map_bs
+
+    def owned(i: int):
+        dofs = np.asarray(U.sub(i).collapse()[1], dtype=np.int64)
+        dofs = np.sort(dofs[dofs < imap.size_local * bs]) + imap.local_range[0] * bs
+        return PETSc.IS().createGeneral(dofs.astype(PETSc.IntType), comm=comm)
+
+    problem.solver.getPC().setFieldSplitIS(("J", owned(0)), ("phi", owned(1)))
+    comm.barrier()
+    t = time.perf_counter()
+    problem.solve()
+    comm.barrier()
+    return time.perf_counter() - t, problem.solver.getIterationNumber()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="7e-5,3.5e-5,2e-5", help="bulk cell sizes (m); electrode size = size/5")
     ap.add_argument("--solver", default="auto", help="solver.linear_solver")
     ap.add_argument("--coarse-meshes", default=None, help="solver.coarse_meshes (default: automatic)")
     ap.add_argument("--discretization", default="mixed", help="solver.current_discretization")
-    ap.add_argument("--out", default=str(RESULTS / "picard2.csv"))
+    ap.add_argument("--out", default=str(RESULTS / "picard3.csv"))
     ap.add_argument("--write", default=None, help="also write each run's outputs (summary, fields) under this directory")
     args = ap.parse_args()
     comm = MPI.COMM_WORLD
@@ -80,6 +131,7 @@ def main() -> None:
         fm = create_mesh(cfg.resolved(), comm)
         t_mesh = time.perf_counter() - t0
         t_poisson, cg_its = poisson_time(fm, comm)
+        t_mixed, mixed_its = mixed_poisson_time(fm, comm)
         comm.barrier()
         t_run = time.perf_counter()
         out_dir = None if args.write is None else Path(args.write) / f"fig2a_{size:g}_np{comm.size}"
@@ -97,6 +149,8 @@ def main() -> None:
             "s_per_newton_step": round(s["time_per_newton_step_s"], 3),
             "poisson_solve_s": round(t_poisson, 3), "poisson_cg_its": cg_its,
             "ratio_step_to_poisson": round(s["time_per_newton_step_s"] / t_poisson, 2),
+            "mixed_poisson_solve_s": round(t_mixed, 3), "mixed_poisson_its": mixed_its,
+            "ratio_step_to_mixed_poisson": round(s["time_per_newton_step_s"] / t_mixed, 2),
             "solve_s": round(s["solve_time_s"], 1), "mesh_s": round(t_mesh, 2),
             "mesh_plus_solve_s": round(t_mesh + t_run, 1),
             "peak_rss_GB_per_rank": round(peak, 2),
