@@ -706,6 +706,7 @@ class CoupledProblem:
             steps += 1
             du_loc = self._local_du()  # owned + ghost entries, Function layout
             u_save[:] = self.u.x.array
+            m_save = self.m.x.array.copy()
             V_save = self.V
             lam = 1.0
             accepted = False
@@ -715,7 +716,10 @@ class CoupledProblem:
                 self.V = V_save + lam * dV
                 bad = self.unphysical()
                 if bad is None:
-                    trial, _ = self.merit()
+                    # the residual of the trial state with its own phase and Peltier facets:
+                    # once accepted, it is the next step's residual as it stands
+                    self.update_phase()
+                    trial, I_trial = self.merit()
                     if math.isfinite(trial) and (trial <= (1 - 1e-4 * lam) * merit or trial < 1e-2 * tol
                                                  or (c > 0 and trial < 10 * merit)):
                         accepted = True
@@ -727,15 +731,18 @@ class CoupledProblem:
             if not accepted:
                 self.u.x.array[:] = u_save
                 self.V = V_save
+                self.update_phase()
                 detail = f" ({why})" if why else ""
                 return NewtonReport(False, steps, "line search failed" + detail, merit, dm, dT_rel)
             T_new = self.temperatures()
             dT = float(np.max(np.abs(lam * du_loc[self.map_T]), initial=0.0))
             dT_rel = self.comm.allreduce(dT, op=MPI.MAX) / max(
                 self.comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300)
-            dm = self.update_phase()
+            n_own = self.Q0.dofmap.index_map.size_local
+            dm = self.comm.allreduce(float(np.max(np.abs(self.m.x.array[:n_own] - m_save[:n_own]), initial=0.0)),
+                                     op=MPI.MAX)
             merit_prev = merit
-            merit, I_now = self.merit()
+            merit, I_now = trial, I_trial
             if c > 0:  # switched evolution relaxation; a damped step also shortens dt
                 c = c * min(max(merit / merit_prev, 0.1), 10.0) / lam
                 if c < 1e-6 * self.ptc_scale:
