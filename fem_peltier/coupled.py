@@ -505,19 +505,20 @@ class CoupledProblem:
         self.interface_facets = facets
 
     # ------------------------------------------------------------------------------------
-    def update_phase(self) -> float:
-        """Interpolate m(T_c) into the DG0 phase indicator, re-tag interface facets. Returns max |dm|."""
-        old = self.m.x.array.copy()
+    def update_phase(self) -> None:
+        """Interpolate m(T_c) into the DG0 phase indicator, re-tag interface facets."""
         self.m.interpolate(self._m_interp)
         self.m.x.scatter_forward()
-        n_own = self.Q0.dofmap.index_map.size_local
-        dm = float(np.max(np.abs(self.m.x.array[:n_own] - old[:n_own]), initial=0.0))
-        dm = self.comm.allreduce(dm, op=MPI.MAX)
         facets = jump_facets(self.m, self.film_mask)
         same = facets.size == self.interface_facets.size and np.array_equal(facets, self.interface_facets)
         if not self.comm.allreduce(int(same), op=MPI.MIN):
             self._build_forms(facets)
-        return dm
+
+    def phase_change(self, m_ref: np.ndarray) -> float:
+        """max |m - m_ref| over the owned cells of all ranks."""
+        n_own = self.Q0.dofmap.index_map.size_local
+        dm = float(np.max(np.abs(self.m.x.array[:n_own] - m_ref[:n_own]), initial=0.0))
+        return self.comm.allreduce(dm, op=MPI.MAX)
 
     def set_width(self, w: float) -> None:
         self.law.width.value = float(w)
@@ -754,9 +755,7 @@ class CoupledProblem:
             dT = float(np.max(np.abs(lam * du_loc[self.map_T]), initial=0.0))
             dT_rel = self.comm.allreduce(dT, op=MPI.MAX) / max(
                 self.comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300)
-            n_own = self.Q0.dofmap.index_map.size_local
-            dm = self.comm.allreduce(float(np.max(np.abs(self.m.x.array[:n_own] - m_save[:n_own]), initial=0.0)),
-                                     op=MPI.MAX)
+            dm = self.phase_change(m_save)
             merit_prev = merit
             merit, I_now = trial, I_trial
             if c > 0:  # switched evolution relaxation; a damped step also shortens dt
