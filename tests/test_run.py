@@ -86,7 +86,7 @@ def test_existing_output_is_not_overwritten(fig2a_run):
     assert (out / "summary.json").read_text() == before
 
 
-@pytest.mark.parametrize("discretization, limit", [("mixed", 35), ("p1", 40)])
+@pytest.mark.parametrize("discretization, limit", [("mixed", 28), ("p1", 34)])
 def test_iteration_count_guard(discretization, limit):
     """Regression guard on Newton steps (counts, not time) for fig2a on a small mesh."""
     from mpi4py import MPI  # noqa: F401
@@ -98,8 +98,9 @@ def test_iteration_count_guard(discretization, limit):
                                                      f'solver.current_discretization="{discretization}"'])
     res = run(cfg, out=None)
     assert res.converged
-    # measured 2026-11-24: 27 (mixed) and 31 (p1) Newton steps over 6 band levels; the
-    # issue's target is at most 40 outer iterations
+    # measured 2026-11-24 (fourth session): 23 (mixed) and 28 (p1) Newton steps over 6 band
+    # levels (27 and 31 in the first session); the limits leave about 20% headroom and
+    # stay below the issue's target of at most 40 outer iterations
     assert res.summary["iterations"] <= limit, res.report.levels
 
 
