@@ -30,10 +30,11 @@ import numpy as np
 import ufl
 from dolfinx import fem
 import dolfinx.fem.petsc as fpetsc
-from petsc4py import PETSc
 
 import fem_peltier as fp
-from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TOP, create_mesh
+from fem_peltier import electrical
+from fem_peltier.coupled import closed_film_facets, owned_is, saddle_point_pc_options
+from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, SUBSTRATE, create_mesh
 from fem_peltier.simulation import run
 
 from report import record  # benchmarks/report.py (the script's own folder is on sys.path)
@@ -79,31 +80,18 @@ def mixed_poisson_time(fm, comm) -> tuple[float, int]:
     (J, phi), (tau, q) = ufl.TrialFunctions(U), ufl.TestFunctions(U)
     dx = ufl.Measure("dx", domain=msh, subdomain_data=fm.cell_tags)
     ds = ufl.Measure("ds", domain=msh, subdomain_data=fm.facet_tags)
-    a = (ufl.inner(J, tau) - phi * ufl.div(tau) - q * ufl.div(J)) * dx(FILM)
-    L = -ufl.dot(tau, ufl.FacetNormal(msh)) * ds(ELECTRODE_POS)
-    ft, ct = fm.facet_tags, fm.cell_tags
-    V_J, _ = U.sub(0).collapse()
-    closed = np.concatenate([ft.find(t) for t in (SINK, TOP, OTHER)]).astype(np.int32)
-    dJ = fem.locate_dofs_topological((U.sub(0), V_J), 2, closed)
-    dJs = fem.locate_dofs_topological((U.sub(0), V_J), 3, ct.find(SUBSTRATE))
-    dJ = [np.unique(np.concatenate([x, y])) for x, y in zip(dJ, dJs)]
-    bcs = [fem.dirichletbc(fem.Function(V_J), dJ, U.sub(0)),
-           fem.dirichletbc(0.0, fem.locate_dofs_topological(U.sub(1), 3, ct.find(SUBSTRATE)), U.sub(1))]
-    prefix = f"bench_mixed_poisson_{id(fm)}_"
-    problem = fpetsc.LinearProblem(a, L, bcs=bcs, petsc_options_prefix=prefix, petsc_options={
-        "ksp_type": "gmres", "ksp_rtol": 1e-10, "ksp_error_if_not_converged": True,
-        "pc_type": "fieldsplit", "pc_fieldsplit_type": "schur", "pc_fieldsplit_schur_fact_type": "full",
-        "pc_fieldsplit_schur_precondition": "selfp",
-        "fieldsplit_J_ksp_type": "preonly", "fieldsplit_J_pc_type": "jacobi",
-        "fieldsplit_phi_ksp_type": "preonly", "fieldsplit_phi_pc_type": "gamg"})
-    imap, bs = U.dofmap.index_map, U.dofmap.index_map_bs
-
-    def owned(i: int):
-        dofs = np.asarray(U.sub(i).collapse()[1], dtype=np.int64)
-        dofs = np.sort(dofs[dofs < imap.size_local * bs]) + imap.local_range[0] * bs
-        return PETSc.IS().createGeneral(dofs.astype(PETSc.IntType), comm=comm)
-
-    problem.solver.getPC().setFieldSplitIS(("J", owned(0)), ("phi", owned(1)))
+    a, L = ufl.system(electrical.mixed_residual(phi, J, q, tau, 1.0, 1.0, ufl.FacetNormal(msh),
+                                                dx(FILM), ds(ELECTRODE_POS)))
+    V_J, map_J = U.sub(0).collapse()
+    _, map_phi = U.sub(1).collapse()
+    bcs = electrical.flux_bcs(U.sub(0), V_J, U.sub(1), fm.facet_tags, closed_film_facets(fm.facet_tags),
+                              fm.cell_tags.find(SUBSTRATE))
+    problem = fpetsc.LinearProblem(a, L, bcs=bcs, petsc_options_prefix=f"bench_mixed_poisson_{id(fm)}_",
+                                   petsc_options={"ksp_type": "gmres", "ksp_rtol": 1e-10,
+                                                  "ksp_error_if_not_converged": True,
+                                                  **saddle_point_pc_options("J", "phi")})
+    problem.solver.getPC().setFieldSplitIS(("J", owned_is(U, np.asarray(map_J, dtype=np.int64))),
+                                           ("phi", owned_is(U, np.asarray(map_phi, dtype=np.int64))))
     comm.barrier()
     t = time.perf_counter()
     problem.solve()

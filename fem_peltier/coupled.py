@@ -85,6 +85,28 @@ def forcing_term(merit: float, merit_prev: float, eta_prev: float, tol: float) -
     return eta
 
 
+def closed_film_facets(facet_tags: dmesh.MeshTags) -> np.ndarray:
+    """Outer facets that carry no current: everything but the two electrode patches."""
+    return np.concatenate([facet_tags.find(t) for t in (SINK, TOP, OTHER)]).astype(np.int32)
+
+
+def owned_is(U: fem.FunctionSpace, parent_dofs: np.ndarray) -> PETSc.IS:
+    """PETSc index set (global numbering) of the owned entries of `parent_dofs`, local dofs of U."""
+    imap, bs = U.dofmap.index_map, U.dofmap.index_map_bs
+    own = np.sort(parent_dofs[parent_dofs < imap.size_local * bs])
+    return PETSc.IS().createGeneral((own + imap.local_range[0] * bs).astype(np.int32), comm=U.mesh.comm)
+
+
+def saddle_point_pc_options(current: str, potential: str) -> dict[str, object]:
+    """PETSc options (without prefix) of the mixed electrical block's preconditioner, its
+    splits named `current` and `potential`: Schur-complement factorisation with Jacobi on
+    the current mass matrix and GAMG on the Schur complement B diag(M)^-1 B^T."""
+    return {"pc_type": "fieldsplit", "pc_fieldsplit_type": "schur", "pc_fieldsplit_schur_fact_type": "full",
+            "pc_fieldsplit_schur_precondition": "selfp",
+            f"fieldsplit_{current}_ksp_type": "preonly", f"fieldsplit_{current}_pc_type": "jacobi",
+            f"fieldsplit_{potential}_ksp_type": "preonly", f"fieldsplit_{potential}_pc_type": "gamg"}
+
+
 @dataclass
 class NewtonReport:
     converged: bool
@@ -213,19 +235,9 @@ class CoupledProblem:
         if self.mixed:
             self.dofs_neg = self.dofs_pos = np.zeros(0, dtype=np.int32)
             # no current through the insulating film surfaces, none in the substrate
-            closed = np.concatenate([ft.find(t) for t in (SINK, TOP, OTHER)]).astype(np.int32)
-            V_J = self.V_J
-            zero_J = fem.Function(V_J)
-            pair = (U.sub(2), V_J)
-            dJ = fem.locate_dofs_topological(pair, tdim - 1, closed)
-            if self.has_substrate:
-                sub_cells = fm.cell_tags.find(SUBSTRATE)
-                dJs = fem.locate_dofs_topological(pair, tdim, sub_cells)
-                dJ = [np.unique(np.concatenate([dJ[0], dJs[0]])), np.unique(np.concatenate([dJ[1], dJs[1]]))]
-            self._bcs_electric = [fem.dirichletbc(zero_J, dJ, U.sub(2))]
-            if self.has_substrate:
-                dphi = fem.locate_dofs_topological(U.sub(0), tdim, fm.cell_tags.find(SUBSTRATE))
-                self._bcs_electric.append(fem.dirichletbc(zero, dphi, U.sub(0)))
+            self._bcs_electric = electrical.flux_bcs(
+                U.sub(2), self.V_J, U.sub(0), ft, closed_film_facets(ft),
+                fm.cell_tags.find(SUBSTRATE) if self.has_substrate else None)
             self.dofs_pinned = np.zeros(0, dtype=np.int32)
         else:
             self.dofs_neg = electrical.electrode_dofs(U.sub(0), ft, ELECTRODE_NEG)
@@ -447,7 +459,7 @@ class CoupledProblem:
             pc.setType("fieldsplit")
             pc.setFieldSplitType(PETSc.PC.CompositeType.MULTIPLICATIVE)
             electric = np.concatenate([self.map_phi, self.map_J])
-            pc.setFieldSplitIS(("e", self._owned_is(electric)), ("T", self._owned_is(self.map_T)))
+            pc.setFieldSplitIS(("e", owned_is(self.U, electric)), ("T", owned_is(self.U, self.map_T)))
             opts = PETSc.Options()
             prefix = ksp.getOptionsPrefix()
             for field_name in ("e", "T"):
@@ -455,15 +467,9 @@ class CoupledProblem:
                 opts[f"{prefix}fieldsplit_{field_name}_pc_type"] = "gamg"
             if self.mixed:
                 e = f"{prefix}fieldsplit_e_"
-                opts[f"{e}pc_type"] = "fieldsplit"
                 opts[f"{e}pc_fieldsplit_detect_saddle_point"] = True
-                opts[f"{e}pc_fieldsplit_type"] = "schur"
-                opts[f"{e}pc_fieldsplit_schur_fact_type"] = "full"
-                opts[f"{e}pc_fieldsplit_schur_precondition"] = "selfp"
-                opts[f"{e}fieldsplit_0_ksp_type"] = "preonly"
-                opts[f"{e}fieldsplit_0_pc_type"] = "jacobi"
-                opts[f"{e}fieldsplit_1_ksp_type"] = "preonly"
-                opts[f"{e}fieldsplit_1_pc_type"] = "gamg"
+                for key, value in saddle_point_pc_options("0", "1").items():
+                    opts[e + key] = value
         else:  # "gmres-asm": a simple iterative fallback
             ksp.setType("gmres")
             ksp.getPC().setType("asm")
@@ -471,14 +477,6 @@ class CoupledProblem:
             ksp.setGMRESRestart(200)
         ksp.setFromOptions()
         return ksp
-
-    def _owned_is(self, parent_dofs: np.ndarray) -> PETSc.IS:
-        """PETSc index set of the owned entries of `parent_dofs` (global numbering)."""
-        imap = self.U.dofmap.index_map
-        n_own = imap.size_local * self.U.dofmap.index_map_bs
-        own = np.sort(parent_dofs[parent_dofs < n_own])
-        return PETSc.IS().createGeneral((own + imap.local_range[0] * self.U.dofmap.index_map_bs).astype(np.int32),
-                                        comm=self.comm)
 
     def _build_forms(self, facets: np.ndarray) -> None:
         """(Re)compile the residual/Jacobian forms with Peltier facets `facets` (local, sorted)."""

@@ -64,3 +64,22 @@ def substrate_only_dofs(V, cell_tags: dmesh.MeshTags, film_tag: int) -> np.ndarr
     d_other = fem.locate_dofs_topological(V, tdim, others)
     d_film = fem.locate_dofs_topological(V, tdim, film_cells)
     return np.setdiff1d(d_other, d_film).astype(np.int32)
+
+
+def flux_bcs(J_space, V_J, phi_space, facet_tags: dmesh.MeshTags, closed: np.ndarray,
+             substrate_cells: np.ndarray | None) -> list:
+    """Essential conditions of the mixed (flux) form: j = 0 on the dofs of the `closed`
+    facets (j.n = 0 through those film surfaces) and, given `substrate_cells`, j = 0 and
+    phi = 0 in the substrate, which carries no current. `J_space`/`phi_space` are the
+    subspaces of the mixed space, `V_J` the collapsed current space."""
+    fdim = facet_tags.dim
+    pair = (J_space, V_J)
+    dJ = fem.locate_dofs_topological(pair, fdim, closed)
+    if substrate_cells is not None:
+        dJs = fem.locate_dofs_topological(pair, fdim + 1, substrate_cells)
+        dJ = [np.unique(np.concatenate([dJ[0], dJs[0]])), np.unique(np.concatenate([dJ[1], dJs[1]]))]
+    bcs = [fem.dirichletbc(fem.Function(V_J), dJ, J_space)]
+    if substrate_cells is not None:
+        dphi = fem.locate_dofs_topological(phi_space, fdim + 1, substrate_cells)
+        bcs.append(fem.dirichletbc(np.float64(0.0), dphi, phi_space))
+    return bcs
