@@ -8,6 +8,8 @@ cell are removed from the problem (pinned), not given a fake conductivity.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import ufl
@@ -83,3 +85,28 @@ def flux_bcs(J_space, V_J, phi_space, facet_tags: dmesh.MeshTags, closed: np.nda
         dphi = fem.locate_dofs_topological(phi_space, fdim + 1, substrate_cells)
         bcs.append(fem.dirichletbc(np.float64(0.0), dphi, phi_space))
     return bcs
+
+
+@dataclass
+class ElectricalForm:
+    """The electrical residual of one current discretization and what derives from it."""
+
+    residual: ufl.Form  # F_e(u; test functions)
+    current_density: ufl.core.expr.Expr  # j (A/m^2)
+    joule_density: ufl.core.expr.Expr  # rho |j|^2 (W/m^3)
+    current: ufl.Form  # total current entering at the positive electrode (A)
+    voltage_derivative: ufl.Form | None  # dF_e/dV; None: the derivative along the voltage lift
+
+
+def p1_form(phi, v, sigma, dx_film, lift) -> ElectricalForm:
+    """P1 potential with phi = V on the positive patch as Dirichlet data; the current is the
+    reaction there, F_e tested with `lift` (1 on the positive patch's dofs)."""
+    return ElectricalForm(residual(phi, v, sigma, dx_film), current_density(phi, sigma),
+                          joule_density(phi, sigma), residual(phi, lift, sigma, dx_film), None)
+
+
+def mixed_form(phi, J, q, tau, sigma, V, n, dx_film, ds_pos) -> ElectricalForm:
+    """Raviart-Thomas current J and cell potential phi; V enters through the positive patch, and
+    the current is the exact flux -J . n through it."""
+    return ElectricalForm(mixed_residual(phi, J, q, tau, 1.0 / sigma, V, n, dx_film, ds_pos), J,
+                          joule_density_flux(J, sigma), -ufl.dot(J, n) * ds_pos, ufl.dot(tau, n) * ds_pos)

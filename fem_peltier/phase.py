@@ -1,4 +1,4 @@
-"""Per-cell metal fraction m and the material laws that depend on it.
+"""Per-cell metal fraction m: the phase indicator, its memory and its interface.
 
 The paper's rule is sharp (m = 1 above T_MIT, else 0). fem_peltier smooths it
 over a band of width w (K), as a Stefan problem would, and drives the phase by
@@ -6,8 +6,8 @@ the cell-mean temperature T_c so that m, sigma, rho and S are constant in each
 cell (model.md section 2):
 
     m(T_c)  = (1 + tanh((T_c - T_centre) / w)) / 2
-    sigma   = sigma_I (rho_I / rho_M)^m          (log-linear in m)
-    S       = S_I + m (S_M - S_I)               (linear in m)
+
+(the law itself and the properties that depend on m are in materials.py).
 
 For P1 temperatures on affine simplices the cell mean equals the centroid
 value, and grad T is constant in a cell, so T_c = T + grad(T) . (x_c - x)
@@ -22,17 +22,14 @@ metallic at the last phase update (the memory of the Picard loop).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import ufl
 from dolfinx import fem, mesh as dmesh
 
 from .config import Config
+from .materials import PhaseLaw
 
-_TANH_CLIP = 20.0
 #: A cell counts as partially metallic when PARTIAL_EPS < m < 1 - PARTIAL_EPS.
 PARTIAL_EPS = 1e-3
 #: Facets whose two cells differ in m by more than this, or where either cell is
@@ -58,53 +55,6 @@ def cell_mean_temperature(T, xc: fem.Function):
     """T_c = T + grad(T) . (x_c - x): the exact cell mean of a P1 field (UFL expression)."""
     x = ufl.SpatialCoordinate(xc.function_space.mesh)
     return T + ufl.dot(ufl.grad(T), xc - x)
-
-
-@dataclass
-class PhaseLaw:
-    """UFL material laws of the smoothed phase rule; parameters are fem.Constants."""
-
-    width: fem.Constant  # band width w (K)
-    centre: fem.Function  # DG0 band centre (K), carries hysteresis memory
-    sigma_i: fem.Constant  # 1/rho_I (S/m)
-    log_ratio: fem.Constant  # ln(rho_I / rho_M)
-    s_i: fem.Constant  # S_I (V/K)
-    s_m: fem.Constant  # S_M (V/K)
-
-    @classmethod
-    def create(cls, msh: dmesh.Mesh, cfg: Config, width: float) -> "PhaseLaw":
-        mat = cfg.material
-        Q = fem.functionspace(msh, ("DG", 0))
-        centre = fem.Function(Q, name="band_centre_K")
-        centre.x.array[:] = mat.t_mit + mat.hysteresis / 2
-        c = lambda v: fem.Constant(msh, float(v))  # noqa: E731
-        return cls(
-            width=c(width),
-            centre=centre,
-            sigma_i=c(1.0 / mat.rho_insulator),
-            log_ratio=c(math.log(mat.rho_insulator / mat.rho_metal)),
-            s_i=c(mat.seebeck_insulator),
-            s_m=c(mat.seebeck_metal),
-        )
-
-    def metal_fraction(self, Tc):
-        """m = (1 + tanh((T_c - T_centre)/w)) / 2.
-
-        The argument is clipped to +-20, where tanh is already +-1 in double precision;
-        without the clip UFL's derivative of tanh (via cosh) overflows to NaN far
-        from the band.
-        """
-        z = (Tc - self.centre) / self.width
-        z = ufl.max_value(ufl.min_value(z, _TANH_CLIP), -_TANH_CLIP)
-        return 0.5 * (1.0 + ufl.tanh(z))
-
-    def sigma(self, m):
-        """Electrical conductivity sigma_I (rho_I/rho_M)^m (S/m)."""
-        return self.sigma_i * ufl.exp(self.log_ratio * m)
-
-    def seebeck(self, m):
-        """Seebeck coefficient S_I + m (S_M - S_I) (V/K)."""
-        return self.s_i + m * (self.s_m - self.s_i)
 
 
 def update_centre(law: PhaseLaw, m: fem.Function, cfg: Config) -> int:

@@ -1,0 +1,220 @@
+"""Continuation: from a state far from the answer to the steady state at the target band width.
+
+The outer (Picard) loop drives the continuation in the band width w from wide to
+narrow (solver.initial_width -> solver.transition_width, by solver.width_factor),
+closing each level with Newton; a level that fails is retried at a width between it
+and the last converged one. If even the widest level fails from the initial state,
+the drive is ramped up from a fraction of its value at that width. At every level,
+with hysteresis, each cell's band centre follows its phase until the pattern is
+stable. Mesh sequencing (sequencing.py) enters through `start_width`/`stop_width`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+import numpy as np
+from dolfinx import fem
+
+from .mesh import FILM
+from .phase import update_centre
+
+if TYPE_CHECKING:
+    from .coupled import CoupledProblem
+
+log = logging.getLogger("fem_peltier")
+
+
+@dataclass
+class SolveReport:
+    converged: bool
+    reason: str
+    newton_steps: int
+    levels: list[dict] = field(default_factory=list)
+    final_width: float = math.nan
+    phase_updates: int = 0
+    metal_fraction_history: list[float] = field(default_factory=list)
+
+
+def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
+          start_width: float | None = None, stop_width: float | None = None) -> SolveReport:
+    """Continuation in the band width with Newton closing each level (see module docstring).
+
+    The widest level is first tried directly from the initial state; if Newton fails
+    there, the drive is ramped up from a fraction of its value (continuation in
+    current or voltage, with adaptive steps).
+
+    With `warm_start` (the state is a converged neighbour, e.g. the previous point of a
+    sweep), Newton starts at the final band width so that the branch (and the
+    hysteresis memory) of that state is followed; only if that fails does the full
+    continuation from the widest band run.
+
+    `start_width` starts the continuation at that band width from the present state
+    (a state transferred from a coarser mesh, see sequencing.py); if Newton fails on
+    that first level, the full continuation runs from the initial state instead.
+    `stop_width` ends it at that width instead of at solver.transition_width; the result
+    is a staging state for a finer mesh, so that level stops at solver.level_rtol like
+    the other intermediate levels.
+    """
+    s = problem.cfg.solver
+    comm = problem.comm
+    w_final = s.transition_width if stop_width is None else max(stop_width, s.transition_width)
+    w = s.initial_width if start_width is None else min(start_width, s.initial_width)
+    w_prev = None
+    steps_total = 0
+    rep = SolveReport(False, "", 0)
+    state = problem.save_state()
+    if warm_start:
+        problem.set_width(w_final)
+        t_level = time.perf_counter()
+        ok, steps_total, updates, reason = _solve_level(problem, s, s.max_iterations, True)
+        mf = metal_fraction(problem)
+        rep.levels.append({"width_K": w_final, "newton_steps": steps_total, "converged": ok,
+                           "metal_fraction": mf, "wall_s": time.perf_counter() - t_level, "warm_start": True})
+        log.info("  warm start at w = %.4g K: %s after %d Newton steps", w_final,
+                 "converged" if ok else f"failed ({reason})", steps_total)
+        if ok:
+            rep.phase_updates = updates
+            rep.metal_fraction_history.append(mf)
+            rep.final_width = w_final
+            rep.converged, rep.reason, rep.newton_steps = True, "converged", steps_total
+            return rep
+        problem.restore_state(state)
+    while True:
+        problem.set_width(w)
+        t_level = time.perf_counter()
+        budget = max(1, s.max_iterations - steps_total)
+        last = w <= w_final * (1 + 1e-12)
+        final = last and w_final <= s.transition_width  # a stop above it is a staging state
+        ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
+        if not ok and w_prev is None and start_width is not None and w < s.initial_width:
+            # the transferred state was not good enough: full continuation from the start
+            log.info("  start at w = %.4g K failed after %d Newton steps (%s); full continuation",
+                     w, level_steps, reason)
+            rep.levels.append({"width_K": w, "newton_steps": level_steps, "converged": False,
+                               "metal_fraction": metal_fraction(problem), "wall_s": time.perf_counter() - t_level})
+            steps_total += level_steps
+            problem.restore_state(problem.initial_state)
+            state = problem.save_state()
+            w, start_width = s.initial_width, None
+            continue
+        if not ok and w_prev is None:
+            steps_total += level_steps
+            problem.restore_state(state)
+            ok, level_steps, updates, reason = _ramp_drive(problem, s, max(1, s.max_iterations - steps_total), final)
+        steps_total += level_steps
+        rep.phase_updates += updates
+        mf = metal_fraction(problem)
+        rep.levels.append({"width_K": w, "newton_steps": level_steps, "converged": ok,
+                           "metal_fraction": mf, "wall_s": time.perf_counter() - t_level})
+        if progress is not None:
+            progress(w, level_steps, ok, mf)
+        log.info("  band w = %8.4g K: %s after %d Newton steps (metal fraction %.4f)",
+                 w, "converged" if ok else f"failed ({reason})", level_steps, mf)
+        if ok:
+            rep.metal_fraction_history.append(mf)
+            state = problem.save_state()
+            rep.final_width = w
+            if last:
+                rep.converged = True
+                rep.reason = "converged"
+                break
+            w_prev, w = w, max(w * s.width_factor, w_final)
+        else:
+            problem.restore_state(state)
+            if w_prev is None:
+                rep.reason = f"no solution at the initial band width {w:.4g} K ({reason})"
+                break
+            ratio = w / w_prev
+            if ratio > 0.97:
+                rep.reason = f"stalled at band width {w_prev:.4g} K ({reason})"
+                break
+            w = w_prev * math.sqrt(ratio)
+        if steps_total >= s.max_iterations:
+            problem.restore_state(state)
+            rep.reason = (f"iteration budget ({s.max_iterations} Newton steps) exhausted "
+                          f"at band width {rep.final_width:.4g} K")
+            break
+    rep.newton_steps = steps_total
+    problem.set_width(rep.final_width if math.isfinite(rep.final_width) else w)
+    problem.update_phase()  # m of the restored state at the reported width (restore_state used the failed one)
+    comm.barrier()
+    return rep
+
+
+def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[bool, int, int, str]:
+    """Continuation in the drive at fixed band width: scale 0 -> 1 with adaptive increments."""
+    steps = updates = 0
+    scale, ds = 0.0, 0.25
+    state = problem.save_state()
+    reason = "drive ramp"
+    while scale < 1.0:
+        trial = min(1.0, scale + ds)
+        problem.set_drive_scale(trial)
+        ok, n, u, reason = _solve_level(problem, s, max(1, budget - steps), final and trial >= 1.0)
+        steps += n
+        updates += u
+        log.debug("    drive ramp %.4f: %s (%d steps)", trial, "ok" if ok else reason, n)
+        if ok:
+            scale = trial
+            state = problem.save_state()
+            ds *= 1.5
+        else:
+            problem.restore_state(state)
+            ds /= 2
+            if ds < 1e-3:
+                problem.set_drive_scale(1.0)
+                return False, steps, updates, f"drive ramp stalled at {scale:.3f} of the drive ({reason})"
+        if steps >= budget:
+            problem.set_drive_scale(1.0)
+            return False, steps, updates, f"iteration budget exhausted during the drive ramp (last: {reason})"
+    return True, steps, updates, "converged"
+
+
+def _solve_level(problem: CoupledProblem, s, budget: int, final: bool = True) -> tuple[bool, int, int, str]:
+    """Newton at fixed w, repeated while the hysteresis memory (band centres) changes.
+
+    Intermediate continuation levels (`final=False`) only need a good starting point
+    for the next level: they stop at the looser `solver.level_rtol`.
+    """
+    steps = 0
+    updates = 0
+    if final:
+        tols = (s.newton_rtol, s.phase_tol, s.temperature_rtol)
+    else:
+        tols = (max(s.newton_rtol, s.level_rtol), math.inf, math.inf)
+    for _ in range(s.max_phase_updates):
+        start = problem.save_state()
+        nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols)
+        steps += nr.steps
+        if not nr.converged and steps < budget:
+            # Newton from this start failed: pseudo-transient continuation from the same start
+            log.debug("    Newton failed (%s); pseudo-transient continuation", nr.reason)
+            problem.restore_state(start)
+            problem.ptc_restarts += 1
+            nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols, pseudo_transient=True)
+            steps += nr.steps
+        if not nr.converged:
+            return False, steps, updates, nr.reason
+        changed = update_centre(problem.law, problem.m, problem.cfg)
+        if changed == 0:
+            return True, steps, updates, "converged"
+        updates += 1
+        problem.update_phase()
+        if steps >= budget:
+            return False, steps, updates, "iteration budget"
+    return False, steps, updates, "oscillating hysteresis memory"
+
+
+def metal_fraction(problem: CoupledProblem) -> float:
+    """Volume average of m over the film."""
+    comm = problem.comm
+    num = fem.assemble_scalar(fem.form(problem.m * problem.dx(FILM)))
+    den = fem.assemble_scalar(fem.form(fem.Constant(problem.msh, 1.0) * problem.dx(FILM)))
+    num, den = comm.allreduce(np.array([num, den]), op=MPI.SUM)
+    return float(num / den)

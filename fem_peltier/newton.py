@@ -1,0 +1,364 @@
+"""Bordered Newton with line search, inexact linear solves and pseudo-transient steps.
+
+The solver knows nothing of the physics. A problem (the `BorderedProblem` protocol)
+gives it a residual F(u, V), its Jacobian, the derivative of F in the bordered scalar
+V, the constraint I(u) = I_target(V) with its derivatives, a scaled residual norm,
+and hooks: `update_phase` after every trial state, `unphysical` to reject a trial,
+and a phase snapshot to measure how much the phase moved.
+
+One step linearises F(u + du, V + dV) = 0, I(u + du) = I_target(V + dV) and
+eliminates dV by two solves with one matrix (model.md section 2):
+
+    J y = -F,    J z = -dF/dV,    dV = (I_t - I - c.y) / (c.z + c.chi - dI_t/dV),
+    du = y + dV (z + chi)
+
+with c = dI/du and chi the lift of a unit electrode voltage (P1 potential). A
+backtracking line search takes the longest step (1, 1/2, ...) whose state is
+physical and lowers the scaled residual; with pseudo-transient continuation each
+step solves (J + c_p M_T) du = -F instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+import dolfinx.fem.petsc as fpetsc
+import numpy as np
+import ufl
+from dolfinx import fem
+from dolfinx.cpp.la import petsc as la_petsc_cpp
+from petsc4py import PETSc
+
+from .errors import SolverError
+from .linalg import LinearSolver
+
+log = logging.getLogger("fem_peltier")
+
+EW_ETA_MAX = 1e-4  # loosest linear tolerance of inexact Newton
+Z_RTOL = 1e-6  # linear tolerance of the voltage-response solve of the bordered system
+
+
+def forcing_term(merit: float, merit_prev: float, eta_prev: float, tol: float) -> float:
+    """Eisenstat-Walker (choice 2) linear tolerance eta_k = 0.9 (|F_k| / |F_k-1|)^2, safeguarded.
+
+    Never looser than EW_ETA_MAX, not much tighter than the previous one unless the
+    residual dropped fast (the 0.9 eta_prev^2 safeguard), and at most |F_k| once the
+    residual is below sqrt(tol): a forcing term O(|F_k|) keeps the final steps quadratic
+    (|F_k+1| <= C |F_k|^2), so the step that ends below tol leaves an error of order
+    tol^2, with GMRES solving to 1e-5 .. 1e-10 instead of to 1e-10 every time.
+    """
+    if not math.isfinite(merit_prev) or merit_prev <= 0:
+        eta = EW_ETA_MAX
+    else:
+        eta = 0.9 * (merit / merit_prev) ** 2
+        if 0.9 * eta_prev**2 > 0.1:
+            eta = max(eta, 0.9 * eta_prev**2)
+    eta = min(eta, EW_ETA_MAX)
+    if merit < math.sqrt(tol):  # the last steps: eta = O(|F|), so that Newton ends quadratically
+        eta = min(eta, merit)
+    return eta
+
+
+def jacobian_matrix(jacobian: ufl.Form, comm: MPI.Comm) -> PETSc.Mat:
+    """A matrix with the sparsity of `jacobian`, fixed: explicit zeros are dropped on
+    insertion and an entry outside the pattern is an error, not a silent reallocation."""
+    sp = fem.create_sparsity_pattern(fem.form(jacobian))
+    sp.finalize()
+    A = la_petsc_cpp.create_matrix(comm, sp, None)
+    cols, offsets = sp.graph
+    A.setValuesLocalCSR(np.asarray(offsets, dtype=PETSc.IntType), np.asarray(cols, dtype=PETSc.IntType),
+                        np.zeros(cols.size, dtype=PETSc.ScalarType))
+    A.assemble()
+    A.setOption(PETSc.Mat.Option.IGNORE_ZERO_ENTRIES, True)
+    A.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATIONS, True)
+    A.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATION_ERR, True)
+    return A
+
+
+@dataclass
+class NewtonForms:
+    """The compiled forms of one Newton step (they change when the interface facets do)."""
+
+    residual: fem.Form  # F(u; v)
+    jacobian: fem.Form  # dF/du (plus c_p M_T during pseudo-transient steps)
+    voltage_derivative: fem.Form  # dF/dV (vector)
+    current_derivative: fem.Form  # dI/du (vector)
+
+
+@dataclass
+class NewtonReport:
+    converged: bool
+    steps: int
+    reason: str
+    merit: float
+    dm_max: float = math.inf
+    dT_rel: float = math.inf
+
+
+class BorderedProblem(Protocol):
+    """What the Newton solver needs from a problem."""
+
+    comm: MPI.Comm
+    u: fem.Function
+    V: float
+    bcs: list
+    ptc_scale: float  # starting pseudo-transient coefficient (W/(m^3 K))
+    temperature_dofs: np.ndarray  # monitored for the relative change dT/T
+
+    @property
+    def controls_current(self) -> bool: ...
+    def newton_forms(self) -> NewtonForms: ...
+    def voltage_lift(self) -> fem.Function: ...
+    def target_current(self) -> tuple[float, float]: ...
+    def current(self) -> float: ...
+    def residual_norm(self, F: PETSc.Vec, current: float) -> float: ...
+    def set_pseudo_time(self, c: float) -> None: ...
+    def unphysical(self) -> str | None: ...
+    def update_phase(self) -> None: ...
+    def phase_snapshot(self) -> np.ndarray: ...
+    def phase_change(self, snapshot: np.ndarray) -> float: ...
+
+
+class BorderedNewton:
+    """Newton's linear algebra (matrix, vectors, linear solver) and its iteration for one problem."""
+
+    def __init__(self, problem: BorderedProblem, A: PETSc.Mat, solver: LinearSolver):
+        self.problem = problem
+        U = problem.u.function_space
+        self.A = A
+        self.solver = solver
+        self.ksp = solver.ksp
+        self.iterative = solver.iterative
+        self.ksp_rtol = self.ksp.getTolerances()[0]  # the tightest tolerance of inexact Newton
+        self.F = fpetsc.create_vector(U)
+        self.b = fpetsc.create_vector(U)
+        self.c = fpetsc.create_vector(U)
+        self.y = fpetsc.create_vector(U)
+        self.z = fpetsc.create_vector(U)
+        self.du = fpetsc.create_vector(U)
+        self._du_fun = fem.Function(U)  # du in the Function layout, with ghosts
+        self._z_valid = False
+        self._pc_lag_ok = False  # lagged preconditioner allowed (set after a first solve)
+        self._pc_fresh_its = 0
+        self.ksp_iterations: list[int] = []
+
+    # --- residual ------------------------------------------------------------------------
+    def assemble_residual(self, vec: PETSc.Vec) -> None:
+        """vec = F(u) with ghost contributions summed (boundary rows not zeroed)."""
+        with vec.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(vec, self.problem.newton_forms().residual)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+
+    def merit(self) -> tuple[float, float]:
+        """Scaled residual norm over free dofs (and the current mismatch). Returns (merit, I)."""
+        p = self.problem
+        self.assemble_residual(self.F)
+        fpetsc.set_bc(self.F, p.bcs)
+        I = p.current()
+        return p.residual_norm(self.F, I), I
+
+    # --- one step --------------------------------------------------------------------------
+    def direction(self, I_now: float | None = None) -> float:
+        """Assemble J and solve the bordered system; leaves du in self.du, returns dV.
+
+        `I_now` given means `merit()` has just been evaluated at this state: self.F then
+        already holds the residual with zeros on the constrained dofs and its current.
+        """
+        p = self.problem
+        forms = p.newton_forms()
+        A = self.A
+        A.zeroEntries()
+        fpetsc.assemble_matrix(A, forms.jacobian, bcs=p.bcs)
+        A.assemble()
+        # -F with zero on constrained dofs
+        if I_now is None:
+            self.assemble_residual(self.F)
+            fpetsc.set_bc(self.F, p.bcs)
+            I_now = p.current()
+        self.F.scale(-1.0)
+        self.ksp.setInitialGuessNonzero(False)
+        self._solve_lagged(self.F, self.y)
+        self._check_ksp("Newton correction")
+        if not p.controls_current:
+            self.y.copy(self.du)
+            return 0.0
+        # b = -dF/dV, c = dI/du
+        with self.b.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(self.b, forms.voltage_derivative)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self.b.scale(-1.0)
+        fpetsc.set_bc(self.b, p.bcs)
+        # the voltage response changes little between steps: start from the previous one
+        self.ksp.setInitialGuessNonzero(self.iterative and self._z_valid)
+        rtol = self.ksp.getTolerances()[0]
+        if self.iterative:  # z enters du only through dV z, and dV -> 0 as Newton converges
+            self.ksp.setTolerances(rtol=max(rtol, Z_RTOL))
+        self.solver.solve(self.b, self.z)
+        self.ksp.setTolerances(rtol=rtol)
+        self._z_valid = True
+        self._check_ksp("bordered voltage response")
+        with self.c.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(self.c, forms.current_derivative)
+        self.c.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        chi = p.voltage_lift().x.petsc_vec
+        I_t, dI_t = p.target_current()
+        denom = self.c.dot(self.z) + self.c.dot(chi) - dI_t
+        if denom == 0.0 or not math.isfinite(denom):
+            raise SolverError("singular bordered system (zero differential conductance)")
+        dV = (I_t - I_now - self.c.dot(self.y)) / denom
+        # du = y + dV (z + chi)
+        self.y.copy(self.du)
+        self.du.axpy(dV, self.z)
+        self.du.axpy(dV, chi)
+        return dV
+
+    def _solve_lagged(self, b: PETSc.Vec, x: PETSc.Vec) -> None:
+        """Solve with the preconditioner of an earlier Jacobian while it still works.
+
+        Iterative solvers only: the preconditioner (field-split submatrices, AMG
+        hierarchies, Schur complement) is rebuilt at the first step of each Newton solve
+        and whenever a lagged solve fails or needs more than twice the iterations of the
+        last fresh one (GMRES always solves with the current Jacobian).
+        """
+        pc = self.ksp.getPC()
+        lag = self.iterative and self._pc_lag_ok
+        pc.setReusePreconditioner(lag)
+        self.solver.solve(b, x)
+        its = self.ksp.getIterationNumber()
+        if lag and (self.ksp.getConvergedReason() < 0 or its > 2 * self._pc_fresh_its + 5):
+            self.ksp_iterations.append(its)  # the wasted attempt counts
+            pc.setReusePreconditioner(False)
+            x.set(0.0)
+            self.solver.solve(b, x)
+            lag = False
+        if not lag:
+            self._pc_fresh_its = self.ksp.getIterationNumber()
+        self._pc_lag_ok = self.iterative
+
+    def _check_ksp(self, what: str) -> None:
+        self.ksp_iterations.append(self.ksp.getIterationNumber())
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}
+            raise SolverError(f"linear solve for the {what} failed (PETSc KSP reason {reason} "
+                              f"{names.get(reason, 'unknown')})")
+
+    def local_correction(self) -> np.ndarray:
+        """The Newton correction as a local (owned + ghost) array in the Function layout."""
+        tmp = self._du_fun
+        self.du.copy(tmp.x.petsc_vec)
+        tmp.x.scatter_forward()
+        return tmp.x.array.copy()
+
+    # --- the iteration -----------------------------------------------------------------------
+    def solve(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
+              pseudo_transient: bool = False) -> NewtonReport:
+        """Damped Newton at fixed parameters until the scaled residual < tol.
+
+        With `pseudo_transient`, each step solves (J + c M_T) du = -F, a backward-Euler
+        step of the heat equation in pseudo-time with 1/dt = c / (rho c_p): full steps
+        are taken whenever the state stays physical (no decrease demanded), and c follows
+        the residual (switched evolution relaxation: c_k = c_(k-1) merit_k / merit_(k-1)),
+        so that the iteration turns into Newton as the residual falls. Starts at
+        c = problem.ptc_scale.
+        """
+        try:
+            return self._iterate(max_steps, tol, phase_tol, t_rtol, pseudo_transient)
+        finally:
+            self.problem.set_pseudo_time(0.0)
+
+    def _iterate(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
+                 pseudo_transient: bool) -> NewtonReport:
+        p = self.problem
+        comm = p.comm
+        u = p.u.x.array
+        merit, I_now = self.merit()
+        self._pc_lag_ok = False  # a fresh preconditioner for the first step of every Newton solve
+        c = p.ptc_scale if pseudo_transient else 0.0
+        p.set_pseudo_time(c)
+        steps = 0
+        dm = math.inf
+        dT_rel = math.inf
+        u_save = u.copy()
+        eta = EW_ETA_MAX
+        merit_prev = math.nan
+        history: list[float] = []
+        last_bad = None
+        while True:
+            if merit < tol and dT_rel < t_rtol and dm < phase_tol and c < 1e-6 * p.ptc_scale:
+                return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
+            if merit < tol * 1e-3 and steps > 0:  # residual at round-off: the step is as small as it gets
+                return NewtonReport(True, steps, "converged", merit, dm, dT_rel)
+            detail = f" ({last_bad})" if last_bad else ""  # the last rejected (unphysical) trial
+            if steps >= max_steps:
+                return NewtonReport(False, steps, "newton max steps" + detail, merit, dm, dT_rel)
+            if c == 0 and len(history) > 3 and merit > 0.5 * history[-4]:
+                # damped steps that barely reduce the residual: leave it to the caller
+                # (pseudo-transient continuation) instead of spending the budget here
+                return NewtonReport(False, steps, "Newton stagnating" + detail, merit, dm, dT_rel)
+            history.append(merit)
+            if self.iterative:  # inexact Newton: linear tolerance from the residual decrease
+                eta = forcing_term(merit, merit_prev, eta, tol)
+                self.ksp.setTolerances(rtol=max(eta, self.ksp_rtol))
+            try:
+                dV = self.direction(I_now)
+            except SolverError as exc:
+                return NewtonReport(False, steps, str(exc), merit, dm, dT_rel)
+            steps += 1
+            du_loc = self.local_correction()  # owned + ghost entries, Function layout
+            u_save[:] = u
+            m_save = p.phase_snapshot()
+            V_save = p.V
+            lam = 1.0
+            accepted = False
+            why = None  # the first unphysical trial state, for the failure reason
+            for _ in range(12):
+                u[:] = u_save + lam * du_loc
+                p.V = V_save + lam * dV
+                bad = p.unphysical()
+                if bad is None:
+                    # the residual of the trial state with its own phase and Peltier facets:
+                    # once accepted, it is the next step's residual as it stands
+                    p.update_phase()
+                    trial, I_trial = self.merit()
+                    if math.isfinite(trial) and (trial <= (1 - 1e-4 * lam) * merit or trial < 1e-2 * tol
+                                                 or (c > 0 and trial < 10 * merit)):
+                        accepted = True
+                        break
+                elif why is None:
+                    why = f"{bad} at step length {lam:.3g}"
+                    last_bad = why
+                lam *= 0.5
+            if not accepted:
+                u[:] = u_save
+                p.V = V_save
+                p.update_phase()
+                detail = f" ({why})" if why else ""
+                return NewtonReport(False, steps, "line search failed" + detail, merit, dm, dT_rel)
+            T_new = u[p.temperature_dofs]
+            dT = float(np.max(np.abs(lam * du_loc[p.temperature_dofs]), initial=0.0))
+            dT_rel = comm.allreduce(dT, op=MPI.MAX) / max(
+                comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300)
+            dm = p.phase_change(m_save)
+            merit_prev = merit
+            merit, I_now = trial, I_trial
+            if c > 0:  # switched evolution relaxation; a damped step also shortens dt
+                c = c * min(max(merit / merit_prev, 0.1), 10.0) / lam
+                if c < 1e-6 * p.ptc_scale:
+                    c = 0.0
+                p.set_pseudo_time(c)
+            log.debug("    newton %2d: merit %.3e  lambda %.3g  dT/T %.2e  dm %.2e  V %.6g",
+                      steps, merit, lam, dT_rel, dm, p.V)
+
+    def destroy(self) -> None:
+        """Free the PETSc objects now (a problem whose state has been carried elsewhere)."""
+        self.solver.destroy()
+        for obj in (self.A, self.F, self.b, self.c, self.y, self.z, self.du):
+            obj.destroy()
