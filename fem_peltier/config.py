@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 
@@ -145,6 +145,20 @@ class Solver(_Section):
         "field-split algebraic multigrid and inexact Newton (gmres-gamg) or with additive Schwarz (gmres-asm); "
         "auto = mumps below 50,000 unknowns, gmres-gamg from there on"
     )
+    petsc_options: dict[str, str | bool | int | float] = Field(
+        default_factory=dict, description="extra PETSc options of the Newton linear solver, merged over the "
+        "defaults of linear_solver: a table of option names without the leading \"-\" and without the prefix "
+        "fem_peltier_newton_ (e.g. {ksp_rtol = 1e-8, fieldsplit_T_pc_type = \"jacobi\"}); an option PETSc did "
+        "not use is named in a warning after the first linear solve"
+    )
+
+    @field_validator("petsc_options", mode="before")
+    @classmethod
+    def _check_petsc_options(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key, val in value.items():
+                _check_petsc_option(str(key), val)
+        return value
 
 
 class Config(_Section):
@@ -293,6 +307,18 @@ def _check_consistency(cfg: Config) -> None:
         raise _CrossError("mesh.electrode_size", "expected electrode_size <= mesh.size")
     if me.file is not None and not Path(me.file).is_file():
         raise _CrossError("mesh.file", f"no such mesh file: {me.file}")
+
+
+def _check_petsc_option(key: str, value: Any) -> None:
+    """One solver.petsc_options entry: a bare PETSc option name and a scalar value."""
+    where = f"solver.petsc_options.{key}"
+    if not key or key.startswith("-") or any(c.isspace() for c in key):
+        raise _CrossError(where, "expected a PETSc option name without the leading '-' and without spaces "
+                          "(e.g. ksp_rtol)")
+    if not isinstance(value, (str, bool, int, float)):
+        raise _CrossError(where, f"expected a string, number or boolean, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _CrossError(where, f"expected a finite number, got {value!r}")
 
 
 class _CrossError(ValueError):

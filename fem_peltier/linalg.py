@@ -1,0 +1,219 @@
+"""PETSc linear solvers built from options dicts.
+
+Every linear solver of the package is a `LinearSolver`: one PETSc KSP configured
+only through PETSc options (name -> value, written without the leading "-" and
+without the prefix), so that a user can change any of it from the config
+(``solver.petsc_options``) under a stable, documented prefix:
+
+    NEWTON_PREFIX = "fem_peltier_newton_"   the KSP of the coupled Newton steps
+
+e.g. ``solver.petsc_options = {ksp_rtol = 1e-8, fieldsplit_T_pc_type = "jacobi"}``
+reaches PETSc as ``-fem_peltier_newton_ksp_rtol 1e-8`` and
+``-fem_peltier_newton_fieldsplit_T_pc_type jacobi``.
+
+Several solvers can be alive at once under the same prefix (a coarse-mesh and a
+fine-mesh problem of mesh sequencing, with different solvers), and PETSc reads
+some options late: a field-split or GAMG preconditioner reads its sub-solver
+options at the first solve (PCSetUp), MUMPS at factorisation. A solver's options
+are therefore in PETSc's global options database only while that solver is
+configured or solving (`petsc_options`), and never outside.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI  # first: loads libmpi before petsc4py
+import numpy as np
+from petsc4py import PETSc
+
+if TYPE_CHECKING:
+    from dolfinx import fem
+
+log = logging.getLogger("fem_peltier")
+
+NEWTON_PREFIX = "fem_peltier_newton_"
+"""Options prefix of the coupled Newton solver's KSP (solver.petsc_options go under it)."""
+
+LINEAR_SOLVERS = ("mumps", "superlu_dist", "gmres-gamg", "gmres-asm")
+"""The solver.linear_solver kinds `default_options` knows ("auto" is resolved before)."""
+
+OptionValue = str | int | float | bool
+Options = dict[str, OptionValue]
+
+
+# ---------------------------------------------------------------------------------------
+# Default options of each solver.linear_solver kind
+
+
+def default_options(kind: str, mixed: bool) -> Options:
+    """PETSc options (without prefix) of the Newton KSP for a solver.linear_solver `kind`.
+
+    `mixed` says whether the electrical block is the mixed (current, potential) saddle
+    point rather than the P1 potential; only gmres-gamg depends on it.
+    """
+    if kind in ("mumps", "superlu_dist"):
+        return _direct_options(kind)
+    if kind == "gmres-gamg":
+        return _fieldsplit_gamg_options(mixed)
+    if kind == "gmres-asm":
+        return _asm_options()
+    raise ValueError(f"unknown linear solver {kind!r}; expected one of {', '.join(LINEAR_SOLVERS)}")
+
+
+def _direct_options(package: str) -> Options:
+    """Exact LU factorisation by `package` (mumps, superlu_dist), applied once (preonly)."""
+    return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": package}
+
+
+def _fieldsplit_gamg_options(mixed: bool) -> Options:
+    """GMRES (restart 100, rtol 1e-10) with a block preconditioner over the splits "e"
+    (electrical) and "T" (temperature), applied one after the other (multiplicative).
+
+    Each block is one application of algebraic multigrid; the mixed electrical block is
+    a saddle point instead: its current and potential rows are found by their zero
+    diagonal (detect_saddle_point) and preconditioned by `saddle_point_pc_options`.
+    """
+    opts: Options = {
+        "ksp_type": "gmres", "ksp_gmres_restart": 100,
+        "ksp_rtol": 1e-10, "ksp_atol": 1e-30, "ksp_max_it": 1000,
+        "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
+    }
+    for name in ("e", "T"):
+        opts[f"fieldsplit_{name}_ksp_type"] = "preonly"
+        opts[f"fieldsplit_{name}_pc_type"] = "gamg"
+    if mixed:
+        opts["fieldsplit_e_pc_fieldsplit_detect_saddle_point"] = True
+        opts.update({f"fieldsplit_e_{key}": value for key, value in saddle_point_pc_options("0", "1").items()})
+    return opts
+
+
+def _asm_options() -> Options:
+    """GMRES (restart 200, rtol 1e-12, at most 2000 iterations) with additive Schwarz:
+    a simple iterative fallback."""
+    return {"ksp_type": "gmres", "ksp_gmres_restart": 200, "ksp_rtol": 1e-12, "ksp_max_it": 2000,
+            "pc_type": "asm"}
+
+
+def saddle_point_pc_options(current: str, potential: str) -> Options:
+    """PETSc options (without prefix) of the mixed electrical block's preconditioner, its
+    splits named `current` and `potential`: Schur-complement factorisation with Jacobi on
+    the current mass matrix and GAMG on the Schur complement B diag(M)^-1 B^T."""
+    return {"pc_type": "fieldsplit", "pc_fieldsplit_type": "schur", "pc_fieldsplit_schur_fact_type": "full",
+            "pc_fieldsplit_schur_precondition": "selfp",
+            f"fieldsplit_{current}_ksp_type": "preonly", f"fieldsplit_{current}_pc_type": "jacobi",
+            f"fieldsplit_{potential}_ksp_type": "preonly", f"fieldsplit_{potential}_pc_type": "gamg"}
+
+
+def owned_is(U: fem.FunctionSpace, parent_dofs: np.ndarray) -> PETSc.IS:
+    """PETSc index set (global numbering) of the owned entries of `parent_dofs`, local dofs of U."""
+    imap, bs = U.dofmap.index_map, U.dofmap.index_map_bs
+    own = np.sort(parent_dofs[parent_dofs < imap.size_local * bs])
+    return PETSc.IS().createGeneral((own + imap.local_range[0] * bs).astype(PETSc.IntType), comm=U.mesh.comm)
+
+
+# ---------------------------------------------------------------------------------------
+# Options in the global database for the duration of a block
+
+
+@contextmanager
+def petsc_options(options: Mapping[str, OptionValue], prefix: str = "") -> Iterator[None]:
+    """Set ``prefix + key = value`` in PETSc's global options database inside the block.
+
+    On exit each option is removed again, or given back the value it had before (an
+    option given on the command line or in PETSC_OPTIONS), also when the block raises.
+    """
+    db = PETSc.Options()
+    before: dict[str, str | None] = {}
+    absent: list[str] = []
+    for key, value in options.items():
+        name = prefix + key
+        if db.hasName(name):
+            before[name] = db.getString(name) or None  # a bare flag reads as ""
+        else:
+            absent.append(name)
+        db[name] = value
+    try:
+        yield
+    finally:
+        for name in absent:
+            db.delValue(name)
+        for name, old in before.items():
+            db[name] = old
+
+
+# ---------------------------------------------------------------------------------------
+# The solver
+
+
+class LinearSolver:
+    """One PETSc KSP on the matrix `A`, configured by PETSc options under `prefix`.
+
+    `options` are the defaults (e.g. `default_options(kind, mixed)`), `user_options`
+    (solver.petsc_options) are merged over them. `splits`, named index sets
+    ``[(name, IS), ...]``, define the blocks of a field-split preconditioner (ignored
+    when the options choose another pc_type). Solve with `solve`, not ``ksp.solve``:
+    the options are in PETSc's database only during construction and `solve`. After
+    the first solve, `unused_options` lists the user options PETSc never read (each a
+    misspelt name, or one that this solver does not use) and one warning names them.
+    """
+
+    def __init__(self, A: PETSc.Mat, comm: MPI.Comm, options: Mapping[str, OptionValue],
+                 prefix: str = NEWTON_PREFIX, splits: Sequence[tuple[str, PETSc.IS]] = (),
+                 user_options: Mapping[str, OptionValue] | None = None):
+        self.prefix = prefix
+        self.user_options: Options = dict(user_options or {})
+        self.options: Options = {**options, **self.user_options}
+        self.unused_options: list[str] = []  # filled after the first solve
+        self._used: set[str] = set()
+        self._solved = False
+        db = PETSc.Options()  # options set outside (command line, PETSC_OPTIONS) stay on destroy
+        self._outside = {k for k in self.options if db.hasName(prefix + k)}
+        self.ksp = PETSc.KSP().create(comm)
+        self.ksp.setOptionsPrefix(prefix)
+        self.ksp.setOperators(A)
+        with self._options_in_database():
+            self.ksp.setFromOptions()
+            pc = self.ksp.getPC()
+            if splits and pc.getType() == PETSc.PC.Type.FIELDSPLIT:
+                pc.setFieldSplitIS(*splits)
+
+    @property
+    def iterative(self) -> bool:
+        """True unless the KSP applies its preconditioner once (preonly, e.g. a direct LU)."""
+        return self.ksp.getType() != PETSc.KSP.Type.PREONLY
+
+    def solve(self, b: PETSc.Vec, x: PETSc.Vec) -> None:
+        """Solve A x = b (x is the initial guess when the KSP is told so)."""
+        with self._options_in_database():
+            self.ksp.solve(b, x)
+        if not self._solved:
+            self._solved = True
+            self._report_unused()
+
+    def destroy(self) -> None:
+        """Free the KSP; none of this solver's options stays in PETSc's database."""
+        self.ksp.destroy()
+        db = PETSc.Options()
+        for key in self.options:  # already gone unless a block was left abnormally
+            if key not in self._outside and db.hasName(self.prefix + key):
+                db.delValue(self.prefix + key)
+
+    @contextmanager
+    def _options_in_database(self) -> Iterator[None]:
+        """This solver's options in the database; records which user options PETSc read."""
+        with petsc_options(self.options, self.prefix):
+            try:
+                yield
+            finally:
+                db = PETSc.Options()
+                self._used.update(k for k in self.user_options if db.used(self.prefix + k))
+
+    def _report_unused(self) -> None:
+        self.unused_options = sorted(k for k in self.user_options if k not in self._used)
+        if self.unused_options:
+            log.warning("solver.petsc_options: PETSc did not use %s (misspelt, or not used by this solver)",
+                        ", ".join(self.unused_options))
