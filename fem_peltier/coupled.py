@@ -148,7 +148,7 @@ class CoupledProblem:
         # --- initial state: T = T0, potential rising linearly in x from 0 to V --------------
         self.u.x.array[self.map_T] = th.t0
         length, V0 = g.length, self.V
-        self.u.sub(0).interpolate(lambda x: V0 * x[0] / length)  # sub(0): the potential
+        uk.interpolate(POTENTIAL, lambda x: V0 * x[0] / length)
         self.electrodes.impose(self.u.x.array, self.V)
         self.u.x.scatter_forward()
 
@@ -273,8 +273,16 @@ class CoupledProblem:
         self.b_form = fem.form(dF_dV)
         self.c_form = fem.form(ufl.derivative(el.current, self.u, ufl.TestFunction(self.U)))
         self.I_form = fem.form(el.current)
-        self.peltier_form = fem.form(self.physics.source("peltier").power(self.measures))
+        self._interface_power = {src.name: fem.form(src.power(self.measures)) for src in self.physics.sources
+                                 if src.where == INTERFACE_FACETS}
+        self.peltier_form = self._interface_power["peltier"]
         self.interface_facets = facets
+
+    def power_form(self, src: HeatSource) -> fem.Form:
+        """The compiled heat released by a source (W): integral of its density where it acts."""
+        if src.where == INTERFACE_FACETS:
+            return self._interface_power[src.name]
+        return fem.form(src.power(self.measures))
 
     def _jacobian_form(self) -> fem.Form:
         """dF/du, plus c M_T while pseudo-transient steps are taken (c > 0).

@@ -48,6 +48,7 @@ class Field:
     """One unknown: its subspace of the mixed space, collapsed space, dofs and UFL symbols."""
 
     spec: FieldSpec
+    index: int  # position in the mixed element (internal: address fields by name)
     subspace: fem.FunctionSpace  # U.sub(i): for boundary conditions in the parent numbering
     space: fem.FunctionSpace  # the collapsed space
     dofs: np.ndarray  # positions of this field's local dofs (owned + ghosts) in the state vector
@@ -69,7 +70,7 @@ class Unknowns:
         for i, spec in enumerate(specs):
             sub = self.space.sub(i)
             space, dofs = sub.collapse()
-            self.fields[spec.name] = Field(spec, sub, space, np.asarray(dofs, dtype=np.int32).ravel(),
+            self.fields[spec.name] = Field(spec, i, sub, space, np.asarray(dofs, dtype=np.int32).ravel(),
                                            symbols[i], tests[i])
 
     def __getitem__(self, name: str) -> Field:
@@ -92,6 +93,10 @@ class Unknowns:
         out = fem.Function(f.space, name=label or name)
         out.x.array[:] = self.u.x.array[f.dofs]
         return out
+
+    def interpolate(self, name: str, f) -> None:
+        """Interpolate a callable x -> values (or a Function) into one field of the state."""
+        self.u.sub(self.fields[name].index).interpolate(f)
 
     @property
     def n_global(self) -> int:

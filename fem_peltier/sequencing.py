@@ -28,8 +28,10 @@ import ufl
 from dolfinx import fem, geometry, la
 
 from .config import Config
-from .coupled import CoupledProblem, SolveReport, solve
+from .continuation import SolveReport, solve
+from .coupled import CoupledProblem
 from .errors import SolverError
+from .fields import CURRENT, POTENTIAL, TEMPERATURE
 from .mesh import create_mesh
 
 log = logging.getLogger("fem_peltier")
@@ -133,13 +135,11 @@ def transfer_state(coarse: CoupledProblem, fine: CoupledProblem) -> None:
     P1 = fem.functionspace(msh, ("Lagrange", 1))
     n_own = P1.dofmap.index_map.size_local
     points = P1.tabulate_dof_coordinates()[:n_own]
-    c_T = fem.Function(coarse.V_T)
-    c_T.x.array[:] = coarse.u.x.array[coarse.map_T]
+    c_T = coarse.unknowns.function(TEMPERATURE)
     if coarse.mixed:  # DG0 potential
         c_phi = vertex_average(coarse.phi, coarse.msh)
     else:
-        c_phi = fem.Function(coarse.V_phi)
-        c_phi.x.array[:] = coarse.u.x.array[coarse.map_phi]
+        c_phi = coarse.unknowns.function(POTENTIAL)
     funcs = [c_T, c_phi, vertex_average(coarse.m, coarse.msh)]
     if coarse.mixed:
         funcs.append(vertex_average(coarse.j, coarse.msh, (coarse.msh.geometry.dim,)))
@@ -153,26 +153,26 @@ def transfer_state(coarse: CoupledProblem, fine: CoupledProblem) -> None:
         f.x.scatter_forward()
         return f
 
+    def put(name: str, source: fem.Function) -> None:
+        """Interpolate `source` into the fine problem's field `name` (P1 -> P1 is a copy, P1 -> DG0
+        the midpoint value, the mean of the vertex values)."""
+        field = fine.unknowns[name]
+        f = fem.Function(field.space)
+        f.interpolate(source)
+        fine.u.x.array[field.dofs] = f.x.array
+
     T_v, phi_v, m_v = vertex_function(slice(0, 1)), vertex_function(slice(1, 2)), vertex_function(slice(2, 3))
-    put = fem.Function(fine.V_T)
-    put.interpolate(T_v)
-    fine.u.x.array[fine.map_T] = put.x.array
-    put = fem.Function(fine.V_phi)
-    put.interpolate(phi_v)  # P1 -> P1 copy, or P1 -> DG0 midpoint (= mean of the vertex values)
-    fine.u.x.array[fine.map_phi] = put.x.array
+    put(TEMPERATURE, T_v)
+    put(POTENTIAL, phi_v)
     if fine.mixed:
         PV = fem.functionspace(msh, ("Lagrange", 1, (msh.geometry.dim,)))
-        J_v = vertex_function(slice(3, 3 + msh.geometry.dim), PV)
-        put = fem.Function(fine.V_J)
-        put.interpolate(J_v)
-        fine.u.x.array[fine.map_J] = put.x.array
+        put(CURRENT, vertex_function(slice(3, 3 + msh.geometry.dim), PV))
         # keep the insulating boundaries and the substrate current-free
-        fine._bcs_electric[0].set(fine.u.x.array)
+        fine.electrodes.bcs[0].set(fine.u.x.array)
     fine.V = coarse.V
     # exact boundary values (the Newton corrections keep them)
-    fine.u.x.array[fine.dofs_neg] = 0.0
-    fine.u.x.array[fine.dofs_pos] = fine.V
-    fine.u.x.array[fine.dofs_sink] = fine.cfg.thermal.t0
+    fine.electrodes.impose(fine.u.x.array, fine.V)
+    fine.sink.impose(fine.u.x.array)
     fine.u.x.scatter_forward()
     # phase memory: a fine cell is metallic where the coarse phase (mean over its vertices) is
     m_cell = fem.Function(fine.Q0)

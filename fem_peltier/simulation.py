@@ -17,7 +17,8 @@ from mpi4py import MPI
 
 from . import __version__
 from .config import Config
-from .coupled import CoupledProblem, SolveReport, solve
+from .continuation import SolveReport, solve
+from .coupled import CoupledProblem
 from .diagnostics import summary_quantities
 from .errors import InputError
 from .mesh import FilmMesh, create_mesh

@@ -74,12 +74,13 @@ def solve_bar(current: float, discretization: str = "p1") -> dict:
     fm = box_film_mesh(cfg, N)
     p = CoupledProblem(cfg, fm)
     p.prescribe_phase(p.xc.x.array.reshape(-1, 3)[:, 0] < L / 2)
-    ends = fem.locate_dofs_geometrical((p.U.sub(1), p.V_T),
+    T_field = p.unknowns["temperature"]
+    ends = fem.locate_dofs_geometrical((T_field.subspace, T_field.space),
                                        lambda x: np.isclose(x[0], 0.0) | np.isclose(x[0], L))[0]
     p.set_heat_sink_dofs(ends)
     rep = solve(p)
     # cross-section means of the nodal temperatures on each grid plane x = x_i
-    T_fun = p.u.sub(1).collapse()
+    T_fun = p.unknowns.function("temperature")
     X = p.V_T.tabulate_dof_coordinates()[:, 0]
     n_own = p.V_T.dofmap.index_map.size_local
     plane = np.rint(X[:n_own] / (L / N[0])).astype(int)

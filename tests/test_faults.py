@@ -189,20 +189,10 @@ def _summary(out: Path) -> dict:
 def test_linear_solve_failure_reports_petsc_reason(tmp_path, monkeypatch):
     from mpi4py import MPI  # noqa: F401
 
-    from fem_peltier.coupled import CoupledProblem
-
-    real = CoupledProblem._make_ksp
-
-    def starved_ksp(self):  # a real PETSc failure: GMRES allowed one iteration
-        ksp = real(self)
-        ksp.setType("gmres")
-        ksp.getPC().setType("jacobi")
-        ksp.setTolerances(rtol=1e-12, max_it=1)
-        return ksp
-
-    monkeypatch.setattr(CoupledProblem, "_make_ksp", starved_ksp)
+    # a real PETSc failure: GMRES allowed one iteration, through the user's PETSc options
+    starved = 'solver.petsc_options={ksp_type="gmres", pc_type="jacobi", ksp_rtol=1e-12, ksp_max_it=1}'
     out = tmp_path / "ksp"
-    assert _run_in_process(["--out", str(out)], monkeypatch, tmp_path) == 3
+    assert _run_in_process(["--set", starved, "--out", str(out)], monkeypatch, tmp_path) == 3
     s = _summary(out)
     assert s["converged"] is False
     assert "linear solve" in s["reason"] and "KSP reason -3 DIVERGED_MAX_IT" in s["reason"], s["reason"]
