@@ -16,8 +16,8 @@ from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TO
 
 
 def box_film_mesh(cfg: Config, n: tuple[int, int, int], n_sub: int = 0, comm: MPI.Comm = MPI.COMM_WORLD) -> FilmMesh:
-    """A film of n = (nx, ny, nz) hexahedra (each split into tetrahedra), plus n_sub substrate layers."""
-    cfg = cfg.resolved()
+    """A film of n = (nx, ny, nz) hexahedra (each split into tetrahedra), plus n_sub substrate layers
+    (reads only the geometry, which has no derived values)."""
     g = cfg.geometry
     L, W, h, hs = g.length, g.width, g.thickness, g.substrate_thickness
     nx, ny, nz = n

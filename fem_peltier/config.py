@@ -176,9 +176,20 @@ class Config(_Section):
         _check_consistency(self)
         return self
 
+    def __eq__(self, other: object) -> bool:
+        """Two configurations are equal when every value is (resolved or not)."""
+        if isinstance(other, Config):
+            return self.model_dump() == other.model_dump()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  (mutable model)
+
     # -- derived values -------------------------------------------------------------
-    def resolved(self) -> "Config":
-        """A copy with every ``None`` default replaced by its derived value."""
+    def resolved(self) -> "ResolvedConfig":
+        """A copy with every ``None`` default replaced by its derived value (a ResolvedConfig
+        is returned as it is: a run resolves its configuration once)."""
+        if isinstance(self, ResolvedConfig):
+            return self
         g, m, s, me = self.geometry, self.material, self.solver, self.mesh
         L = g.length
         e_len = g.electrode_length if g.electrode_length is not None else 0.1 * L
@@ -193,7 +204,7 @@ class Config(_Section):
         data["solver"]["transition_width"] = s.transition_width if s.transition_width is not None else 0.01 * t0
         data["solver"]["initial_width"] = s.initial_width if s.initial_width is not None else 0.2 * t0
         data["solver"]["t_ceiling"] = s.t_ceiling if s.t_ceiling is not None else 10.0 * t0
-        return Config.model_validate(data)
+        return ResolvedConfig.model_validate(data)
 
     @property
     def delta_seebeck(self) -> float:
@@ -254,6 +265,27 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
     "solver.sequencing_width": (1e-9, 1e5, "K"),
     "solver.t_ceiling": (1e-3, 1e7, "K"),
 }
+
+
+#: Keys that Config.resolved() derives when they are left out (section, key).
+DERIVED_KEYS = (("geometry", "electrode_length"), ("geometry", "electrode_width"), ("material", "kappa_substrate"),
+                ("mesh", "size"), ("mesh", "electrode_size"), ("solver", "transition_width"),
+                ("solver", "initial_width"), ("solver", "t_ceiling"))
+
+
+class ResolvedConfig(Config):
+    """A Config whose derived defaults are all filled in (made by Config.resolved()).
+
+    Functions that read derived values (cell sizes, electrode size, band widths) take this
+    type, so that they cannot be handed an unresolved configuration and never derive the
+    defaults a second time."""
+
+    @model_validator(mode="after")
+    def _all_derived(self) -> "ResolvedConfig":
+        missing = [f"{sec}.{key}" for sec, key in DERIVED_KEYS if getattr(getattr(self, sec), key) is None]
+        if missing:
+            raise ValueError(f"not resolved: {', '.join(missing)} (use Config.resolved())")
+        return self
 
 
 def _check_limits(cfg: Config) -> None:

@@ -28,7 +28,7 @@ from petsc4py import PETSc
 
 from . import electrical, thermal
 from .bcs import Electrodes, HeatSink, check_patches, closed_film_facets  # noqa: F401 (closed_film_facets: API)
-from .config import Config
+from .config import Config, ResolvedConfig
 from .continuation import SolveReport, metal_fraction, solve  # noqa: F401 (re-exported)
 from .drive import SOURCE, VOLTAGE, Drive, potential_ratio
 from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns, field_specs
@@ -57,7 +57,8 @@ class CoupledProblem:
     """Forms, unknowns and solvers of one configuration on one mesh."""
 
     def __init__(self, cfg: Config, fm: FilmMesh, comm: MPI.Comm | None = None):
-        self.cfg = cfg = cfg.resolved()
+        self.cfg: ResolvedConfig = cfg.resolved()
+        cfg = self.cfg
         self.fm = fm
         msh = self.msh = fm.mesh
         self.comm = msh.comm
@@ -428,7 +429,7 @@ class CoupledProblem:
         A new current scales phi and V by the ratio of the currents; a new voltage is put
         on the positive electrode; a new source voltage leaves the state as it is.
         """
-        d = cfg.resolved().drive
+        d = cfg.drive  # no derived values in [drive]
         self.cfg = self.cfg.model_copy(update={"drive": d})
         old, new = self.drive, Drive.from_config(d, self.R_ref)
         if new.mode == old.mode == "current":

@@ -33,7 +33,7 @@ from mpi4py import MPI
 import numpy as np
 import numpy.typing as npt
 
-from .config import Config
+from .config import Config, ResolvedConfig
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def _growth_distance(size: float, electrode_size: float, electrode_width: float)
     return max(3.0 * electrode_width + size, 2.5 * (size - electrode_size))
 
 
-def _ends_divisions(cfg: Config) -> tuple[int, int, int, int]:
+def _ends_divisions(cfg: ResolvedConfig) -> tuple[int, int, int, int]:
     """Structured divisions (nx of the half x <= L/2, ny, nz in the film, nz in the substrate)."""
     g, m = cfg.geometry, cfg.mesh
     nx = max(1, math.ceil(0.5 * g.length / m.size - 1e-9))
@@ -104,7 +104,7 @@ def _ends_divisions(cfg: Config) -> tuple[int, int, int, int]:
 
 
 def _patch_distance(
-    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], z: npt.NDArray[np.float64], cfg: Config
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], z: npt.NDArray[np.float64], cfg: ResolvedConfig
 ) -> npt.NDArray[np.float64]:
     """Euclidean distance (m) from points to the nearer electrode patch (point electrodes)."""
     g = cfg.geometry
@@ -128,7 +128,7 @@ def _graded_points(a: float, b: float, size_at: Callable[[float], float], max_po
     return np.asarray(pts)
 
 
-def _size_integrals(cfg: Config) -> tuple[float, float]:
+def _size_integrals(cfg: ResolvedConfig) -> tuple[float, float]:
     """(int dV / s^3, int dA / s^2) over the domain and its meshed surfaces (point electrodes)."""
     g, m = cfg.geometry, cfg.mesh
     s0, s1 = m.electrode_size, m.size
@@ -182,7 +182,7 @@ def estimate_cells(cfg: Config) -> int:
     return int(round(_TETS_PER_SIZE3 * vol + _TETS_PER_SIZE2 * area))
 
 
-def _check_budget(cfg: Config) -> None:
+def _check_budget(cfg: ResolvedConfig) -> None:
     est = estimate_cells(cfg)
     if est > cfg.mesh.max_cells:
         raise InputError(
@@ -239,7 +239,7 @@ def _vertex_bbox(gmsh: Any, dim: int, tag: int) -> npt.NDArray[np.float64]:
     return np.concatenate([xyz.min(axis=0), xyz.max(axis=0)])
 
 
-def _mesh_half(gmsh: Any, cfg: Config) -> None:
+def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
     """Build and mesh the half x <= L/2 in the current gmsh model, with physical groups.
 
     gmsh works in units of L (coordinates are scaled back by the caller). The
@@ -402,7 +402,7 @@ def _mirror(a: _MeshArrays, length: float) -> _MeshArrays:
     )
 
 
-def _generate_arrays(cfg: Config) -> _MeshArrays:
+def _generate_arrays(cfg: ResolvedConfig) -> _MeshArrays:
     """Mesh the half domain with gmsh and mirror it (call on one rank)."""
     with _gmsh_session("fem_peltier_half") as gmsh:
         _mesh_half(gmsh, cfg)
@@ -547,7 +547,7 @@ def load_msh(path: str | Path, cfg: Config, comm: MPI.Comm = MPI.COMM_WORLD) -> 
     return _to_dolfinx(arrays, comm, str(p))
 
 
-def _read_checked(p: Path, cfg: Config) -> _MeshArrays:
+def _read_checked(p: Path, cfg: ResolvedConfig) -> _MeshArrays:
     def bad(msg: str) -> InputError:
         return InputError("mesh.file", f"{p}: {msg}")
 
@@ -589,7 +589,7 @@ def _read_checked(p: Path, cfg: Config) -> _MeshArrays:
     return arrays
 
 
-def _check_bbox(a: _MeshArrays, cfg: Config, bad: Callable[[str], InputError]) -> None:
+def _check_bbox(a: _MeshArrays, cfg: ResolvedConfig, bad: Callable[[str], InputError]) -> None:
     """Raise bad(...) unless the film (and substrate) extents match cfg.geometry."""
     g = cfg.geometry
     tol = 1e-6 * max(g.length, g.width, g.thickness + g.substrate_thickness)

@@ -27,7 +27,7 @@ import numpy as np
 import ufl
 from dolfinx import fem, geometry, la
 
-from .config import Config
+from .config import ResolvedConfig
 from .continuation import SolveReport, solve
 from .coupled import CoupledProblem
 from .errors import SolverError
@@ -58,18 +58,17 @@ def coarse_levels(problem: CoupledProblem) -> int:
     return k
 
 
-def coarse_config(cfg: Config, level: int) -> Config:
+def coarse_config(cfg: ResolvedConfig, level: int) -> ResolvedConfig:
     """`cfg` with its cell sizes (mesh.size, mesh.electrode_size) multiplied by 2**level."""
-    cfg = cfg.resolved()
     data = cfg.model_dump()
     data["mesh"]["size"] = cfg.mesh.size * 2**level
     data["mesh"]["electrode_size"] = cfg.mesh.electrode_size * 2**level
-    return Config.model_validate(data)
+    return ResolvedConfig.model_validate(data)
 
 
-def sequencing_width(cfg: Config) -> float:
+def sequencing_width(cfg: ResolvedConfig) -> float:
     """Band width (K) at which the state moves to the finer mesh: default 4 transition widths."""
-    s = cfg.resolved().solver
+    s = cfg.solver
     w = s.sequencing_width if s.sequencing_width is not None else 4.0 * s.transition_width
     return min(max(w, s.transition_width), s.initial_width)
 
