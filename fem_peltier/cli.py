@@ -36,7 +36,10 @@ from typing import Any
 from . import __version__
 from .config import Config, _to_input_error, load_config, preset_description, preset_names
 from .errors import InputError, SolverError
-from .log import is_root, mpi_size_hint, setup_logging
+from .files import atomic_write_text
+from .log import setup_logging
+from .parallel import barrier, is_root, mpi_size_hint
+from .signals import Terminated, raise_on_sigterm, restore_sigterm
 
 PROG = "fem-peltier"
 log = logging.getLogger("fem_peltier.cli")
@@ -104,21 +107,13 @@ def _check_new_dir(out: Path, *, allow_existing: bool, hint: str) -> None:
         raise InputError(str(out), f"cannot create the output directory: {target} is not writable")
 
 
-def _sync_ranks() -> None:
-    """Barrier across MPI ranks (after every rank has validated, before anyone writes)."""
-    if mpi_size_hint() > 1:
-        from mpi4py import MPI
-
-        MPI.COMM_WORLD.barrier()
-
-
 def _import_solver_module(name: str) -> types.ModuleType:
     """Import fem_peltier.<name>; a missing DOLFINx/gmsh becomes a clear one-line error (exit 1)."""
     import importlib
 
     try:
         module = importlib.import_module(f"fem_peltier.{name}")
-        _sigterm_as_interrupt()  # importing PETSc replaced our SIGTERM handler with its abort
+        raise_on_sigterm()  # importing PETSc replaced our SIGTERM handler with its abort
         return module
     except ImportError as exc:
         missing = getattr(exc, "name", None) or str(exc)
@@ -132,23 +127,6 @@ def _import_solver_module(name: str) -> types.ModuleType:
 
 class _FatalError(Exception):
     """A failure reported as one line with exit code 1."""
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that a staged output directory is removed on the way out."""
-
-
-def _sigterm_as_interrupt() -> Any:
-    """Make SIGTERM raise _Terminated (main thread only); returns the previous handler."""
-    import signal
-
-    def handler(signum: int, frame: Any) -> None:
-        raise _Terminated()
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,11 +251,11 @@ def cmd_mesh(args: argparse.Namespace) -> int:
     path = Path(args.out) if args.out else Path("meshes") / f"{name}.msh"
     if path.is_dir():
         raise InputError(str(path), "is a directory; expected a .msh file name")
-    _sync_ranks()
+    barrier()  # every rank has validated before anyone writes
     mesh_mod = _import_solver_module("mesh")
     if is_root():
         path.parent.mkdir(parents=True, exist_ok=True)
-    _sync_ranks()
+    barrier()
     log.info("meshing %s -> %s", name, path)
     mesh_mod.write_msh(cfg, path)
     _say(f"wrote {path}")
@@ -290,7 +268,7 @@ def _store_config(cfg: Config, out: Path) -> None:
 
     path = out / "config.toml"
     if is_root() and out.is_dir() and not path.exists():
-        _atomic_write(path, f"# fem-peltier {__version__}: resolved configuration of this run\n"
+        atomic_write_text(path, f"# fem-peltier {__version__}: resolved configuration of this run\n"
                       + tomli_w.dumps(cfg.to_toml_dict()))
 
 
@@ -306,7 +284,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg, name = _load(args)
     out = Path(args.out)
     _check_new_dir(out, allow_existing=args.overwrite, hint="pass --overwrite to replace its results")
-    _sync_ranks()
+    barrier()
     sim = _import_solver_module("simulation")
     if cfg.mesh.file is None:  # the cell budget, before any log line or meshing
         _import_solver_module("mesh")._check_budget(cfg)
@@ -342,13 +320,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 # sweep (the logic lives in fem_peltier/sweep.py)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and an atomic rename (used by _store_config)."""
-    from .sweep import _atomic_write as write
-
-    write(path, text)
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     from . import sweep
 
@@ -357,7 +328,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     text = args.voltages if args.voltages is not None else args.currents
     plan = sweep.plan_sweep(cfg, name, param, text, args.out, resume=bool(args.resume),
                             from_scratch=bool(args.from_scratch), pictures=not args.no_pictures)
-    _sync_ranks()
+    barrier()
     _import_solver_module("simulation")
     return sweep.execute(plan, quiet=bool(args.quiet), say=_say)
 
@@ -375,7 +346,7 @@ def _overrides_only(args: argparse.Namespace) -> list[str]:
 def cmd_validate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     parts = tuple(s.strip() for s in args.only.split(",")) if args.only else None
-    _sync_ranks()
+    barrier()
     validation = _import_solver_module("validation")
     parts = parts or validation.SUITE
     bad = [p for p in parts if p not in validation.SUITE]
@@ -399,7 +370,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_figure(args: argparse.Namespace) -> int:
     overrides = _overrides_only(args)
     out = Path(args.out)
-    _sync_ranks()
+    barrier()
     figures = _import_solver_module("figures")
     names = figures.FIGURES if args.name == "all" else (args.name,)
     for name in names:
@@ -424,7 +395,7 @@ def _floats(text: str, key: str) -> tuple[float, ...]:
 def cmd_regime(args: argparse.Namespace) -> int:
     overrides = _overrides_only(args)
     out = Path(args.out)
-    _sync_ranks()
+    barrier()
     regime = _import_solver_module("regime")
     Js = _floats(args.J, "--J") if args.J else regime.J_FULL
     Ps = _floats(args.P, "--P") if args.P else regime.P_FULL
@@ -554,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet = bool(getattr(args, "quiet", False))
     args.quiet = quiet
     setup_logging(-1 if quiet else int(getattr(args, "verbose", 0) or 0))
-    previous_sigterm = _sigterm_as_interrupt()
+    previous_sigterm = raise_on_sigterm()
     try:
         return int(args.func(args))
     except InputError as exc:
@@ -564,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         _error(str(exc))
         return EXIT_FAILURE
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, _Terminated)
+        terminated = isinstance(exc, Terminated)
         _error("terminated (SIGTERM)" if terminated else "interrupted")
         return 143 if terminated else 130
     except Exception:
@@ -582,10 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             os._exit(EXIT_FAILURE)  # Abort may return before the kill: never print the traceback twice
         raise
     finally:
-        if previous_sigterm is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous_sigterm)
+        restore_sigterm(previous_sigterm)
 
 
 if __name__ == "__main__":  # pragma: no cover

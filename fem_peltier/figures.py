@@ -17,7 +17,7 @@ Sampling is collective (every rank calls it); drawing happens on rank 0.
 
 from __future__ import annotations
 
-from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+from mpi4py import MPI  # noqa: F401  (first: loads libmpi before dolfinx/petsc4py)
 
 import json
 import logging
@@ -26,19 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from .parallel import is_root
+from .plotting import pyplot
+from .sampling import sample_top_grid
+
 log = logging.getLogger("fem_peltier.figures")
 
 FIGURES = ("fig1b", "fig2a", "fig2c", "fig2d", "fig2e")
 FIG2E_CURRENTS = (0.005, 0.01, 0.025)
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def sample_slice(problem, T_fun, nx: int = 240, nz: int = 60) -> dict[str, np.ndarray]:
@@ -56,15 +51,10 @@ def sample_slice(problem, T_fun, nx: int = 240, nz: int = 60) -> dict[str, np.nd
 
 def sample_top(problem, T_fun, nx: int = 200, ny: int = 200) -> dict[str, np.ndarray]:
     """T and m on the top surface z = h (collective): arrays of shape (ny, nx)."""
-    from .diagnostics import probe
-
     g = problem.cfg.geometry
     x = np.linspace(0, g.length, nx)
     y = np.linspace(0, g.width, ny)
-    X, Y = np.meshgrid(x, y)
-    pts = np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, g.thickness * (1 - 1e-9))])
-    return {"x": x, "y": y, "T": probe(problem, T_fun, pts).reshape(X.shape),
-            "m": probe(problem, problem.m, pts).reshape(X.shape)}
+    return {"x": x, "y": y, "T": sample_top_grid(problem, T_fun, x, y), "m": sample_top_grid(problem, problem.m, x, y)}
 
 
 def sample_case(res) -> dict[str, Any]:
@@ -124,7 +114,7 @@ def _case_title(name: str, s: dict) -> str:
 
 def plot_case(name: str, data: dict, path: Path) -> str:
     """Slice with phase boundary, top line vs T_MIT (the inset) and top-surface map (rank 0)."""
-    plt = _plt()
+    plt = pyplot()
     s, cfg = data["summary"], data["cfg"]
     t0, t_mit = cfg.thermal.t0, cfg.material.t_mit
     fig = plt.figure(figsize=(11, 6.4))
@@ -148,7 +138,7 @@ def plot_case(name: str, data: dict, path: Path) -> str:
 
 def plot_polarity(data_pos: dict, data_neg: dict, path: Path) -> str:
     """fig2a and its polarity-reversed counterpart side by side (rank 0)."""
-    plt = _plt()
+    plt = pyplot()
     cfg = data_pos["cfg"]
     t0, t_mit = cfg.thermal.t0, cfg.material.t_mit
     vmax = max(np.nanmax(d["slice"]["T"]) for d in (data_pos, data_neg)) / t0
@@ -173,7 +163,7 @@ def plot_polarity(data_pos: dict, data_neg: dict, path: Path) -> str:
 
 def plot_fig2e(datas: list[tuple[float, dict]], path: Path) -> str:
     """Phase boundaries (m = 0.5) on the top surface for several currents, W = L/2 (rank 0)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     L = datas[0][1]["cfg"].geometry.length
     W = datas[0][1]["cfg"].geometry.width
@@ -226,7 +216,7 @@ def make_figure(name: str, outdir: Path, overrides: list[str] | None = None, lev
     """
     overrides = list(overrides or [])
     outdir = Path(outdir)
-    root = MPI.COMM_WORLD.rank == 0
+    root = is_root()
     if root:
         outdir.mkdir(parents=True, exist_ok=True)
     files: list[str] = []

@@ -9,8 +9,6 @@ the caller allows it (``--overwrite``).
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import os
 import shutil
 import tempfile
@@ -27,6 +25,11 @@ from .config import Config
 from .coupled import CoupledProblem
 from .diagnostics import probe
 from .errors import InputError
+from .fields import POTENTIAL, TEMPERATURE
+from .terms import INTERFACE_FACETS, HeatSource
+from .files import atomic_write_text, write_json_atomic
+from .plotting import pyplot
+from .sampling import sample_top_grid, top_z
 
 
 @contextlib.contextmanager
@@ -70,40 +73,26 @@ def staged_directory(out: Path, overwrite: bool, comm: MPI.Comm) -> Iterator[Pat
             comm.barrier()
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def write_json(path: Path, data: dict, comm: MPI.Comm) -> None:
     """Write JSON from rank 0 via a temporary file and an atomic rename."""
     if comm.rank == 0:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
+        write_json_atomic(path, data)
 
 
 def write_config(path: Path, cfg: Config, comm: MPI.Comm) -> None:
+    """The resolved configuration as TOML (rank 0, atomically)."""
     if comm.rank == 0:
-        path.write_text("# resolved fem_peltier configuration of this run (SI units)\n" + tomli_w.dumps(cfg.to_toml_dict()))
+        atomic_write_text(path, "# resolved fem_peltier configuration of this run (SI units)\n"
+                          + tomli_w.dumps(cfg.to_toml_dict()))
 
 
 def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
-    """The physical fields with ParaView-friendly names (units in the names)."""
+    """The physical fields with ParaView-friendly names (units in the names): T, phi, j, the
+    phase and one cell field per heat source (W/m^3, or W/m^2 for an interface source)."""
     p = problem
     msh = p.msh
-    T = p.u.sub(1).collapse()
-    T.name = "temperature_K"
-    phi = p.u.sub(0).collapse()
-    phi.name = "potential_V"
+    T = p.unknowns.function(TEMPERATURE, "temperature_K")
+    phi = p.unknowns.function(POTENTIAL, "potential_V")
     Qv = fem.functionspace(msh, ("DG", 0, (msh.geometry.dim,)))
     j = fem.Function(Qv, name="current_density_A_m2")
     j.interpolate(fem.Expression(p.j, Qv.element.interpolation_points))
@@ -111,22 +100,35 @@ def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
     phase.x.array[:] = p.m.x.array
     # zero the (meaningless) current in substrate cells
     j.x.array.reshape(-1, 3)[~p.film_mask[: j.x.array.size // 3]] = 0.0
-    # interface Peltier heat per unit area, shown on the cells next to the interface:
-    # each cell gets (half the heat of its interface facets) / (half their area)
+    fields = {"T": T, "phi": phi, "j": j, "phase": phase}
+    for src in p.physics.sources:
+        fields[src.name] = (_interface_source_field(p, src) if src.where == INTERFACE_FACETS
+                            else _film_source_field(p, src))
+    return fields
+
+
+def _film_source_field(p: CoupledProblem, src: HeatSource) -> fem.Function:
+    """A volume heat source (W/m^3) as a cell field, zero outside the film."""
+    q = fem.Function(p.Q0, name=src.output_name)
+    q.interpolate(fem.Expression(src.density, p.Q0.element.interpolation_points))
+    q.x.array[~p.film_mask[: q.x.array.size]] = 0.0
+    return q
+
+
+def _interface_source_field(p: CoupledProblem, src: HeatSource) -> fem.Function:
+    """An interface heat source (W/m^2) shown on the cells next to the interface: each cell
+    gets (half the heat of its interface facets) / (half their area)."""
     w = ufl.TestFunction(p.Q0)
-    heat = fem.assemble_vector(fem.form(p.q_peltier * 2 * ufl.avg(w) * p.dS(1)))
-    area = fem.assemble_vector(fem.form(2 * ufl.avg(w) * p.dS(1)))
+    dS = p.measures.of(src.where)
+    heat = fem.assemble_vector(fem.form(src.density * 2 * ufl.avg(w) * dS))
+    area = fem.assemble_vector(fem.form(2 * ufl.avg(w) * dS))
     heat.scatter_reverse(_add())
     area.scatter_reverse(_add())
-    qp = fem.Function(p.Q0, name="peltier_heat_W_m2")
+    q = fem.Function(p.Q0, name=src.output_name)
     with np.errstate(invalid="ignore", divide="ignore"):
-        qp.x.array[:] = np.where(area.array > 0, heat.array / np.where(area.array > 0, area.array, 1.0), 0.0)
-    qp.x.scatter_forward()
-    joule = fem.Function(p.Q0, name="joule_heat_W_m3")
-    joule.interpolate(fem.Expression(p.joule_on * p.joule_expr,
-                                     p.Q0.element.interpolation_points))
-    joule.x.array[~p.film_mask[: joule.x.array.size]] = 0.0
-    return {"T": T, "phi": phi, "j": j, "phase": phase, "peltier": qp, "joule": joule}
+        q.x.array[:] = np.where(area.array > 0, heat.array / np.where(area.array > 0, area.array, 1.0), 0.0)
+    q.x.scatter_forward()
+    return q
 
 
 def _add():
@@ -163,7 +165,7 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     nz = max(41, int(61 * (h + hs) / h) if hs else 41)
     xs = np.linspace(0, L, nx)
     zs = np.linspace(-hs, h, nz)
-    zs[-1] = h * (1 - 1e-9)
+    zs[-1] = top_z(h)
     X, Z = np.meshgrid(xs, zs)
     pts = np.column_stack([X.ravel(), np.full(X.size, W / 2), Z.ravel()])
     Ts = probe(p, fields["T"], pts).reshape(X.shape)
@@ -173,18 +175,13 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     ny = max(21, int(nx * W / L))
     ys = np.linspace(0, W, ny)
     X2, Y2 = np.meshgrid(xs, ys)
-    pts2 = np.column_stack([X2.ravel(), Y2.ravel(), np.full(X2.size, h * (1 - 1e-9))])
-    Tt = probe(p, fields["T"], pts2).reshape(X2.shape)
-    mt = probe(p, p.m, pts2).reshape(X2.shape)
+    Tt = sample_top_grid(p, fields["T"], xs, ys)
+    mt = sample_top_grid(p, p.m, xs, ys)
     paths = [directory / "slice_T.png", directory / "top_T.png"]
     current = p.current()  # collective: never inside the rank-0 block below
     if p.comm.rank != 0:
         return paths
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     mm = 1e3
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6.5), gridspec_kw={"height_ratios": [2, 1]})
     cs = ax.contourf(X * mm, Z * mm, Ts / t0, levels=40, cmap="inferno")

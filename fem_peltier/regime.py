@@ -23,7 +23,7 @@ All functions are collective except the plotting (rank 0).
 
 from __future__ import annotations
 
-from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+from mpi4py import MPI  # noqa: F401  (first: loads libmpi before dolfinx/petsc4py)
 
 import logging
 import math
@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .plotting import pyplot
+from .sampling import top_z
 
 log = logging.getLogger("fem_peltier.regime")
 
@@ -74,7 +77,7 @@ def metal_columns(problem, nx: int = 400, nz: int = 24) -> tuple[np.ndarray, np.
     L, W, h = g.length, g.width, g.thickness
     x = (np.arange(nx) + 0.5) / nx * L
     z = (np.arange(nz) + 0.5) / nz * h
-    z = np.append(z, h * (1 - 1e-9))
+    z = np.append(z, top_z(h))
     X, Z = np.meshgrid(x, z, indexing="ij")
     pts = np.column_stack([X.ravel(), np.full(X.size, W / 2), Z.ravel()])
     m = probe(problem, problem.m, pts).reshape(X.shape)
@@ -144,11 +147,7 @@ def regime_map(Js: tuple[float, ...] = J_FULL, Ps: tuple[float, ...] = P_FULL,
 
 def plot_regime(points: list[dict[str, Any]], path: Path, title: str = "") -> str:
     """The map on log axes with the paper's cases and lines of constant Z T0 = P^2 / J (rank 0)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     seen = set()
     for pt in points:

@@ -30,14 +30,11 @@ import logging
 import math
 import os
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +44,11 @@ import numpy as np
 from . import __version__
 from .config import Config, _to_input_error
 from .errors import InputError, SolverError
-from .log import is_root, mpi_size_hint
+from .files import atomic_write_text, replacing
+from .parallel import barrier, is_root
+from .plotting import pyplot, save_atomic
+from .sampling import sample_top_grid
+from .signals import sigterm_raises
 
 log = logging.getLogger("fem_peltier.sweep")
 
@@ -162,20 +163,6 @@ def directions(values: list[float]) -> list[str]:
 # Small file helpers (rank 0 calls them)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and an atomic rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -197,7 +184,7 @@ def write_table(path: Path, rows: list[dict[str, str]], param: Parameter) -> Non
     writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
@@ -455,14 +442,10 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 def top_phase_grid(problem, nx: int = 121) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """m on a grid over the top surface z = h (collective): x (nx), y (ny), m (ny, nx)."""
-    from .diagnostics import probe
-
     g = problem.cfg.geometry
     ny = max(21, int(round(nx * g.width / g.length)))
     xs, ys = np.linspace(0.0, g.length, nx), np.linspace(0.0, g.width, ny)
-    X, Y = np.meshgrid(xs, ys)
-    pts = np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, g.thickness * (1 - 1e-9))])
-    return xs, ys, probe(problem, problem.m, pts).reshape(X.shape)
+    return xs, ys, sample_top_grid(problem, problem.m, xs, ys)
 
 
 def save_state(problem, path: Path) -> None:
@@ -487,14 +470,15 @@ def save_state(problem, path: Path) -> None:
     V, I = float(problem.V), float(problem.current())
     if comm.rank == 0:
         data = {k: np.concatenate(v) for k, v in gathered.items()}
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, **data, V=V, current=I, top_x=xs, top_y=ys, top_m=mt)
-        os.replace(tmp, path)
+        with replacing(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **data, V=V, current=I, top_x=xs, top_y=ys, top_m=mt)
     comm.barrier()
 
 
 def load_state(problem, path: Path) -> None:
     """Put a checkpoint into `problem` (collective; every rank reads the file)."""
+    from .state import State
+
     data = _read_npz(path)
     cfg = problem.cfg
     u = problem.u.x.array
@@ -502,7 +486,7 @@ def load_state(problem, path: Path) -> None:
     u[problem.map_phi] = _lookup(data["phi_xyz"], data["phi_val"], problem.V_phi.tabulate_dof_coordinates(), path, cfg)
     centre = _lookup(data["cell_xyz"], data["centre"], _cell_xyz(problem, problem.law.centre), path, cfg)
     m = _lookup(data["cell_xyz"], data["m"], _cell_xyz(problem, problem.m), path, cfg)
-    problem.restore_state((u.copy(), float(data["V"]), centre, m))
+    problem.restore_state(State(u.copy(), float(data["V"]), centre, m))
 
 
 def make_backend(cfg: Config) -> SolverBackend:
@@ -597,32 +581,8 @@ class _StatusHandler(logging.Handler):
             self.progress.status(msg)
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt (like Ctrl-C), so the atomic writes can clean up."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 # ---------------------------------------------------------------------------------------
 # Running a plan
-
-
-def _sync() -> None:
-    if mpi_size_hint() > 1:
-        from mpi4py import MPI
-
-        MPI.COMM_WORLD.barrier()
 
 
 def _row(plan: Plan, index: int, summary: dict[str, Any], converged: bool, warm: bool) -> dict[str, str]:
@@ -666,13 +626,13 @@ def execute(plan: Plan, *, quiet: bool = False, say: Callable[[str], None] = pri
         out.mkdir(parents=True, exist_ok=True)
         stored = out / SWEEP_CONFIG
         if not stored.is_file():
-            _atomic_write(stored, f"# fem-peltier {__version__} sweep ({plan.name}); drive.{plan.param.name} "
+            atomic_write_text(stored, f"# fem-peltier {__version__} sweep ({plan.name}); drive.{plan.param.name} "
                                   "is set per point (see sweep.csv)\n" + tomli_w.dumps(plan.identity))
         for stale in list(out.glob(".point_*.partial-*")) + list(out.glob(".sweep_fields.partial-*")):
             shutil.rmtree(stale, ignore_errors=True)
         for stale in out.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
-    _sync()
+    barrier()
     backend = make_backend(plan.points[0])
     if plan.warm and rows:
         last = max((i for i, r in enumerate(rows) if r.get("converged") == "true"), default=None)
@@ -680,7 +640,7 @@ def execute(plan: Plan, *, quiet: bool = False, say: Callable[[str], None] = pri
             backend.restore(plan.points[last], out / rows[last]["run_dir"] / STATE_FILE)
             log.info("resuming after point %d; warm start from point %d", len(rows) - 1, last)
     enabled = not quiet and sys.stdout.isatty()
-    with _sigterm_as_interrupt(), Progress(len(plan.values), len(rows), enabled) as progress:
+    with sigterm_raises(), Progress(len(plan.values), len(rows), enabled) as progress:
         for index in range(len(rows), len(plan.values)):
             pdir = out / plan.run_dir(index)
             progress.start(index, f"{plan.param.symbol} = {plan.values[index]:g} {plan.param.unit}")
@@ -705,7 +665,7 @@ def execute(plan: Plan, *, quiet: bool = False, say: Callable[[str], None] = pri
             say(format_report(report))
         n_bad = sum(r.get("converged") != "true" for r in rows)
         say(f"sweep table: {out / SWEEP_CSV}" + (f" ({n_bad} point(s) not converged)" if n_bad else ""))
-    _sync()
+    barrier()
     n_bad = sum(r.get("converged") != "true" for r in rows)
     return 3 if n_bad else 0
 
@@ -886,7 +846,7 @@ def write_report(out: Path) -> dict[str, Any]:
     length = float(geometry.get("length", 1e-3))
     rows = read_table(out / SWEEP_CSV)
     report = switching_report(rows, param.column, length)
-    _atomic_write(out / SWITCHING_JSON, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out / SWITCHING_JSON, json.dumps(report, indent=2) + "\n")
     if rows:
         plot_sweep(out, rows, param, report, geometry)
     return report
@@ -896,10 +856,9 @@ def plot_sweep(out: Path, rows: list[dict[str, str]], param: Parameter, report: 
                geometry: dict[str, Any]) -> list[Path]:
     """vi_curve.png, metal_fraction.png, phase_boundaries.png (published atomically)."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+
+    plt = pyplot()
 
     colours = {"up": "tab:red", "down": "tab:blue"}
     paths = []
@@ -934,7 +893,7 @@ def plot_sweep(out: Path, rows: list[dict[str, str]], param: Parameter, report: 
         ax.set_title(f"{'V-I curve' if ykey == 'voltage_V' else 'metal fraction'} of the sweep "
                      f"({param.name} control; arrows: ramp direction)", fontsize=9)
         fig.tight_layout()
-        paths.append(_save(fig, out / fname))
+        paths.append(save_atomic(fig, out / fname, dpi=120))
         plt.close(fig)
 
     # the metal outline (m = 0.5) on the top surface for every point, Fig. 2e style
@@ -975,17 +934,7 @@ def plot_sweep(out: Path, rows: list[dict[str, str]], param: Parameter, report: 
     ax.set_title(f"top-surface metal outline (m = 0.5), {drawn} point(s) with a boundary\n"
                  "solid: ramp up, dashed: ramp down; electrodes - (x = 0) and + (x = L)", fontsize=9)
     fig.tight_layout()
-    paths.append(_save(fig, out / PLOT_BOUNDARIES))
+    paths.append(save_atomic(fig, out / PLOT_BOUNDARIES, dpi=120))
     plt.close(fig)
     return paths
 
-
-def _save(fig: Any, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path

@@ -38,6 +38,11 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from .files import atomic_write_text, jsonable
+from .parallel import is_root
+from .plotting import pyplot
+from .sampling import sample_top_grid
+
 log = logging.getLogger("fem_peltier.validation")
 
 Level = Literal["quick", "full"]
@@ -95,10 +100,6 @@ class Check:
                   "info", note)
         self.rows.append(row)
         return row
-
-
-def _root(comm: MPI.Comm = MPI.COMM_WORLD) -> bool:
-    return comm.rank == 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -219,25 +220,6 @@ def column_thickness(problem, x: float, y: float, n: int = 2000) -> float:
     z = (np.arange(n) + 0.5) / n * h
     m = probe(problem, problem.m, np.column_stack([np.full(n, x), np.full(n, y), z]))
     return float(np.nanmean(m) * h)
-
-
-def peltier_flux_form(problem) -> float:
-    """Interface Peltier heat from the volume ('flux') form, W.
-
-    -int T j.grad S = -oint T S j.n ds + int S j.grad T dx  (div j = 0), evaluated with the
-    cellwise S, so it does not use the facet jumps at all; the electrodes are the only
-    boundary where j.n != 0.
-    """
-    import ufl
-
-    from .diagnostics import integrate
-    from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM
-
-    p = problem
-    n = p.n
-    vol = integrate(p, p.peltier_on * p.S * ufl.inner(p.j, ufl.grad(p.T)) * p.dx(FILM))
-    bnd = sum(integrate(p, p.peltier_on * p.T * p.S * ufl.inner(p.j, n) * p.ds(t)) for t in (ELECTRODE_NEG, ELECTRODE_POS))
-    return vol - bnd
 
 
 # ---------------------------------------------------------------------------------------
@@ -379,7 +361,7 @@ def check_eq11_vi(level: Level = "full", outdir: Path | None = None) -> Check:
                f"cross-section lets the current collapse into a filament on the falling branch of the N), "
                f"band w = {band:g} K, current sweep warm-started point to point. d is the depth where the DG0 "
                "phase crosses 0.5 on vertical lines at x/L = 0.4, 0.5, 0.6.")
-    if outdir is not None and _root():
+    if outdir is not None and is_root():
         ch.figures.append(plot_vi(pts, jcr, mat, g, outdir / "fig1b_vi.png"))
     ch.wall_s = time.perf_counter() - t_start
     return ch
@@ -387,11 +369,7 @@ def check_eq11_vi(level: Level = "full", outdir: Path | None = None) -> Check:
 
 def plot_vi(pts: list[dict], jcr: float, mat, g, path: Path) -> str:
     """Fig. 1b: V vs I from the sweep against Eq. 11, and d/h vs j0/j_cr (rank 0)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     L, W, h = g.length, g.width, g.thickness
     rr = np.linspace(0.01, max(pt["ratio"] for pt in pts) * 1.05, 400)
     Vc = [eq11_voltage(x, jcr, mat.rho_insulator, mat.rho_metal, h, L) for x in rr]
@@ -468,7 +446,7 @@ def check_peltier_junction(level: Level = "full") -> Check:
         a1, _ = np.linalg.solve(A, b)
         Tx0_exact = t0 + a1 * x0 - q1 * x0**2 / (2 * k)
         Q_exact = math.copysign(1.0, current) * Tx0_exact * dS * abs(current)
-        Q_flux = peltier_flux_form(p)
+        Q_flux = ht["heat_peltier_flux_form_W"]  # diagnostics.peltier_flux_form: -oint T S j.n + int S j.grad T
         sign = "+" if current > 0 else "-"
         ch.compare(f"I = {sign}{abs(current) * 1e3:g} mA: T(x0) (K)", Tx0, Tx0_exact, 1e-3, kind="rel")
         ch.compare(f"I = {sign}{abs(current) * 1e3:g} mA: Peltier heat, facet form (W)", ht["heat_peltier_W"],
@@ -532,16 +510,12 @@ def metal_radius(problem) -> dict[str, float]:
     r_area = sqrt(2 A / pi) from the top metal area A (a half disc at the x = 0 edge);
     r_x = the metal's reach along y = W/2; r_y = its half-width along y at x = 0+.
     """
-    from .diagnostics import probe
-
     g = problem.cfg.geometry
-    L, W, h = g.length, g.width, g.thickness
+    L, W = g.length, g.width
     nx, ny = 400, 400
     xs = (np.arange(nx) + 0.5) / nx * (L / 2)
     ys = (np.arange(ny) + 0.5) / ny * W
-    X, Y = np.meshgrid(xs, ys, indexing="ij")
-    pts = np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, h * (1 - 1e-9))])
-    m = probe(problem, problem.m, pts).reshape(nx, ny)
+    m = sample_top_grid(problem, problem.m, xs, ys, indexing="ij")
     metal = m >= 0.5
     area = float(metal.sum()) * (L / 2 / nx) * (W / ny)
     row = metal[:, ny // 2]
@@ -597,7 +571,7 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
                f"patches, thermal.joule_heating = false, box mesh {n[0]} x {n[1]} x {n[2]}, band 3 K. "
                "Without Joule heat the all-insulating state is always a solution, so each solve starts from a "
                "seeded hot half-disc of radius r_c at the negative electrode at each current.")
-    if outdir is not None and _root():
+    if outdir is not None and is_root():
         ch.figures.append(plot_eq14(pts, h, outdir / "eq14_rc.png"))
     ch.wall_s = time.perf_counter() - t_start
     return ch
@@ -605,11 +579,7 @@ def check_eq14(level: Level = "full", outdir: Path | None = None) -> Check:
 
 def plot_eq14(pts: list[dict], h: float, path: Path) -> str:
     """r vs |I| against Eq. 14 (rank 0)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     I = np.array([pt["current_A"] for pt in pts])
     Ic = np.geomspace(I.min() * 0.8, I.max() * 1.25, 50)
     rc = np.array([pt["r_c_eq14"] for pt in pts])
@@ -762,26 +732,12 @@ def rows_csv(checks: list[Check]) -> str:
 
 def save_raw(checks: list[Check], outdir: Path, extra: dict | None = None) -> None:
     """validation.json (rows + raw data) and validation.csv (rows) in outdir (rank 0)."""
-    if not _root():
+    if not is_root():
         return
     outdir.mkdir(parents=True, exist_ok=True)
     payload = {"checks": [asdict(ch) for ch in checks], **(extra or {})}
-    (outdir / "validation.json").write_text(json.dumps(_jsonable(payload), indent=1) + "\n")
-    (outdir / "validation.csv").write_text(rows_csv(checks))
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
+    atomic_write_text(outdir / "validation.json", json.dumps(jsonable(payload), indent=1) + "\n")
+    atomic_write_text(outdir / "validation.csv", rows_csv(checks))
 
 
 # ---------------------------------------------------------------------------------------
@@ -802,7 +758,7 @@ def run_suite(level: Level, outdir: Path, only: tuple[str, ...] = SUITE) -> dict
     from . import figures, regime
 
     picdir = Path(outdir) / "validation"
-    if _root():
+    if is_root():
         picdir.mkdir(parents=True, exist_ok=True)
     MPI.COMM_WORLD.barrier()
     out: dict[str, Any] = {"checks": [], "figures": {}, "regime": [], "timings": {}, "level": level,
@@ -826,7 +782,7 @@ def run_suite(level: Level, outdir: Path, only: tuple[str, ...] = SUITE) -> dict
             Js, Ps = grid if grid is not None else (regime.J_FULL, regime.P_FULL)
             pts = regime.regime_map(Js, Ps, REGIME_MESH[level])
             out["regime"] = pts
-            if _root():
+            if is_root():
                 out["figures"]["regime"] = [regime.plot_regime(pts, picdir / "regime_map.png")]
         else:
             raise ValueError(f"unknown validation part {name!r}; expected one of {', '.join(SUITE)}")
@@ -870,7 +826,7 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
     checks: list[Check] = result["checks"]
     save_raw(checks, picdir, {"regime": result["regime"], "timings": result["timings"], "level": result["level"],
                               "figures": result["figures"], "ranks": result["ranks"]})
-    if not _root():
+    if not is_root():
         return outdir / "validation.md"
     L: list[str] = [
         "# fem_peltier validation report",

@@ -1,0 +1,87 @@
+"""Files written atomically (a temporary sibling, fsync, os.replace) and JSON-safe values.
+
+A reader never sees a half-written file: the data goes to a hidden temporary file in
+the same directory, is flushed to disk and then renamed over the target in one step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def temporary_sibling(path: Path, suffix: str = "") -> Path:
+    """The hidden temporary name next to `path`: .NAME.PID.tmp, or .STEM.PID.tmpSUFFIX with a suffix."""
+    if suffix:
+        return path.with_name(f".{path.stem}.{os.getpid()}.tmp{suffix}")
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a written file's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def replacing(path: Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path to write; on success fsync it and rename it over `path`, else remove it.
+
+    `suffix` keeps a file extension on the temporary name for writers that choose the format
+    by it (matplotlib's savefig, numpy's savez).
+    """
+    path = Path(path)
+    tmp = temporary_sibling(path, suffix)
+    try:
+        yield tmp
+        fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically (temporary sibling, fsync, os.replace)."""
+    path = Path(path)
+    tmp = temporary_sibling(path)
+    try:
+        with open(tmp, "w", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with numpy scalars as Python numbers, tuples as lists, str keys and NaN/inf as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_json_atomic(path: Path, data: Any, indent: int = 2) -> None:
+    """`data` as strict JSON (see `jsonable`) written atomically, with a final newline."""
+    atomic_write_text(path, json.dumps(jsonable(data), indent=indent, allow_nan=False) + "\n")
