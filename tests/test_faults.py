@@ -265,6 +265,50 @@ def test_signal_while_writing_leaves_nothing(tmp_path, sig, code):
     assert_nothing_written(out)
 
 
+SLOW_SWEEP_POINT = """
+import sys, time
+from mpi4py import MPI
+import fem_peltier.simulation as sim
+def slow(*a, **k):
+    open(sys.argv[-1], "w").close()  # tell the test: the first point has started
+    time.sleep(120)
+sim.run = slow
+from fem_peltier.cli import main
+sys.exit(main(sys.argv[1:-1]))
+"""
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_signal_during_sweep_point(tmp_path, sig, code):
+    """A sweep killed while its first point runs: 143 "terminated" (130 for Ctrl-C), no row, and --resume works."""
+    out = tmp_path / "sw"
+    flag = tmp_path / "solving"
+    args = ["sweep", "--preset", "fig2a", *COARSE, "-q", "--no-pictures", "--currents", "0.002", "--out", "sw"]
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SWEEP_POINT, *args, str(flag)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not flag.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the sweep never started its first point"
+            time.sleep(0.1)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err[-2000:]
+    assert error_lines(err) == [f"fem-peltier: error: {'terminated (SIGTERM)' if code == 143 else 'interrupted'}"]
+    assert "Traceback" not in err
+    assert (out / "sweep_config.toml").is_file() and not (out / "sweep.csv").exists()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    if sig == signal.SIGTERM:  # the real solver continues the sweep from its first point
+        resumed = fem(*args, "--resume", cwd=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        rows = (out / "sweep.csv").read_text().splitlines()
+        assert len(rows) == 2 and rows[1].startswith("0,up,0.002,"), rows
+
+
 # ---------------------------------------------------------------------------------------
 # MPI: an error on one rank ends every rank, reported once
 

@@ -296,6 +296,7 @@ def ramp(tmp_path_factory):
 def test_killed_sweep_resumes_without_lost_or_duplicated_rows(ramp):
     killed, resumed = ramp["killed"], ramp["resumed"]
     assert killed["code"] != 0, "the sweep finished before it could be killed"
+    assert killed["code"] == 143 and "fem-peltier: error: terminated (SIGTERM)" in killed["stderr"], killed["stderr"]
     assert 1 <= len(killed["rows"]) < 5
     assert not killed["hidden"], killed["hidden"]  # no half-written run directory or table left behind
     assert resumed.returncode == 0, resumed.stderr
