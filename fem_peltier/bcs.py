@@ -24,6 +24,9 @@ from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TOP, FilmMesh
 
 
+ZERO = np.zeros(1, dtype=PETSc.ScalarType)[0]  # the homogeneous value of every condition
+
+
 def closed_film_facets(facet_tags: dmesh.MeshTags) -> np.ndarray:
     """Outer facets that carry no current: everything but the two electrode patches."""
     return np.concatenate([facet_tags.find(t) for t in (SINK, TOP, OTHER)]).astype(np.int32)
@@ -39,19 +42,18 @@ class HeatSink:
     t0_K: float
 
     @classmethod
-    def at_dofs(cls, unknowns: Unknowns, dofs: np.ndarray, t0_K: float) -> "HeatSink":
+    def at_dofs(cls, unknowns: Unknowns, dofs: np.ndarray, t0_K: float) -> HeatSink:
         """A sink holding the temperature dofs `dofs` (state numbering) at t0_K."""
         dofs = np.asarray(dofs, dtype=np.int32)
-        bc = fem.dirichletbc(PETSc.ScalarType(0), dofs, unknowns[TEMPERATURE].subspace)
+        bc = fem.dirichletbc(ZERO, dofs, unknowns[TEMPERATURE].subspace)
         indicator = fem.Function(unknowns.space, name="chi_sink")
         indicator.x.array[dofs] = 1.0
         return cls(dofs, bc, indicator, float(t0_K))
 
     @classmethod
-    def on_facets(cls, unknowns: Unknowns, facet_tags: dmesh.MeshTags, t0_K: float) -> "HeatSink":
+    def on_facets(cls, unknowns: Unknowns, facet_tags: dmesh.MeshTags, t0_K: float) -> HeatSink:
         """The sink on the facets tagged SINK (the film bottom, or the substrate's)."""
-        dofs = fem.locate_dofs_topological(unknowns[TEMPERATURE].subspace, facet_tags.dim,
-                                           facet_tags.find(SINK))
+        dofs = fem.locate_dofs_topological(unknowns[TEMPERATURE].subspace, facet_tags.dim, facet_tags.find(SINK))
         return cls.at_dofs(unknowns, dofs, t0_K)
 
     def impose(self, u: np.ndarray) -> None:
@@ -78,7 +80,7 @@ class Electrodes:
     facet_counts: tuple[int, int]  # global number of facets of the (negative, positive) patch
 
     @classmethod
-    def create(cls, unknowns: Unknowns, fm: FilmMesh, has_substrate: bool) -> "Electrodes":
+    def create(cls, unknowns: Unknowns, fm: FilmMesh, has_substrate: bool) -> Electrodes:
         ft, comm = fm.facet_tags, fm.mesh.comm
         counts = tuple(comm.allreduce(int(ft.find(t).size), op=MPI.SUM) for t in (ELECTRODE_NEG, ELECTRODE_POS))
         empty = np.zeros(0, dtype=np.int32)
@@ -86,17 +88,22 @@ class Electrodes:
         if CURRENT in unknowns:
             cur = unknowns[CURRENT]
             # no current through the insulating film surfaces, none in the substrate
-            bcs = electrical.flux_bcs(cur.subspace, cur.space, pot, ft, closed_film_facets(ft),
-                                      fm.cell_tags.find(SUBSTRATE) if has_substrate else None)
+            bcs = electrical.flux_bcs(
+                cur.subspace,
+                cur.space,
+                pot,
+                ft,
+                closed_film_facets(ft),
+                fm.cell_tags.find(SUBSTRATE) if has_substrate else None,
+            )
             neg = pos = pinned = empty
         else:
             neg = electrical.electrode_dofs(pot, ft, ELECTRODE_NEG)
             pos = electrical.electrode_dofs(pot, ft, ELECTRODE_POS)
             pinned = electrical.substrate_only_dofs(pot, fm.cell_tags, FILM) if has_substrate else empty
-            zero = PETSc.ScalarType(0)
-            bcs = [fem.dirichletbc(zero, neg, pot), fem.dirichletbc(zero, pos, pot)]
+            bcs = [fem.dirichletbc(ZERO, neg, pot), fem.dirichletbc(ZERO, pos, pot)]
             if pinned.size:
-                bcs.append(fem.dirichletbc(zero, pinned, pot))
+                bcs.append(fem.dirichletbc(ZERO, pinned, pot))
         indicator = fem.Function(unknowns.space, name="chi_pos")
         indicator.x.array[pos] = 1.0
         return cls(neg, pos, pinned, bcs, indicator, (int(counts[0]), int(counts[1])))

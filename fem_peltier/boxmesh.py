@@ -16,8 +16,8 @@ from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TO
 
 
 def box_film_mesh(cfg: Config, n: tuple[int, int, int], n_sub: int = 0, comm: MPI.Comm = MPI.COMM_WORLD) -> FilmMesh:
-    """A film of n = (nx, ny, nz) hexahedra (each split into tetrahedra), plus n_sub substrate layers
-    (reads only the geometry, which has no derived values)."""
+    """A film of n = (nx, ny, nz) hexahedra (each split into tetrahedra), plus n_sub substrate layers."""
+    cfg = cfg.resolved()
     g = cfg.geometry
     L, W, h, hs = g.length, g.width, g.thickness, g.substrate_thickness
     nx, ny, nz = n
@@ -30,13 +30,19 @@ def box_film_mesh(cfg: Config, n: tuple[int, int, int], n_sub: int = 0, comm: MP
         nz_tot = nz + n_sub
     else:
         nz_tot = nz
-    msh = dmesh.create_box(comm, [np.array([0.0, 0.0, 0.0]), np.array([L, W, 1.0])], [nx, ny, nz_tot],
-                           dmesh.CellType.tetrahedron, ghost_mode=dmesh.GhostMode.shared_facet)
+    msh = dmesh.create_box(
+        comm,
+        [np.array([0.0, 0.0, 0.0]), np.array([L, W, 1.0])],
+        [nx, ny, nz_tot],
+        dmesh.CellType.tetrahedron,
+        ghost_mode=dmesh.GhostMode.shared_facet,
+    )
     # map the unit z-grid: the lowest n_sub layers to the substrate [-hs, 0], the rest to [0, h]
     x = msh.geometry.x
     zeta = x[:, 2] * nz_tot
-    x[:, 2] = np.where(zeta <= n_sub, -hs + (zeta / max(n_sub, 1)) * hs if n_sub else 0.0 * zeta,
-                       (zeta - n_sub) / nz * h)
+    x[:, 2] = np.where(
+        zeta <= n_sub, -hs + (zeta / max(n_sub, 1)) * hs if n_sub else 0.0 * zeta, (zeta - n_sub) / nz * h
+    )
     tdim = msh.topology.dim
     fdim = tdim - 1
     msh.topology.create_connectivity(fdim, tdim)

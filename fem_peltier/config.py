@@ -42,12 +42,8 @@ class Geometry(_Section):
     electrodes: Literal["point", "ends"] = Field(
         "point", description='"point": top-surface patches at y = W/2; "ends": the whole end faces x = 0, x = L'
     )
-    electrode_length: float | None = Field(
-        None, gt=0, description="patch length along x (m); default 0.1 L"
-    )
-    electrode_width: float | None = Field(
-        None, gt=0, description="patch width along y (m); default 0.02 L"
-    )
+    electrode_length: float | None = Field(None, gt=0, description="patch length along x (m); default 0.1 L")
+    electrode_width: float | None = Field(None, gt=0, description="patch width along y (m); default 0.02 L")
 
 
 class Material(_Section):
@@ -62,9 +58,7 @@ class Material(_Section):
         None, gt=0, description="substrate thermal conductivity (W/(m K)); default = kappa"
     )
     t_mit: float = Field(360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)")
-    hysteresis: float = Field(
-        0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2"
-    )
+    hysteresis: float = Field(0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2")
 
 
 class Drive(_Section):
@@ -74,8 +68,9 @@ class Drive(_Section):
         0.01, description="total current (A); > 0 enters the film at the positive electrode (x near L)"
     )
     voltage: float | None = Field(
-        None, description="voltage of the positive electrode (V), negative one at 0 V; with a load "
-        "resistance, the source voltage in series with it"
+        None,
+        description="voltage of the positive electrode (V), negative one at 0 V; with a load "
+        "resistance, the source voltage in series with it",
     )
     load_resistance: float = Field(
         0.0, ge=0, description="series load resistor (Ohm) between the voltage source and the film; 0 = none"
@@ -98,9 +93,7 @@ class Mesh(_Section):
         None, gt=0, description="cell size at the electrode patches (m); default min(electrode_width/2, size)"
     )
     file: str | None = Field(None, description="a saved .msh file to use instead of generating one")
-    max_cells: int = Field(
-        3_000_000, gt=0, description="refuse to mesh when the estimated cell count exceeds this"
-    )
+    max_cells: int = Field(3_000_000, gt=0, description="refuse to mesh when the estimated cell count exceeds this")
 
 
 class Solver(_Section):
@@ -121,35 +114,41 @@ class Solver(_Section):
     )
     phase_tol: float = Field(1e-3, gt=0, description="max per-cell change of the metal fraction at convergence")
     temperature_rtol: float = Field(1e-6, gt=0, description="relative temperature change at convergence")
-    max_phase_updates: int = Field(
-        30, gt=0, description="Picard updates of the hysteresis memory per band level"
-    )
+    max_phase_updates: int = Field(30, gt=0, description="Picard updates of the hysteresis memory per band level")
     t_ceiling: float | None = Field(
         None, gt=0, description="runaway guard (K): a state hotter than this is rejected; default 10 T0"
     )
     current_discretization: Literal["p1", "mixed"] = Field(
-        "mixed", description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
-        "current with continuous normal flux across facets (conservative interface current)"
+        "mixed",
+        description='"p1": P1 potential, j = -sigma grad(phi) per cell; "mixed": Raviart-Thomas '
+        "current with continuous normal flux across facets (conservative interface current)",
     )
     coarse_meshes: int | None = Field(
-        None, ge=0, le=4, description="mesh sequencing: number of coarser meshes (cell size doubled each) that "
+        None,
+        ge=0,
+        le=4,
+        description="mesh sequencing: number of coarser meshes (cell size doubled each) that "
         "solve the wide band levels first; generated meshes only; 0 = off; default: as many (up to 3) as "
-        "keep the coarsest mesh above 3000 cells"
+        "keep the coarsest mesh above 3000 cells",
     )
     sequencing_width: float | None = Field(
-        None, gt=0, description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
-        "default 4 transition widths"
+        None,
+        gt=0,
+        description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
+        "default 4 transition widths",
     )
     linear_solver: Literal["auto", "mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
-        "auto", description="linear solver of the Newton steps: direct LU (mumps, superlu_dist), GMRES with "
+        "auto",
+        description="linear solver of the Newton steps: direct LU (mumps, superlu_dist), GMRES with "
         "field-split algebraic multigrid and inexact Newton (gmres-gamg) or with additive Schwarz (gmres-asm); "
-        "auto = mumps below 50,000 unknowns, gmres-gamg from there on"
+        "auto = mumps below 50,000 unknowns, gmres-gamg from there on",
     )
     petsc_options: dict[str, str | bool | int | float] = Field(
-        default_factory=dict, description="extra PETSc options of the Newton linear solver, merged over the "
-        "defaults of linear_solver: a table of option names without the leading \"-\" and without the prefix "
-        "fem_peltier_newton_ (e.g. {ksp_rtol = 1e-8, fieldsplit_T_pc_type = \"jacobi\"}); an option PETSc did "
-        "not use is named in a warning after the first linear solve"
+        default_factory=dict,
+        description="extra PETSc options of the Newton linear solver, merged over the "
+        'defaults of linear_solver: a table of option names without the leading "-" and without the prefix '
+        'fem_peltier_newton_ (e.g. {ksp_rtol = 1e-8, fieldsplit_T_pc_type = "jacobi"}); an option PETSc did '
+        "not use is named in a warning after the first linear solve",
     )
 
     @field_validator("petsc_options", mode="before")
@@ -172,7 +171,7 @@ class Config(_Section):
     solver: Solver = Field(default_factory=Solver)
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "Config":
+    def _cross_checks(self) -> Config:
         _check_consistency(self)
         return self
 
@@ -182,10 +181,8 @@ class Config(_Section):
             return self.model_dump() == other.model_dump()
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]  (mutable model)
-
     # -- derived values -------------------------------------------------------------
-    def resolved(self) -> "ResolvedConfig":
+    def resolved(self) -> ResolvedConfig:
         """A copy with every ``None`` default replaced by its derived value (a ResolvedConfig
         is returned as it is: a run resolves its configuration once)."""
         if isinstance(self, ResolvedConfig):
@@ -267,10 +264,24 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
 }
 
 
-#: Keys that Config.resolved() derives when they are left out (section, key).
-DERIVED_KEYS = (("geometry", "electrode_length"), ("geometry", "electrode_width"), ("material", "kappa_substrate"),
-                ("mesh", "size"), ("mesh", "electrode_size"), ("solver", "transition_width"),
-                ("solver", "initial_width"), ("solver", "t_ceiling"))
+class ResolvedGeometry(Geometry):
+    electrode_length: float
+    electrode_width: float
+
+
+class ResolvedMaterial(Material):
+    kappa_substrate: float
+
+
+class ResolvedMesh(Mesh):
+    size: float
+    electrode_size: float
+
+
+class ResolvedSolver(Solver):
+    transition_width: float
+    initial_width: float
+    t_ceiling: float
 
 
 class ResolvedConfig(Config):
@@ -278,14 +289,12 @@ class ResolvedConfig(Config):
 
     Functions that read derived values (cell sizes, electrode size, band widths) take this
     type, so that they cannot be handed an unresolved configuration and never derive the
-    defaults a second time."""
+    defaults a second time; its sections type those values as numbers, never None."""
 
-    @model_validator(mode="after")
-    def _all_derived(self) -> "ResolvedConfig":
-        missing = [f"{sec}.{key}" for sec, key in DERIVED_KEYS if getattr(getattr(self, sec), key) is None]
-        if missing:
-            raise ValueError(f"not resolved: {', '.join(missing)} (use Config.resolved())")
-        return self
+    geometry: ResolvedGeometry
+    material: ResolvedMaterial
+    mesh: ResolvedMesh
+    solver: ResolvedSolver
 
 
 def _check_limits(cfg: Config) -> None:
@@ -304,8 +313,11 @@ def _check_consistency(cfg: Config) -> None:
     _check_limits(cfg)
     g, m, d = cfg.geometry, cfg.material, cfg.drive
     if d.current is not None and d.voltage is not None:
-        raise _CrossError("drive.voltage", "set either drive.current or drive.voltage, not both "
-                          "(use --set drive.current=none to switch a preset to voltage control)")
+        raise _CrossError(
+            "drive.voltage",
+            "set either drive.current or drive.voltage, not both "
+            "(use --set drive.current=none to switch a preset to voltage control)",
+        )
     if d.current is None and d.voltage is None:
         raise _CrossError("drive.current", "one of drive.current (A) or drive.voltage (V) is required")
     for key, val in (("drive.current", d.current), ("drive.voltage", d.voltage)):
@@ -322,19 +334,26 @@ def _check_consistency(cfg: Config) -> None:
         e_len = g.electrode_length if g.electrode_length is not None else 0.1 * L
         e_w = g.electrode_width if g.electrode_width is not None else 0.02 * L
         if e_w >= W:
-            raise _CrossError("geometry.electrode_width", f"expected a patch narrower than the film width {W} m, got {e_w} m")
+            raise _CrossError(
+                "geometry.electrode_width", f"expected a patch narrower than the film width {W} m, got {e_w} m"
+            )
         if 2 * e_len >= L:
-            raise _CrossError("geometry.electrode_length",
-                              f"expected 2 * electrode_length < length = {L} m (the patches would overlap), got {e_len} m")
+            raise _CrossError(
+                "geometry.electrode_length",
+                f"expected 2 * electrode_length < length = {L} m (the patches would overlap), got {e_len} m",
+            )
     s = cfg.solver
     if s.t_ceiling is not None and s.t_ceiling <= cfg.thermal.t0:
-        raise _CrossError("solver.t_ceiling", f"expected a runaway ceiling above thermal.t0 = {cfg.thermal.t0} K, "
-                          f"got {s.t_ceiling} K")
+        raise _CrossError(
+            "solver.t_ceiling", f"expected a runaway ceiling above thermal.t0 = {cfg.thermal.t0} K, got {s.t_ceiling} K"
+        )
     if s.transition_width is not None and s.initial_width is not None and s.initial_width < s.transition_width:
         raise _CrossError("solver.initial_width", "expected initial_width >= transition_width")
     me = cfg.mesh
     if me.size is not None and me.size > max(L, W, g.thickness):
-        raise _CrossError("mesh.size", f"expected a cell size smaller than the film ({max(L, W, g.thickness)} m), got {me.size} m")
+        raise _CrossError(
+            "mesh.size", f"expected a cell size smaller than the film ({max(L, W, g.thickness)} m), got {me.size} m"
+        )
     if me.electrode_size is not None and me.size is not None and me.electrode_size > me.size:
         raise _CrossError("mesh.electrode_size", "expected electrode_size <= mesh.size")
     if me.file is not None and not Path(me.file).is_file():
@@ -345,8 +364,9 @@ def _check_petsc_option(key: str, value: Any) -> None:
     """One solver.petsc_options entry: a bare PETSc option name and a scalar value."""
     where = f"solver.petsc_options.{key}"
     if not key or key.startswith("-") or any(c.isspace() for c in key):
-        raise _CrossError(where, "expected a PETSc option name without the leading '-' and without spaces "
-                          "(e.g. ksp_rtol)")
+        raise _CrossError(
+            where, "expected a PETSc option name without the leading '-' and without spaces (e.g. ksp_rtol)"
+        )
     if not isinstance(value, (str, bool, int, float)):
         raise _CrossError(where, f"expected a string, number or boolean, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -423,7 +443,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     for text in overrides:
         sec, key, value = parse_override(text)
         if sec not in Config.model_fields:
-            raise InputError(f"{sec}.{key}", f"unknown section '{sec}'; expected one of {', '.join(Config.model_fields)}")
+            raise InputError(
+                f"{sec}.{key}", f"unknown section '{sec}'; expected one of {', '.join(Config.model_fields)}"
+            )
         section = out.setdefault(sec, {})
         if not isinstance(section, dict):
             raise InputError(sec, "expected a table of keys")

@@ -41,8 +41,13 @@ class SolveReport:
     metal_fraction_history: list[float] = field(default_factory=list)
 
 
-def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
-          start_width: float | None = None, stop_width: float | None = None) -> SolveReport:
+def solve(
+    problem: CoupledProblem,
+    progress=None,
+    warm_start: bool = False,
+    start_width: float | None = None,
+    stop_width: float | None = None,
+) -> SolveReport:
     """Continuation in the band width with Newton closing each level (see module docstring).
 
     The widest level is first tried directly from the initial state; if Newton fails
@@ -74,10 +79,22 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
         t_level = time.perf_counter()
         ok, steps_total, updates, reason = _solve_level(problem, s, s.max_iterations, True)
         mf = metal_fraction(problem)
-        rep.levels.append({"width_K": w_final, "newton_steps": steps_total, "converged": ok,
-                           "metal_fraction": mf, "wall_s": time.perf_counter() - t_level, "warm_start": True})
-        log.info("  warm start at w = %.4g K: %s after %d Newton steps", w_final,
-                 "converged" if ok else f"failed ({reason})", steps_total)
+        rep.levels.append(
+            {
+                "width_K": w_final,
+                "newton_steps": steps_total,
+                "converged": ok,
+                "metal_fraction": mf,
+                "wall_s": time.perf_counter() - t_level,
+                "warm_start": True,
+            }
+        )
+        log.info(
+            "  warm start at w = %.4g K: %s after %d Newton steps",
+            w_final,
+            "converged" if ok else f"failed ({reason})",
+            steps_total,
+        )
         if ok:
             rep.phase_updates = updates
             rep.metal_fraction_history.append(mf)
@@ -94,10 +111,18 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
         ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
         if not ok and w_prev is None and start_width is not None and w < s.initial_width:
             # the transferred state was not good enough: full continuation from the start
-            log.info("  start at w = %.4g K failed after %d Newton steps (%s); full continuation",
-                     w, level_steps, reason)
-            rep.levels.append({"width_K": w, "newton_steps": level_steps, "converged": False,
-                               "metal_fraction": metal_fraction(problem), "wall_s": time.perf_counter() - t_level})
+            log.info(
+                "  start at w = %.4g K failed after %d Newton steps (%s); full continuation", w, level_steps, reason
+            )
+            rep.levels.append(
+                {
+                    "width_K": w,
+                    "newton_steps": level_steps,
+                    "converged": False,
+                    "metal_fraction": metal_fraction(problem),
+                    "wall_s": time.perf_counter() - t_level,
+                }
+            )
             steps_total += level_steps
             problem.restore_state(problem.initial_state)
             state = problem.save_state()
@@ -110,12 +135,24 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
         steps_total += level_steps
         rep.phase_updates += updates
         mf = metal_fraction(problem)
-        rep.levels.append({"width_K": w, "newton_steps": level_steps, "converged": ok,
-                           "metal_fraction": mf, "wall_s": time.perf_counter() - t_level})
+        rep.levels.append(
+            {
+                "width_K": w,
+                "newton_steps": level_steps,
+                "converged": ok,
+                "metal_fraction": mf,
+                "wall_s": time.perf_counter() - t_level,
+            }
+        )
         if progress is not None:
             progress(w, level_steps, ok, mf)
-        log.info("  band w = %8.4g K: %s after %d Newton steps (metal fraction %.4f)",
-                 w, "converged" if ok else f"failed ({reason})", level_steps, mf)
+        log.info(
+            "  band w = %8.4g K: %s after %d Newton steps (metal fraction %.4f)",
+            w,
+            "converged" if ok else f"failed ({reason})",
+            level_steps,
+            mf,
+        )
         if ok:
             rep.metal_fraction_history.append(mf)
             state = problem.save_state()
@@ -137,8 +174,9 @@ def solve(problem: CoupledProblem, progress=None, warm_start: bool = False,
             w = w_prev * math.sqrt(ratio)
         if steps_total >= s.max_iterations:
             problem.restore_state(state)
-            rep.reason = (f"iteration budget ({s.max_iterations} Newton steps) exhausted "
-                          f"at band width {rep.final_width:.4g} K")
+            rep.reason = (
+                f"iteration budget ({s.max_iterations} Newton steps) exhausted at band width {rep.final_width:.4g} K"
+            )
             break
     rep.newton_steps = steps_total
     problem.set_width(rep.final_width if math.isfinite(rep.final_width) else w)

@@ -22,7 +22,7 @@ import math
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, geometry
 from dolfinx import mesh as dmesh
 from petsc4py import PETSc
 
@@ -107,8 +107,9 @@ class CoupledProblem:
         # m, sigma, S are constant per cell, so with P1 unknowns every volume integrand is at
         # most linear (Joule heat times a test function): the 1-point rule is exact there.
         # The RT mass term of the mixed form is quadratic.
-        self.dx = ufl.Measure("dx", domain=msh, subdomain_data=fm.cell_tags,
-                              metadata=QDEG if self.mixed else {"quadrature_degree": 1})
+        self.dx = ufl.Measure(
+            "dx", domain=msh, subdomain_data=fm.cell_tags, metadata=QDEG if self.mixed else {"quadrature_degree": 1}
+        )
         self.ds = ufl.Measure("ds", domain=msh, subdomain_data=fm.facet_tags, metadata=QDEG)
         self.n = ufl.FacetNormal(msh)
         self.measures = Measures(self.dx, self.ds, self.ds, self.n)  # dS set by _build_forms
@@ -122,22 +123,38 @@ class CoupledProblem:
         dxf = self.dx(FILM)
         if self.mixed:
             cur = uk[CURRENT]
-            el = electrical.mixed_form(self.phi, cur.symbol, uk[POTENTIAL].test, cur.test, self.sigma, self.Vc,
-                                       self.n, dxf, self.ds(ELECTRODE_POS))
+            el = electrical.mixed_form(
+                self.phi,
+                cur.symbol,
+                uk[POTENTIAL].test,
+                cur.test,
+                self.sigma,
+                self.Vc,
+                self.n,
+                dxf,
+                self.ds(ELECTRODE_POS),
+            )
         else:
-            el = electrical.p1_form(self.phi, uk[POTENTIAL].test, self.sigma, dxf,
-                                    ufl.split(self.electrodes.indicator)[0])
+            el = electrical.p1_form(
+                self.phi, uk[POTENTIAL].test, self.sigma, dxf, ufl.split(self.electrodes.indicator)[0]
+            )
         self.electrical = el
         self.j = el.current_density
         self.joule_expr = el.joule_density
         self.q_peltier = self.peltier_on * thermal.peltier_facet_density(self.T, self.S, self.j, self.n)
         self.physics = Physics(
-            [Term("electrical_conduction", "electrical", el.residual),
-             *conduction_terms(self.T, w, self.materials.kappa_film, self.materials.kappa_substrate, self.dx,
-                               self.has_substrate)],
-            [HeatSource("joule", self.joule_on * self.joule_expr, self.joule_on, FILM_CELLS, "joule_heat_W_m3"),
-             HeatSource("peltier", self.q_peltier, self.peltier_on, INTERFACE_FACETS, "peltier_heat_W_m2")],
-            w)
+            [
+                Term("electrical_conduction", "electrical", el.residual),
+                *conduction_terms(
+                    self.T, w, self.materials.kappa_film, self.materials.kappa_substrate, self.dx, self.has_substrate
+                ),
+            ],
+            [
+                HeatSource("joule", self.joule_on * self.joule_expr, self.joule_on, FILM_CELLS, "joule_heat_W_m3"),
+                HeatSource("peltier", self.q_peltier, self.peltier_on, INTERFACE_FACETS, "peltier_heat_W_m2"),
+            ],
+            w,
+        )
 
         # --- drive ------------------------------------------------------------------------------
         self.R_ref = mat.rho_insulator * g.length / (g.width * g.thickness)  # crude scale (Ohm)
@@ -160,8 +177,13 @@ class CoupledProblem:
         A = jacobian_matrix(ufl.derivative(self._bulk_residual(), self.u, self._du), self.comm)
         electric = np.concatenate([self.map_phi, self.map_J])
         splits = [("e", owned_is(self.U, electric)), ("T", owned_is(self.U, self.map_T))]
-        solver = LinearSolver(A, self.comm, default_options(self.linear_solver, self.mixed), splits=splits,
-                              user_options=cfg.solver.petsc_options)
+        solver = LinearSolver(
+            A,
+            self.comm,
+            default_options(self.linear_solver, self.mixed),
+            splits=splits,
+            user_options=cfg.solver.petsc_options,
+        )
         self.newton_solver = BorderedNewton(self, A, solver)
         self.interface_facets = np.zeros(0, dtype=np.int32)
         self._build_forms(np.zeros(0, dtype=np.int32))
@@ -170,6 +192,13 @@ class CoupledProblem:
         self.n_cells = msh.topology.index_map(tdim).size_global
         self.initial_state = self.save_state()
         self.ptc_restarts = 0  # band levels (re)started with pseudo-transient continuation
+        self._cell_tree: geometry.BoundingBoxTree | None = None
+
+    def cell_tree(self) -> geometry.BoundingBoxTree:
+        """Bounding-box tree of the cells (for point evaluation), built once on first use."""
+        if self._cell_tree is None:
+            self._cell_tree = geometry.bb_tree(self.msh, self.msh.topology.dim)
+        return self._cell_tree
 
     # --- compatibility views of the parts ------------------------------------------------------
     @property
@@ -274,8 +303,11 @@ class CoupledProblem:
         self.b_form = fem.form(dF_dV)
         self.c_form = fem.form(ufl.derivative(el.current, self.u, ufl.TestFunction(self.U)))
         self.I_form = fem.form(el.current)
-        self._interface_power = {src.name: fem.form(src.power(self.measures)) for src in self.physics.sources
-                                 if src.where == INTERFACE_FACETS}
+        self._interface_power = {
+            src.name: fem.form(src.power(self.measures))
+            for src in self.physics.sources
+            if src.where == INTERFACE_FACETS
+        }
         self.peltier_form = self._interface_power["peltier"]
         self.interface_facets = facets
 
@@ -369,8 +401,9 @@ class CoupledProblem:
         """Assemble J and solve the bordered system; returns dV (du in newton_solver.du)."""
         return self.newton_solver.direction(I_now)
 
-    def newton(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
-               pseudo_transient: bool = False) -> NewtonReport:
+    def newton(
+        self, max_steps: int, tol: float, phase_tol: float, t_rtol: float, pseudo_transient: bool = False
+    ) -> NewtonReport:
         """Damped Newton on the current band width (newton.BorderedNewton.solve)."""
         return self.newton_solver.solve(max_steps, tol, phase_tol, t_rtol, pseudo_transient)
 
@@ -453,8 +486,9 @@ class CoupledProblem:
     # --- state handling ------------------------------------------------------------------------
     def save_state(self) -> State:
         """Everything a failed attempt may change (state.State)."""
-        return State(self.u.x.array.copy(), self.V, self.law.centre.x.array.copy(), self.m.x.array.copy(),
-                     self.drive.value)
+        return State(
+            self.u.x.array.copy(), self.V, self.law.centre.x.array.copy(), self.m.x.array.copy(), self.drive.value
+        )
 
     def restore_state(self, state: State) -> None:
         """Go back to a saved state (its drive too, unless it has none)."""

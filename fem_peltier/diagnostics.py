@@ -35,10 +35,8 @@ def probe(problem: CoupledProblem, f: fem.Function, points: np.ndarray) -> np.nd
     """
     msh = problem.msh
     tdim = msh.topology.dim
-    if not hasattr(problem, "_bb_tree"):
-        problem._bb_tree = geometry.bb_tree(msh, tdim)
     pts = np.ascontiguousarray(points, dtype=np.float64)
-    cand = geometry.compute_collisions_points(problem._bb_tree, pts)
+    cand = geometry.compute_collisions_points(problem.cell_tree(), pts)
     coll = geometry.compute_colliding_cells(msh, cand, pts)
     n_own = msh.topology.index_map(tdim).size_local
     idx, cells = [], []
@@ -161,7 +159,6 @@ def summary_quantities(problem: CoupledProblem) -> dict:
     }
     out.update(heat_terms(p))
     out["interface_facets"] = comm.allreduce(
-        int(np.count_nonzero(p.interface_facets < p.msh.topology.index_map(tdim - 1).size_local)), op=MPI.SUM)
+        int(np.count_nonzero(p.interface_facets < p.msh.topology.index_map(tdim - 1).size_local)), op=MPI.SUM
+    )
     return out
-
-

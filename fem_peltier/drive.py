@@ -34,7 +34,7 @@ class Drive:
     current_scale_A: float  # scale of the current residual in the Newton merit
 
     @classmethod
-    def from_config(cls, drive, resistance_scale_Ohm: float) -> "Drive":
+    def from_config(cls, drive, resistance_scale_Ohm: float) -> Drive:
         """The drive of a [drive] section; `resistance_scale_Ohm` (a crude film resistance)
         sets the current scale under voltage and source control."""
         R_load = float(drive.load_resistance)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+from mpi4py import MPI  # noqa: F401  (first: loads libmpi before dolfinx/petsc4py)
 import numpy as np
 import ufl
 from dolfinx import fem, mesh as dmesh
@@ -57,8 +57,9 @@ def electrode_dofs(V, facet_tags: dmesh.MeshTags, tag: int) -> np.ndarray:
 def substrate_only_dofs(V, cell_tags: dmesh.MeshTags, film_tag: int) -> np.ndarray:
     """Dofs of V that belong to no film cell (the current-free substrate interior)."""
     tdim = cell_tags.dim
-    all_cells = np.arange(cell_tags.topology.index_map(tdim).size_local
-                          + cell_tags.topology.index_map(tdim).num_ghosts, dtype=np.int32)
+    all_cells = np.arange(
+        cell_tags.topology.index_map(tdim).size_local + cell_tags.topology.index_map(tdim).num_ghosts, dtype=np.int32
+    )
     film_cells = cell_tags.find(film_tag)
     others = np.setdiff1d(all_cells, film_cells).astype(np.int32)
     if others.size == 0:
@@ -68,8 +69,9 @@ def substrate_only_dofs(V, cell_tags: dmesh.MeshTags, film_tag: int) -> np.ndarr
     return np.setdiff1d(d_other, d_film).astype(np.int32)
 
 
-def flux_bcs(J_space, V_J, phi_space, facet_tags: dmesh.MeshTags, closed: np.ndarray,
-             substrate_cells: np.ndarray | None) -> list:
+def flux_bcs(
+    J_space, V_J, phi_space, facet_tags: dmesh.MeshTags, closed: np.ndarray, substrate_cells: np.ndarray | None
+) -> list:
     """Essential conditions of the mixed (flux) form: j = 0 on the dofs of the `closed`
     facets (j.n = 0 through those film surfaces) and, given `substrate_cells`, j = 0 and
     phi = 0 in the substrate, which carries no current. `J_space`/`phi_space` are the
@@ -101,12 +103,22 @@ class ElectricalForm:
 def p1_form(phi, v, sigma, dx_film, lift) -> ElectricalForm:
     """P1 potential with phi = V on the positive patch as Dirichlet data; the current is the
     reaction there, F_e tested with `lift` (1 on the positive patch's dofs)."""
-    return ElectricalForm(residual(phi, v, sigma, dx_film), current_density(phi, sigma),
-                          joule_density(phi, sigma), residual(phi, lift, sigma, dx_film), None)
+    return ElectricalForm(
+        residual(phi, v, sigma, dx_film),
+        current_density(phi, sigma),
+        joule_density(phi, sigma),
+        residual(phi, lift, sigma, dx_film),
+        None,
+    )
 
 
 def mixed_form(phi, J, q, tau, sigma, V, n, dx_film, ds_pos) -> ElectricalForm:
     """Raviart-Thomas current J and cell potential phi; V enters through the positive patch, and
     the current is the exact flux -J . n through it."""
-    return ElectricalForm(mixed_residual(phi, J, q, tau, 1.0 / sigma, V, n, dx_film, ds_pos), J,
-                          joule_density_flux(J, sigma), -ufl.dot(J, n) * ds_pos, ufl.dot(tau, n) * ds_pos)
+    return ElectricalForm(
+        mixed_residual(phi, J, q, tau, 1.0 / sigma, V, n, dx_film, ds_pos),
+        J,
+        joule_density_flux(J, sigma),
+        -ufl.dot(J, n) * ds_pos,
+        ufl.dot(tau, n) * ds_pos,
+    )

@@ -38,8 +38,11 @@ class FieldSpec:
 def field_specs(current_discretization: str) -> list[FieldSpec]:
     """The unknowns of a current discretization, in the order of the mixed element."""
     if current_discretization == "mixed":
-        return [FieldSpec(POTENTIAL, "DG", 0, "V"), FieldSpec(TEMPERATURE, "Lagrange", 1, "K"),
-                FieldSpec(CURRENT, "RT", 1, "A/m^2")]
+        return [
+            FieldSpec(POTENTIAL, "DG", 0, "V"),
+            FieldSpec(TEMPERATURE, "Lagrange", 1, "K"),
+            FieldSpec(CURRENT, "RT", 1, "A/m^2"),
+        ]
     return [FieldSpec(POTENTIAL, "Lagrange", 1, "V"), FieldSpec(TEMPERATURE, "Lagrange", 1, "K")]
 
 
@@ -70,8 +73,9 @@ class Unknowns:
         for i, spec in enumerate(specs):
             sub = self.space.sub(i)
             space, dofs = sub.collapse()
-            self.fields[spec.name] = Field(spec, i, sub, space, np.asarray(dofs, dtype=np.int32).ravel(),
-                                           symbols[i], tests[i])
+            self.fields[spec.name] = Field(
+                spec, i, sub, space, np.asarray(dofs, dtype=np.int32).ravel(), symbols[i], tests[i]
+            )
 
     def __getitem__(self, name: str) -> Field:
         return self.fields[name]

@@ -78,9 +78,13 @@ def _fieldsplit_gamg_options(mixed: bool) -> Options:
     diagonal (detect_saddle_point) and preconditioned by `saddle_point_pc_options`.
     """
     opts: Options = {
-        "ksp_type": "gmres", "ksp_gmres_restart": 100,
-        "ksp_rtol": 1e-10, "ksp_atol": 1e-30, "ksp_max_it": 1000,
-        "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
+        "ksp_type": "gmres",
+        "ksp_gmres_restart": 100,
+        "ksp_rtol": 1e-10,
+        "ksp_atol": 1e-30,
+        "ksp_max_it": 1000,
+        "pc_type": "fieldsplit",
+        "pc_fieldsplit_type": "multiplicative",
     }
     for name in ("e", "T"):
         opts[f"fieldsplit_{name}_ksp_type"] = "preonly"
@@ -94,18 +98,23 @@ def _fieldsplit_gamg_options(mixed: bool) -> Options:
 def _asm_options() -> Options:
     """GMRES (restart 200, rtol 1e-12, at most 2000 iterations) with additive Schwarz:
     a simple iterative fallback."""
-    return {"ksp_type": "gmres", "ksp_gmres_restart": 200, "ksp_rtol": 1e-12, "ksp_max_it": 2000,
-            "pc_type": "asm"}
+    return {"ksp_type": "gmres", "ksp_gmres_restart": 200, "ksp_rtol": 1e-12, "ksp_max_it": 2000, "pc_type": "asm"}
 
 
 def saddle_point_pc_options(current: str, potential: str) -> Options:
     """PETSc options (without prefix) of the mixed electrical block's preconditioner, its
     splits named `current` and `potential`: Schur-complement factorisation with Jacobi on
     the current mass matrix and GAMG on the Schur complement B diag(M)^-1 B^T."""
-    return {"pc_type": "fieldsplit", "pc_fieldsplit_type": "schur", "pc_fieldsplit_schur_fact_type": "full",
-            "pc_fieldsplit_schur_precondition": "selfp",
-            f"fieldsplit_{current}_ksp_type": "preonly", f"fieldsplit_{current}_pc_type": "jacobi",
-            f"fieldsplit_{potential}_ksp_type": "preonly", f"fieldsplit_{potential}_pc_type": "gamg"}
+    return {
+        "pc_type": "fieldsplit",
+        "pc_fieldsplit_type": "schur",
+        "pc_fieldsplit_schur_fact_type": "full",
+        "pc_fieldsplit_schur_precondition": "selfp",
+        f"fieldsplit_{current}_ksp_type": "preonly",
+        f"fieldsplit_{current}_pc_type": "jacobi",
+        f"fieldsplit_{potential}_ksp_type": "preonly",
+        f"fieldsplit_{potential}_pc_type": "gamg",
+    }
 
 
 def owned_is(U: fem.FunctionSpace, parent_dofs: np.ndarray) -> PETSc.IS:
@@ -135,14 +144,14 @@ def petsc_options(options: Mapping[str, OptionValue], prefix: str = "") -> Itera
             before[name] = db.getString(name) or None  # a bare flag reads as ""
         else:
             absent.append(name)
-        db[name] = value
+        db.setValue(name, value)
     try:
         yield
     finally:
         for name in absent:
             db.delValue(name)
         for name, old in before.items():
-            db[name] = old
+            db.setValue(name, old)
 
 
 # ---------------------------------------------------------------------------------------
@@ -161,9 +170,15 @@ class LinearSolver:
     misspelt name, or one that this solver does not use) and one warning names them.
     """
 
-    def __init__(self, A: PETSc.Mat, comm: MPI.Comm, options: Mapping[str, OptionValue],
-                 prefix: str = NEWTON_PREFIX, splits: Sequence[tuple[str, PETSc.IS]] = (),
-                 user_options: Mapping[str, OptionValue] | None = None):
+    def __init__(
+        self,
+        A: PETSc.Mat,
+        comm: MPI.Comm,
+        options: Mapping[str, OptionValue],
+        prefix: str = NEWTON_PREFIX,
+        splits: Sequence[tuple[str, PETSc.IS]] = (),
+        user_options: Mapping[str, OptionValue] | None = None,
+    ):
         self.prefix = prefix
         self.user_options: Options = dict(user_options or {})
         self.options: Options = {**options, **self.user_options}
@@ -172,7 +187,7 @@ class LinearSolver:
         self._solved = False
         db = PETSc.Options()  # options set outside (command line, PETSC_OPTIONS) stay on destroy
         self._outside = {k for k in self.options if db.hasName(prefix + k)}
-        self.ksp = PETSc.KSP().create(comm)
+        self.ksp = PETSc.KSP().create(comm)  # type: ignore[arg-type]
         self.ksp.setOptionsPrefix(prefix)
         self.ksp.setOperators(A)
         with self._options_in_database():
@@ -215,5 +230,7 @@ class LinearSolver:
     def _report_unused(self) -> None:
         self.unused_options = sorted(k for k in self.user_options if k not in self._used)
         if self.unused_options:
-            log.warning("solver.petsc_options: PETSc did not use %s (misspelt, or not used by this solver)",
-                        ", ".join(self.unused_options))
+            log.warning(
+                "solver.petsc_options: PETSc did not use %s (misspelt, or not used by this solver)",
+                ", ".join(self.unused_options),
+            )

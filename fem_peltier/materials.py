@@ -22,7 +22,7 @@ import ufl
 from dolfinx import fem
 from dolfinx import mesh as dmesh
 
-from .config import Config
+from .config import ResolvedConfig
 
 _TANH_CLIP = 20.0
 
@@ -39,7 +39,7 @@ class PhaseLaw:
     s_m: fem.Constant  # S_M (V/K)
 
     @classmethod
-    def create(cls, msh: dmesh.Mesh, cfg: Config, width: float) -> "PhaseLaw":
+    def create(cls, msh: dmesh.Mesh, cfg: ResolvedConfig, width: float) -> PhaseLaw:
         mat = cfg.material
         Q = fem.functionspace(msh, ("DG", 0))
         centre = fem.Function(Q, name="band_centre_K")
@@ -83,7 +83,10 @@ class Materials:
     kappa_substrate: fem.Constant  # W/(m K)
 
     @classmethod
-    def create(cls, msh: dmesh.Mesh, cfg: Config) -> "Materials":
+    def create(cls, msh: dmesh.Mesh, cfg: ResolvedConfig) -> Materials:
         mat = cfg.material
-        return cls(PhaseLaw.create(msh, cfg, cfg.solver.initial_width),
-                   fem.Constant(msh, float(mat.kappa)), fem.Constant(msh, float(mat.kappa_substrate)))
+        return cls(
+            PhaseLaw.create(msh, cfg, cfg.solver.initial_width),
+            fem.Constant(msh, float(mat.kappa)),
+            fem.Constant(msh, float(mat.kappa_substrate)),
+        )

@@ -117,7 +117,9 @@ def _patch_distance(
     return np.sqrt(dx * dx + dy * dy + dz * dz)
 
 
-def _graded_points(a: float, b: float, size_at: Callable[[float], float], max_points: int = 160) -> npt.NDArray[np.float64]:
+def _graded_points(
+    a: float, b: float, size_at: Callable[[float], float], max_points: int = 160
+) -> npt.NDArray[np.float64]:
     """1D points from a to b spaced at half the local cell size (at most about max_points)."""
     floor = (b - a) / max_points  # keeps the estimate cheap for very fine meshes
     pts = [a]
@@ -151,7 +153,7 @@ def _size_integrals(cfg: ResolvedConfig) -> tuple[float, float]:
         """int dA / s^2 over the plane x_axis = value (clipped to the box)."""
         a, b = [k for k in range(3) if k != axis]
         A, B = np.meshgrid(mid[a], mid[b], indexing="ij")
-        pts = [None, None, None]
+        pts: list[npt.NDArray[np.float64]] = [A, A, A]
         pts[a], pts[b], pts[axis] = A, B, np.full_like(A, value)
         sz = size(_patch_distance(pts[0], pts[1], pts[2], cfg))
         return float(np.sum(np.outer(dl[a], dl[b]) / sz**2))
@@ -317,8 +319,15 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
         fld = gmsh.model.mesh.field
         box = fld.add("Box")  # exact distance to the patch, linear growth over `Thickness`
         for key, val in dict(
-            VIn=e_size, VOut=size, XMin=0.0, XMax=e_len, YMin=0.5 * W - 0.5 * e_w,
-            YMax=0.5 * W + 0.5 * e_w, ZMin=h, ZMax=h, Thickness=thick,
+            VIn=e_size,
+            VOut=size,
+            XMin=0.0,
+            XMax=e_len,
+            YMin=0.5 * W - 0.5 * e_w,
+            YMax=0.5 * W + 0.5 * e_w,
+            ZMin=h,
+            ZMax=h,
+            Thickness=thick,
         ).items():
             fld.setNumber(box, key, val)
         fld.setAsBackgroundMesh(box)
@@ -355,7 +364,9 @@ def _arrays_from_model(gmsh: Any) -> tuple[_MeshArrays, dict[str, tuple[int, int
             types, _, conn = gmsh.model.mesh.getElements(dim, ent)
             for et, c in zip(types, conn):
                 if et != want:
-                    problems.append(f"group '{name}' holds gmsh element type {et}; only linear tetrahedra/triangles are supported")
+                    problems.append(
+                        f"group '{name}' holds gmsh element type {et}; only linear tetrahedra/triangles are supported"
+                    )
                     continue
                 k = 4 if dim == 3 else 3
                 idx = lookup[np.asarray(c, dtype=np.int64)].reshape(-1, k)
@@ -602,8 +613,14 @@ def _check_bbox(a: _MeshArrays, cfg: ResolvedConfig, bad: Callable[[str], InputE
     ]
     if g.substrate_thickness > 0:
         sub = a.x[np.unique(a.tets[a.tet_tags == SUBSTRATE])]
-        checks.append(("geometry.substrate_thickness", "substrate thickness",
-                       sub[:, 2].max() - sub[:, 2].min(), g.substrate_thickness))
+        checks.append(
+            (
+                "geometry.substrate_thickness",
+                "substrate thickness",
+                sub[:, 2].max() - sub[:, 2].min(),
+                g.substrate_thickness,
+            )
+        )
     for key, what, got, want in checks:
         if abs(got - want) > tol:
             raise bad(f"mesh {what} {got:.6g} m does not match {key} = {want:.6g} m")

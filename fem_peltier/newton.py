@@ -70,8 +70,11 @@ def jacobian_matrix(jacobian: ufl.Form, comm: MPI.Comm) -> PETSc.Mat:
     sp.finalize()
     A = la_petsc_cpp.create_matrix(comm, sp, None)
     cols, offsets = sp.graph
-    A.setValuesLocalCSR(np.asarray(offsets, dtype=PETSc.IntType), np.asarray(cols, dtype=PETSc.IntType),
-                        np.zeros(cols.size, dtype=PETSc.ScalarType))
+    A.setValuesLocalCSR(
+        np.asarray(offsets, dtype=PETSc.IntType),
+        np.asarray(cols, dtype=PETSc.IntType),
+        np.zeros(cols.size, dtype=PETSc.ScalarType),
+    )
     A.assemble()
     A.setOption(PETSc.Mat.Option.IGNORE_ZERO_ENTRIES, True)
     A.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATIONS, True)
@@ -105,10 +108,11 @@ class BorderedProblem(Protocol):
     comm: MPI.Comm
     u: fem.Function
     V: float
-    bcs: list
     ptc_scale: float  # starting pseudo-transient coefficient (W/(m^3 K))
     temperature_dofs: np.ndarray  # monitored for the relative change dT/T
 
+    @property
+    def bcs(self) -> list: ...
     @property
     def controls_current(self) -> bool: ...
     def newton_forms(self) -> NewtonForms: ...
@@ -232,7 +236,7 @@ class BorderedNewton:
         pc.setReusePreconditioner(lag)
         self.solver.solve(b, x)
         its = self.ksp.getIterationNumber()
-        if lag and (self.ksp.getConvergedReason() < 0 or its > 2 * self._pc_fresh_its + 5):
+        if lag and (self.ksp.getConvergedReason() < 0 or its > 2 * self._pc_fresh_its + 5):  # type: ignore[operator]
             self.ksp_iterations.append(its)  # the wasted attempt counts
             pc.setReusePreconditioner(False)
             x.set(0.0)
@@ -244,11 +248,12 @@ class BorderedNewton:
 
     def _check_ksp(self, what: str) -> None:
         self.ksp_iterations.append(self.ksp.getIterationNumber())
-        reason = self.ksp.getConvergedReason()
+        reason: int = self.ksp.getConvergedReason()  # type: ignore[assignment]
         if reason < 0:
             names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}
-            raise SolverError(f"linear solve for the {what} failed (PETSc KSP reason {reason} "
-                              f"{names.get(reason, 'unknown')})")
+            raise SolverError(
+                f"linear solve for the {what} failed (PETSc KSP reason {reason} {names.get(reason, 'unknown')})"
+            )
 
     def local_correction(self) -> np.ndarray:
         """The Newton correction as a local (owned + ghost) array in the Function layout."""
@@ -258,8 +263,9 @@ class BorderedNewton:
         return tmp.x.array.copy()
 
     # --- the iteration -----------------------------------------------------------------------
-    def solve(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
-              pseudo_transient: bool = False) -> NewtonReport:
+    def solve(
+        self, max_steps: int, tol: float, phase_tol: float, t_rtol: float, pseudo_transient: bool = False
+    ) -> NewtonReport:
         """Damped Newton at fixed parameters until the scaled residual < tol.
 
         With `pseudo_transient`, each step solves (J + c M_T) du = -F, a backward-Euler
@@ -274,8 +280,9 @@ class BorderedNewton:
         finally:
             self.problem.set_pseudo_time(0.0)
 
-    def _iterate(self, max_steps: int, tol: float, phase_tol: float, t_rtol: float,
-                 pseudo_transient: bool) -> NewtonReport:
+    def _iterate(
+        self, max_steps: int, tol: float, phase_tol: float, t_rtol: float, pseudo_transient: bool
+    ) -> NewtonReport:
         p = self.problem
         comm = p.comm
         u = p.u.x.array
@@ -328,8 +335,9 @@ class BorderedNewton:
                     # once accepted, it is the next step's residual as it stands
                     p.update_phase()
                     trial, I_trial = self.merit()
-                    if math.isfinite(trial) and (trial <= (1 - 1e-4 * lam) * merit or trial < 1e-2 * tol
-                                                 or (c > 0 and trial < 10 * merit)):
+                    if math.isfinite(trial) and (
+                        trial <= (1 - 1e-4 * lam) * merit or trial < 1e-2 * tol or (c > 0 and trial < 10 * merit)
+                    ):
                         accepted = True
                         break
                 elif why is None:
@@ -345,7 +353,8 @@ class BorderedNewton:
             T_new = u[p.temperature_dofs]
             dT = float(np.max(np.abs(lam * du_loc[p.temperature_dofs]), initial=0.0))
             dT_rel = comm.allreduce(dT, op=MPI.MAX) / max(
-                comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300)
+                comm.allreduce(float(np.max(np.abs(T_new), initial=0.0)), op=MPI.MAX), 1e-300
+            )
             dm = p.phase_change(m_save)
             merit_prev = merit
             merit, I_now = trial, I_trial
@@ -354,8 +363,15 @@ class BorderedNewton:
                 if c < 1e-6 * p.ptc_scale:
                     c = 0.0
                 p.set_pseudo_time(c)
-            log.debug("    newton %2d: merit %.3e  lambda %.3g  dT/T %.2e  dm %.2e  V %.6g",
-                      steps, merit, lam, dT_rel, dm, p.V)
+            log.debug(
+                "    newton %2d: merit %.3e  lambda %.3g  dT/T %.2e  dm %.2e  V %.6g",
+                steps,
+                merit,
+                lam,
+                dT_rel,
+                dm,
+                p.V,
+            )
 
     def destroy(self) -> None:
         """Free the PETSc objects now (a problem whose state has been carried elsewhere)."""

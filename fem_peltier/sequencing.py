@@ -178,8 +178,9 @@ def transfer_state(coarse: CoupledProblem, fine: CoupledProblem) -> None:
     m_cell.interpolate(m_v)
     mat = fine.cfg.material
     if mat.hysteresis > 0:
-        fine.law.centre.x.array[:] = np.where(m_cell.x.array >= 0.5, mat.t_mit - mat.hysteresis / 2,
-                                              mat.t_mit + mat.hysteresis / 2)
+        fine.law.centre.x.array[:] = np.where(
+            m_cell.x.array >= 0.5, mat.t_mit - mat.hysteresis / 2, mat.t_mit + mat.hysteresis / 2
+        )
         fine.law.centre.x.scatter_forward()
     fine.set_width(coarse.law.width.value)
     fine.update_phase()
@@ -210,9 +211,15 @@ def solve_sequenced(problem: CoupledProblem, k: int) -> tuple[SolveReport, list[
         rep = solve(cp, start_width=w_seq if prev is not None else None, stop_width=w_seq)
         dt = time.perf_counter() - t0
         levels.append(CoarseLevel(cp.n_cells, rep.newton_steps, dt, rep.converged))
-        log.info("coarse mesh %d: %d cells, %s after %d Newton steps down to w = %.4g K (%.1f s)", level,
-                 cp.n_cells, "converged" if rep.converged else f"failed ({rep.reason})", rep.newton_steps,
-                 w_seq, dt)
+        log.info(
+            "coarse mesh %d: %d cells, %s after %d Newton steps down to w = %.4g K (%.1f s)",
+            level,
+            cp.n_cells,
+            "converged" if rep.converged else f"failed ({rep.reason})",
+            rep.newton_steps,
+            w_seq,
+            dt,
+        )
         if not rep.converged:  # nothing useful to carry over: the target mesh runs on its own
             cp.destroy()
             prev = None

@@ -1,9 +1,9 @@
 """One steady-state run: config in, result out (the layer under `fem-peltier run`).
 
-    import fem_peltier as fp
-    cfg = fp.load_config(preset="fig2a")
-    result = fp.run(cfg, out="out/fig2a")
-    result.summary["T_max_K"], result.fields["T"]
+import fem_peltier as fp
+cfg = fp.load_config(preset="fig2a")
+result = fp.run(cfg, out="out/fig2a")
+result.summary["T_max_K"], result.fields["T"]
 """
 
 from __future__ import annotations
@@ -40,8 +40,15 @@ class Result:
     out: Path | None = None
 
 
-def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, comm: MPI.Comm = MPI.COMM_WORLD,
-        film_mesh: FilmMesh | None = None, pictures: bool = True, problem: CoupledProblem | None = None) -> Result:
+def run(
+    cfg: Config,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    film_mesh: FilmMesh | None = None,
+    pictures: bool = True,
+    problem: CoupledProblem | None = None,
+) -> Result:
     """Mesh, solve and (if `out` is given) write summary.json, fields.xdmf and the PNG pictures.
 
     `problem` may be a previously solved CoupledProblem of the same mesh to warm-start from
@@ -76,26 +83,36 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         "reason": report.reason,
     }
     summary.update(summary_quantities(problem))
-    summary.update({
-        "cells": problem.n_cells,
-        "dofs": problem.n_dofs,
-        "ranks": comm.size,
-        "transition_width_K": report.final_width,
-        "band_levels": len([lv for lv in report.levels if lv["converged"]]),
-        "phase_updates": report.phase_updates,
-        "pseudo_transient_restarts": problem.ptc_restarts,
-        "metal_fraction_history": report.metal_fraction_history,
-        "mesh_source": problem.fm.source,
-        "solve_time_s": t_solve,
-        "time_per_newton_step_s": (t_solve - t_coarse) / max(report.newton_steps, 1),
-        "coarse_meshes": [{"cells": c.cells, "newton_steps": c.newton_steps, "solve_time_s": c.solve_time_s,
-                           "converged": c.converged} for c in coarse],
-        "linear_solver": problem.linear_solver,
-        "current_discretization": problem.cfg.solver.current_discretization,
-        "ksp_iterations_per_solve": (sum(problem.ksp_iterations) / len(problem.ksp_iterations)
-                                     if problem.ksp_iterations else 0.0),
-        "fem_peltier_version": __version__,
-    })
+    summary.update(
+        {
+            "cells": problem.n_cells,
+            "dofs": problem.n_dofs,
+            "ranks": comm.size,
+            "transition_width_K": report.final_width,
+            "band_levels": len([lv for lv in report.levels if lv["converged"]]),
+            "phase_updates": report.phase_updates,
+            "pseudo_transient_restarts": problem.ptc_restarts,
+            "metal_fraction_history": report.metal_fraction_history,
+            "mesh_source": problem.fm.source,
+            "solve_time_s": t_solve,
+            "time_per_newton_step_s": (t_solve - t_coarse) / max(report.newton_steps, 1),
+            "coarse_meshes": [
+                {
+                    "cells": c.cells,
+                    "newton_steps": c.newton_steps,
+                    "solve_time_s": c.solve_time_s,
+                    "converged": c.converged,
+                }
+                for c in coarse
+            ],
+            "linear_solver": problem.linear_solver,
+            "current_discretization": problem.cfg.solver.current_discretization,
+            "ksp_iterations_per_solve": (
+                sum(problem.ksp_iterations) / len(problem.ksp_iterations) if problem.ksp_iterations else 0.0
+            ),
+            "fem_peltier_version": __version__,
+        }
+    )
     summary.update({k: v for k, v in cfg.groups().items()})
     fields = output_fields(problem)
     result = Result(report.converged, summary, report, problem, fields)
@@ -111,6 +128,11 @@ def run(cfg: Config, out: str | Path | None = None, overwrite: bool = False, com
         result.out = Path(out)
     else:
         summary["wall_time_s"] = time.perf_counter() - t_start
-    log.info("%s after %d Newton steps (%s); wall %.1f s", "converged" if report.converged else "NOT converged",
-             report.newton_steps, report.reason, summary["wall_time_s"])
+    log.info(
+        "%s after %d Newton steps (%s); wall %.1f s",
+        "converged" if report.converged else "NOT converged",
+        report.newton_steps,
+        report.reason,
+        summary["wall_time_s"],
+    )
     return result

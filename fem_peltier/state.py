@@ -21,5 +21,5 @@ class State:
     phase: np.ndarray  # DG0 metal fraction m
     drive_value: float | None = None  # the present drive (A or V); None keeps the problem's
 
-    def copy(self) -> "State":
+    def copy(self) -> State:
         return State(self.u.copy(), self.V, self.band_centre_K.copy(), self.phase.copy(), self.drive_value)

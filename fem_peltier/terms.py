@@ -104,6 +104,7 @@ def conduction_terms(T, w, kappa_film, kappa_substrate, dx, has_substrate: bool)
     """Heat conduction in the film and, if there is one, in the substrate."""
     terms = [Term("heat_conduction_film", "thermal", thermal.conduction(T, w, kappa_film, dx(FILM)))]
     if has_substrate:
-        terms.append(Term("heat_conduction_substrate", "thermal",
-                          thermal.conduction(T, w, kappa_substrate, dx(SUBSTRATE))))
+        terms.append(
+            Term("heat_conduction_substrate", "thermal", thermal.conduction(T, w, kappa_substrate, dx(SUBSTRATE)))
+        )
     return terms
