@@ -30,6 +30,8 @@ from mpi4py import MPI  # first: loads libmpi before petsc4py
 import numpy as np
 from petsc4py import PETSc
 
+from .errors import InputError
+
 if TYPE_CHECKING:
     from dolfinx import fem
 
@@ -190,7 +192,7 @@ class LinearSolver:
         self.ksp = PETSc.KSP().create(comm)  # type: ignore[arg-type]
         self.ksp.setOptionsPrefix(prefix)
         self.ksp.setOperators(A)
-        with self._options_in_database():
+        with self._options_in_database(), self._refused_options():
             self.ksp.setFromOptions()
             pc = self.ksp.getPC()
             if splits and pc.getType() == PETSc.PC.Type.FIELDSPLIT:
@@ -203,7 +205,7 @@ class LinearSolver:
 
     def solve(self, b: PETSc.Vec, x: PETSc.Vec) -> None:
         """Solve A x = b (x is the initial guess when the KSP is told so)."""
-        with self._options_in_database():
+        with self._options_in_database(), self._refused_options(first_solve=not self._solved):
             self.ksp.solve(b, x)
         if not self._solved:
             self._solved = True
@@ -216,6 +218,19 @@ class LinearSolver:
         for key in self.options:  # already gone unless a block was left abnormally
             if key not in self._outside and db.hasName(self.prefix + key):
                 db.delValue(self.prefix + key)
+
+    @contextmanager
+    def _refused_options(self, first_solve: bool = True) -> Iterator[None]:
+        """A PETSc error while the user's options are first applied (set-up and first solve,
+        where sub-solvers read theirs) is bad input: an InputError naming the key."""
+        try:
+            yield
+        except PETSc.Error as exc:
+            if not (first_solve and self.user_options):
+                raise
+            given = ", ".join(f"{k}={v}" for k, v in self.user_options.items())
+            reason = str(exc).rsplit("]", 1)[-1].strip()  # PETSc's last line: what it could not do
+            raise InputError("solver.petsc_options", f"PETSc refused {{{given}}}: {reason}") from None
 
     @contextmanager
     def _options_in_database(self) -> Iterator[None]:

@@ -199,6 +199,18 @@ def test_linear_solve_failure_reports_petsc_reason(tmp_path, monkeypatch):
     assert s["T_max_K"] is not None and s["T_max_K"] >= s["T0_K"]  # a state, not NaNs
 
 
+def test_petsc_option_value_refused_is_bad_input(tmp_path):
+    """An option name PETSc knows with a value it does not (a misspelt solver type) is bad
+    input: exit 2, one line naming solver.petsc_options, nothing written, no traceback."""
+    out = tmp_path / "bad"
+    proc = fem("run", "--preset", "fig2a", *COARSE, "--set", 'solver.petsc_options={ksp_type="gmress"}',
+               "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "solver.petsc_options: PETSc refused {ksp_type=gmress}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
 def test_runaway_is_named(tmp_path):
     out = tmp_path / "hot"
     proc = fem("run", "--preset", "fig2a", *COARSE, "--set", "solver.t_ceiling=320", "--out", str(out),
