@@ -287,7 +287,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     barrier()
     sim = _import_solver_module("simulation")
     if cfg.mesh.file is None:  # the cell budget, before any log line or meshing
-        _import_solver_module("mesh")._check_budget(cfg)
+        _import_solver_module("mesh").check_budget(cfg)
     log.info("running %s -> %s", name, out)
     started = time.time()
     try:

@@ -433,17 +433,17 @@ def _need_dolfinx() -> None:
 @given(_log_uniform(1e-5, 2e-4), st.floats(0.1, 1.0), _log_uniform(1e2, 1e7))
 def test_cell_budget_refuses_with_estimate(size, e_ratio, max_cells):
     _need_dolfinx()
-    from fem_peltier.mesh import _check_budget, estimate_cells
+    from fem_peltier.mesh import check_budget, estimate_cells
 
     cfg = load_config(preset="fig2a", overrides=[f"mesh.size={size}", f"mesh.electrode_size={size * e_ratio}",
                                                  f"mesh.max_cells={int(max_cells)}"]).resolved()
     est = estimate_cells(cfg)
     if est > cfg.mesh.max_cells:
         with pytest.raises(InputError) as exc:
-            _check_budget(cfg)
+            check_budget(cfg)
         assert exc.value.key == "mesh.max_cells" and f"estimated {est} cells" in exc.value.message
     else:
-        _check_budget(cfg)
+        check_budget(cfg)
 
 
 # ---------------------------------------------------------------------------------------
