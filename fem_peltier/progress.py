@@ -1,0 +1,94 @@
+"""A progress line for a series of runs (rich, rank 0 only; one log line per run without a terminal)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from .parallel import is_root
+
+log = logging.getLogger("fem_peltier.sweep")
+
+
+class Progress:
+    """A rich progress line on rank 0 (points done, current point, time per point, ETA).
+
+    Disabled under `quiet`, when stdout is not a terminal and on ranks > 0; then each
+    finished point is logged as one line instead. While it is shown, the package's
+    log records update its status text (warnings are printed above it).
+    """
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        self.total, self.done, self.enabled = total, done, enabled and is_root()
+        self.times: list[float] = []
+        self._progress = None
+        self._task = None
+        self._saved: list[logging.Handler] = []
+
+    def __enter__(self) -> "Progress":
+        if not self.enabled:
+            return self
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
+
+        console = Console(file=sys.stdout)
+        self._progress = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("{task.fields[timing]}"), TextColumn("{task.fields[status]}"),
+                                      console=console, transient=False)
+        self._progress.start()
+        self._task = self._progress.add_task("sweep", total=self.total, completed=self.done, timing="", status="")
+        pkg = logging.getLogger("fem_peltier")
+        self._saved = [h for h in pkg.handlers if getattr(h, "_fem_peltier", False)]
+        for h in self._saved:
+            pkg.removeHandler(h)
+        self._handler = _StatusHandler(self)
+        pkg.addHandler(self._handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is None:
+            return
+        pkg = logging.getLogger("fem_peltier")
+        pkg.removeHandler(self._handler)
+        for h in self._saved:
+            pkg.addHandler(h)
+        self._progress.stop()
+        self._progress = None
+
+    def _timing(self) -> str:
+        if not self.times:
+            return ""
+        mean = sum(self.times) / len(self.times)
+        left = mean * (self.total - self.done)
+        return f"{mean:.1f} s/point, ETA {left:.0f} s"
+
+    def start(self, index: int, label: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"point {index + 1}/{self.total}: {label}", status="")
+
+    def status(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, status=text[:60])
+
+    def finish(self, seconds: float, line: str) -> None:
+        self.done += 1
+        self.times.append(seconds)
+        if self._progress is not None:
+            self._progress.console.print(line, markup=False, highlight=False)
+            self._progress.update(self._task, completed=self.done, timing=self._timing())
+        else:
+            log.info("%s", line)
+
+
+class _StatusHandler(logging.Handler):
+    def __init__(self, progress: Progress):
+        super().__init__(logging.INFO)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage().strip()
+        if record.levelno >= logging.WARNING and self.progress._progress is not None:
+            self.progress._progress.console.print(msg, markup=False, highlight=False)
+        else:
+            self.progress.status(msg)

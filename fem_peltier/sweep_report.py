@@ -1,0 +1,174 @@
+"""The switching report of a sweep: ramps, where metal appears and vanishes, loop width, first-metal side.
+
+Read from the rows of sweep.csv only (no DOLFINx, no matplotlib).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .sweep_plan import directions
+
+#: "metal is present" when some film is metallic (m >= 0.5) below this fraction counts as none
+METAL_FRACTION_EPS = 1e-4
+
+
+def row_float(row: dict[str, str], key: str) -> float | None:
+    """A finite float from a sweep.csv row, or None (missing, empty, NaN or not a number)."""
+    try:
+        v = float(row.get(key) or "")
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def metal_present(row: dict[str, str]) -> bool:
+    """Some film is metallic (m >= 0.5) at this point."""
+    depth = row_float(row, "metal_max_depth_m")
+    if depth is not None:
+        return depth > 0
+    if row.get("metal_top_x_range_m"):
+        return True
+    mf = row_float(row, "metal_fraction")
+    return mf is not None and mf > METAL_FRACTION_EPS
+
+
+def metal_side(row: dict[str, str], length: float) -> dict[str, Any]:
+    """Which electrode the metal sits at: the top-line extent vs L/2, else the metal's mean x."""
+    rng = json.loads(row["metal_top_x_range_m"]) if row.get("metal_top_x_range_m") else None
+    xmean = row_float(row, "metal_x_mean_m")
+    side = "unknown"
+    if rng is not None and rng[1] < length / 2:
+        side = "negative"
+    elif rng is not None and rng[0] > length / 2:
+        side = "positive"
+    elif xmean is not None and abs(xmean - length / 2) > 1e-6 * length:
+        side = "negative" if xmean < length / 2 else "positive"
+    elif rng is not None or xmean is not None:
+        side = "both"
+    return {"side": side, "top_x_range_m": rng, "metal_x_mean_m": xmean,
+            "spans_midline": bool(rng is not None and rng[0] < length / 2 < rng[1])}
+
+
+def _polarity(v: float) -> str | None:
+    return "+" if v > 0 else "-" if v < 0 else None
+
+
+def ramps(values: list[float]) -> list[dict[str, Any]]:
+    """Split the points into monotone ramps of one direction and one polarity.
+
+    Each ramp lists its point indices; `anchor` is the point before it (the turning
+    point) when that has the same polarity or is zero, so that a switch right after the
+    turn is seen.
+    """
+    dirs = directions(values)
+    out: list[dict[str, Any]] = []
+    for i, (v, d) in enumerate(zip(values, dirs)):
+        pol = _polarity(v)
+        r = out[-1] if out else None
+        if r is None or r["direction"] != d or (pol and r["polarity"] and pol != r["polarity"]):
+            anchor = i - 1 if i > 0 and (_polarity(values[i - 1]) in (pol, None) or pol is None) else None
+            out.append({"direction": d, "polarity": pol, "points": [i], "anchor": anchor})
+        else:
+            r["points"].append(i)
+            r["polarity"] = r["polarity"] or pol
+    return out
+
+
+def _step(row_a: dict, row_b: dict, a: int, b: int, column: str, kind: str) -> dict[str, Any]:
+    va, vb = row_float(row_a, column), row_float(row_b, column)
+    out = {"kind": kind, "points": [a, b], "between": [va, vb], "estimate": (va + vb) / 2,
+           "uncertainty": abs(vb - va) / 2}
+    ma, mb = row_float(row_a, "metal_fraction"), row_float(row_b, "metal_fraction")
+    if ma is not None and mb is not None:
+        out["metal_fraction"] = [ma, mb]
+    ia, ib = row_float(row_a, "current_A"), row_float(row_b, "current_A")
+    if ia is not None and ib is not None:
+        out["current_A"] = [ia, ib]
+    return out
+
+
+def switching_report(rows: list[dict[str, str]], column: str, length: float) -> dict[str, Any]:
+    """Switches per ramp, loop width and first-metal side per polarity, from the sweep table."""
+    values = [row_float(r, column) for r in rows]
+    report: dict[str, Any] = {"parameter": column, "metal_fraction_eps": METAL_FRACTION_EPS, "ramps": [],
+                              "polarities": {}}
+    if not rows or any(v is None for v in values):
+        return report
+    for r in ramps(values):
+        seq = ([r["anchor"]] if r["anchor"] is not None else []) + r["points"]
+        seq = [i for i in seq if rows[i].get("converged") == "true"]
+        entry: dict[str, Any] = {"direction": r["direction"], "polarity": r["polarity"] or "0",
+                                 "points": r["points"], "from": values[r["points"][0]], "to": values[r["points"][-1]],
+                                 "switch": None, "largest_jump": None}
+        sign = 1.0 if r["direction"] == "up" else -1.0
+        best = None
+        for a, b in zip(seq, seq[1:]):
+            pa, pb = metal_present(rows[a]), metal_present(rows[b])
+            if entry["switch"] is None and r["direction"] == "up" and not pa and pb:
+                entry["switch"] = _step(rows[a], rows[b], a, b, column, "metal appears")
+            if entry["switch"] is None and r["direction"] == "down" and pa and not pb:
+                entry["switch"] = _step(rows[a], rows[b], a, b, column, "metal vanishes")
+            ma, mb = row_float(rows[a], "metal_fraction"), row_float(rows[b], "metal_fraction")
+            if ma is not None and mb is not None and (best is None or sign * (mb - ma) > best[0]):
+                best = (sign * (mb - ma), a, b)
+        if best is not None and best[0] > 0:
+            entry["largest_jump"] = _step(rows[best[1]], rows[best[2]], best[1], best[2], column,
+                                          "largest metal-fraction change")
+            entry["largest_jump"]["delta_metal_fraction"] = sign * best[0]
+        report["ramps"].append(entry)
+    for pol in ("+", "-"):
+        mine = [e for e in report["ramps"] if e["polarity"] == pol]
+        if not mine:
+            continue
+        summary: dict[str, Any] = {}
+        up = next((e for e in mine if e["direction"] == "up"), None)
+        down = next((e for e in mine if e["direction"] == "down" and up is not None
+                     and e["points"][0] > up["points"][0]), None)
+        for name, e in (("up", up), ("down", down)):
+            if e is not None:
+                sw = e["switch"] or e["largest_jump"]
+                summary[f"switch_{name}"] = sw["estimate"] if sw else None
+                summary[f"switch_{name}_between"] = sw["between"] if sw else None
+                summary[f"switch_{name}_kind"] = sw["kind"] if sw else None
+        if summary.get("switch_up") is not None and summary.get("switch_down") is not None:
+            summary["loop_width"] = abs(abs(summary["switch_up"]) - abs(summary["switch_down"]))
+            summary["loop_width_uncertainty"] = (abs(summary["switch_up_between"][1] - summary["switch_up_between"][0])
+                                                 + abs(summary["switch_down_between"][1]
+                                                       - summary["switch_down_between"][0])) / 2
+        first = next((i for i, (v, row) in enumerate(zip(values, rows))
+                      if _polarity(v) == pol and row.get("converged") == "true" and metal_present(row)), None)
+        if first is not None:
+            summary["first_metal"] = {"point": first, "value": values[first], **metal_side(rows[first], length)}
+        report["polarities"][pol] = summary
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The switching report as a plain-text table."""
+    col = report.get("parameter", "")
+    unit = col.rsplit("_", 1)[-1] if "_" in col else ""
+    lines = [f"switching report ({col}):",
+             f"  {'polarity':<8} {'ramp':<5} {'from':>10} {'to':>10}  switch",
+             "  " + "-" * 70]
+
+    def g(v: float | None) -> str:
+        return "-" if v is None else f"{v:.4g}"
+
+    for e in report.get("ramps", []):
+        sw = e["switch"] or e["largest_jump"]
+        text = (f"{sw['kind']} between {g(sw['between'][0])} and {g(sw['between'][1])} {unit} "
+                f"(~{g(sw['estimate'])})" if sw else "none")
+        lines.append(f"  {e['polarity']:<8} {e['direction']:<5} {g(e['from']):>10} {g(e['to']):>10}  {text}")
+    for pol, s in report.get("polarities", {}).items():
+        parts = []
+        if "loop_width" in s:
+            parts.append(f"loop width {g(s['loop_width'])} +- {g(s['loop_width_uncertainty'])} {unit}")
+        fm = s.get("first_metal")
+        if fm:
+            parts.append(f"metal first at point {fm['point']} ({g(fm['value'])} {unit}) on the {fm['side']} side")
+        if parts:
+            lines.append(f"  polarity {pol}: " + "; ".join(parts))
+    return "\n".join(lines)
