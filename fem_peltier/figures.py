@@ -7,7 +7,7 @@
 * fig2d: the same for W = L/2.
 * fig2e: phase boundaries (m = 0.5) on the top surface of the W = L/2 film for
   I = 5, 10, 25 mA (J proportional to I^2, P to I).
-* fig1b: the V-I curve of the slab sweep against Eq. 11 (see validation.py).
+* fig1b: the V-I curve of the slab sweep against Eq. 11 (see validation_slab.py).
 
 Note the paper's z is the depth below the top surface; the slices here keep
 fem_peltier's z (up, top surface at z = h) and label it.
@@ -222,9 +222,9 @@ def make_figure(name: str, outdir: Path, overrides: list[str] | None = None, lev
     files: list[str] = []
     cases: dict[str, dict] = {}
     if name == "fig1b":
-        from . import validation as v
+        from .validation_slab import check_eq11_vi
 
-        ch = v.check_eq11_vi(level, outdir=outdir)  # type: ignore[arg-type]
+        ch = check_eq11_vi(level, outdir=outdir)  # type: ignore[arg-type]
         return {"files": ch.figures, "cases": {}, "check": ch}
     if name in ("fig2a", "fig2c", "fig2d"):
         res = _run(name, overrides)
