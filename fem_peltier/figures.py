@@ -28,7 +28,7 @@ import numpy as np
 
 from .parallel import is_root
 from .plotting import pyplot
-from .sampling import sample_top_grid
+from .sampling import film_heights, sample_top_grid
 
 log = logging.getLogger("fem_peltier.figures")
 
@@ -42,7 +42,7 @@ def sample_slice(problem, T_fun, nx: int = 240, nz: int = 60) -> dict[str, np.nd
 
     g = problem.cfg.geometry
     x = np.linspace(0, g.length, nx)
-    z = np.linspace(0, g.thickness, nz) * (1 - 2e-9) + 1e-9 * g.thickness
+    z = film_heights(g.thickness, nz)
     X, Z = np.meshgrid(x, z)
     pts = np.column_stack([X.ravel(), np.full(X.size, g.width / 2), Z.ravel()])
     return {"x": x, "z": z, "T": probe(problem, T_fun, pts).reshape(X.shape),

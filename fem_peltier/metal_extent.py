@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .sampling import sample_top_grid
+from .sampling import film_heights, sample_top_grid
 
 
 def _scalar_dg0(problem, values: np.ndarray):
@@ -31,7 +31,7 @@ def phase_crossing_depth(problem, x: float, y: float, n: int = 2000) -> float:
     from .diagnostics import probe
 
     h = problem.cfg.geometry.thickness
-    z = np.linspace(0.0, h, n) * (1 - 2e-9) + 1e-9 * h
+    z = film_heights(h, n)
     pts = np.column_stack([np.full(n, x), np.full(n, y), z])
     zc_fun = _scalar_dg0(problem, problem.xc.x.array.reshape(-1, 3)[:, 2].copy())
     m = probe(problem, problem.m, pts)

@@ -19,6 +19,11 @@ def top_z(thickness: float) -> float:
     return thickness * (1 - TOP_INSET)
 
 
+def film_heights(thickness: float, n: int) -> np.ndarray:
+    """n heights from just above the bottom (z = 0) to just below the top (z = h) of the film."""
+    return np.linspace(0.0, thickness, n) * (1 - 2 * TOP_INSET) + TOP_INSET * thickness
+
+
 def top_grid_points(xs: np.ndarray, ys: np.ndarray, thickness: float,
                     indexing: Literal["xy", "ij"] = "xy") -> np.ndarray:
     """Points (N, 3) of the grid xs x ys on the top surface, in np.meshgrid(xs, ys, indexing) order."""
