@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 
 from .config import Config
@@ -61,8 +63,9 @@ def save_state(problem, path: Path) -> None:
     """Checkpoint of a solved point (collective; rank 0 writes): owned dofs with coordinates."""
     comm = problem.comm
     u = problem.u.x.array
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("T_xyz", "T_val", "phi_xyz", "phi_val", "cell_xyz",
-                                                          "centre", "m")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("T_xyz", "T_val", "phi_xyz", "phi_val", "cell_xyz", "centre", "m")
+    }
     for key, V, dmap in (("T", problem.V_T, problem.map_T), ("phi", problem.V_phi, problem.map_phi)):
         n = V.dofmap.index_map.size_local
         parts[f"{key}_xyz"].append(V.tabulate_dof_coordinates()[:n])
@@ -80,7 +83,8 @@ def save_state(problem, path: Path) -> None:
     if comm.rank == 0:
         data = {k: np.concatenate(v) for k, v in gathered.items()}
         with replacing(path, suffix=".npz") as tmp:
-            np.savez_compressed(tmp, **data, V=V, current=I, top_x=xs, top_y=ys, top_m=mt)
+            arrays: dict[str, Any] = {**data, "V": V, "current": I, "top_x": xs, "top_y": ys, "top_m": mt}
+            np.savez_compressed(tmp, **arrays)
     comm.barrier()
 
 

@@ -16,8 +16,10 @@ Level = Literal["quick", "full"]
 SUITE = ("eq8_eq9", "eq11_vi", "peltier", "eq14", "mesh", "figures", "regime")
 FIGURE_MESH = {"quick": ["mesh.size=1e-4", "mesh.electrode_size=2e-5"], "full": []}
 REGIME_GRID = {"quick": ((0.02, 0.2), (0.02, 0.2)), "full": None}
-REGIME_MESH = {"quick": ["mesh.size=2e-4", "mesh.electrode_size=4e-5"],
-               "full": ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]}
+REGIME_MESH = {
+    "quick": ["mesh.size=2e-4", "mesh.electrode_size=4e-5"],
+    "full": ["mesh.size=1e-4", "mesh.electrode_size=2e-5"],
+}
 
 
 @dataclass
@@ -50,8 +52,9 @@ class Check:
     def passed(self) -> bool:
         return all(r.passed is not False for r in self.rows)
 
-    def compare(self, quantity: str, computed: float, expected: float, tolerance: float,
-                kind: str = "abs", note: str = "") -> Row:
+    def compare(
+        self, quantity: str, computed: float, expected: float, tolerance: float, kind: str = "abs", note: str = ""
+    ) -> Row:
         """Add a row; `kind` "rel" compares |c - e| / |e| with the tolerance."""
         err = abs(computed - expected)
         if kind == "rel":
@@ -64,8 +67,9 @@ class Check:
     def info(self, quantity: str, computed: float, expected: float | None = None, note: str = "") -> Row:
         """Add a reported, not compared, row (error = computed - expected if both given)."""
         err = None if expected is None else float(computed - expected)
-        row = Row(quantity, float(computed), None if expected is None else float(expected), err, None, None,
-                  "info", note)
+        row = Row(
+            quantity, float(computed), None if expected is None else float(expected), err, None, None, "info", note
+        )
         self.rows.append(row)
         return row
 

@@ -117,7 +117,15 @@ def _import_solver_module(name: str) -> types.ModuleType:
         return module
     except ImportError as exc:
         missing = getattr(exc, "name", None) or str(exc)
-        if missing and missing.split(".")[0] in ("dolfinx", "dolfinx_solver", "mpi4py", "petsc4py", "gmsh", "basix", "ufl"):
+        if missing and missing.split(".")[0] in (
+            "dolfinx",
+            "dolfinx_solver",
+            "mpi4py",
+            "petsc4py",
+            "gmsh",
+            "basix",
+            "ufl",
+        ):
             raise _FatalError(
                 f"{missing} is not importable ({exc}); install DOLFINx with `make install` "
                 "(pip wheel) or from conda-forge (environment.yml)"
@@ -139,8 +147,15 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name in names:
         cfg = load_config(preset=name)
         g = cfg.groups()
-        labels = [("h/L", "h_over_L"), ("W/L", "W_over_L"), ("r", "r"), ("theta", "theta"),
-                  ("J", "J"), ("P", "P"), ("Z T0", "ZT0")]
+        labels = [
+            ("h/L", "h_over_L"),
+            ("W/L", "W_over_L"),
+            ("r", "r"),
+            ("theta", "theta"),
+            ("J", "J"),
+            ("P", "P"),
+            ("Z T0", "ZT0"),
+        ]
         groups = "  ".join(f"{lab}={_fmt(g[k]) if g[k] is not None else '-'}" for lab, k in labels)
         drive = cfg.drive
         drive_txt = f"I = {drive.current:g} A" if drive.current is not None else f"V = {drive.voltage:g} V"
@@ -205,7 +220,7 @@ def schema_markdown() -> str:
         "  configuration is resolved (the rule is in the description). `fem-peltier config`",
         "  prints the resolved values, and every run stores them with its results.",
         "* `--set section.key=value` reads the value as a TOML value (`1e-4`, `true`,",
-        "  `\"ends\"`), falling back to a plain string; `none` (or `null`) clears a key, e.g.",
+        '  `"ends"`), falling back to a plain string; `none` (or `null`) clears a key, e.g.',
         "  `--set drive.current=none --set drive.voltage=2.0` switches a preset to voltage control.",
         "* Unknown sections or keys, values of the wrong type or out of range, and",
         "  inconsistent combinations (both current and voltage, electrodes wider than the film",
@@ -215,9 +230,16 @@ def schema_markdown() -> str:
     ]
     for sec_name, sec_field in Config.model_fields.items():
         cls = sec_field.annotation
+        assert isinstance(cls, type)  # every section is a pydantic model class
         doc = " ".join((cls.__doc__ or "").split())
-        lines += [f"## [{sec_name}]", "", doc, "", "| key | type | default | allowed | description |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"## [{sec_name}]",
+            "",
+            doc,
+            "",
+            "| key | type | default | allowed | description |",
+            "|---|---|---|---|---|",
+        ]
         for key, field in cls.model_fields.items():
             dval = getattr(getattr(default, sec_name), key)
             rval = getattr(getattr(resolved, sec_name), key)
@@ -268,15 +290,26 @@ def _store_config(cfg: Config, out: Path) -> None:
 
     path = out / "config.toml"
     if is_root() and out.is_dir() and not path.exists():
-        atomic_write_text(path, f"# fem-peltier {__version__}: resolved configuration of this run\n"
-                      + tomli_w.dumps(cfg.to_toml_dict()))
+        atomic_write_text(
+            path,
+            f"# fem-peltier {__version__}: resolved configuration of this run\n" + tomli_w.dumps(cfg.to_toml_dict()),
+        )
 
 
 def _summary_line(summary: dict[str, Any]) -> str:
-    keys = [("T_max_K", "T_max", "K"), ("T_mean_K", "T_mean", "K"), ("voltage_V", "V", "V"),
-            ("current_A", "I", "A"), ("metal_fraction", "metal fraction", ""), ("wall_time_s", "wall", "s")]
-    parts = [f"{lab} = {_fmt(summary[k])}{(' ' + unit) if unit else ''}"
-             for k, lab, unit in keys if summary.get(k) is not None]
+    keys = [
+        ("T_max_K", "T_max", "K"),
+        ("T_mean_K", "T_mean", "K"),
+        ("voltage_V", "V", "V"),
+        ("current_A", "I", "A"),
+        ("metal_fraction", "metal fraction", ""),
+        ("wall_time_s", "wall", "s"),
+    ]
+    parts = [
+        f"{lab} = {_fmt(summary[k])}{(' ' + unit) if unit else ''}"
+        for k, lab, unit in keys
+        if summary.get(k) is not None
+    ]
     return ", ".join(parts)
 
 
@@ -326,8 +359,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     cfg, name = _load(args)
     param = sweep.VOLTAGE if args.voltages is not None else sweep.CURRENT
     text = args.voltages if args.voltages is not None else args.currents
-    plan = sweep.plan_sweep(cfg, name, param, text, args.out, resume=bool(args.resume),
-                            from_scratch=bool(args.from_scratch), pictures=not args.no_pictures)
+    plan = sweep.plan_sweep(
+        cfg,
+        name,
+        param,
+        text,
+        args.out,
+        resume=bool(args.resume),
+        from_scratch=bool(args.from_scratch),
+        pictures=not args.no_pictures,
+    )
     barrier()
     _import_solver_module("simulation")
     return sweep.execute(plan, quiet=bool(args.quiet), say=_say)
@@ -357,8 +398,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         result = validation.load_result(out)
     else:
         result = validation.run_suite(level, out, parts)
-    cmd = f"fem-peltier validate --out {args.out}" + (" --quick" if args.quick else "") + (
-        f" --only {args.only}" if args.only else "")
+    cmd = (
+        f"fem-peltier validate --out {args.out}"
+        + (" --quick" if args.quick else "")
+        + (f" --only {args.only}" if args.only else "")
+    )
     path = validation.write_report(result, out, cmd)
     failed = [f"{ch.name}: {r.quantity}" for ch in result["checks"] for r in ch.rows if r.passed is False]
     _say(f"wrote {path} ({len(failed)} failed row(s))")
@@ -427,23 +471,30 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     verbosity = _Parser(add_help=False)
-    verbosity.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                           help="more log output (debug with -v)")
-    verbosity.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                           help="only warnings and errors")
+    verbosity.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output (debug with -v)"
+    )
+    verbosity.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings and errors"
+    )
 
     source = _Parser(add_help=False)
     source.add_argument("config", nargs="?", metavar="CONFIG.toml", help="a TOML configuration file")
     source.add_argument("--preset", metavar="NAME", help="a built-in case instead of a file (see `presets`)")
-    source.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
-                        help="override a config key (repeatable), e.g. --set mesh.size=1e-4; 'none' clears a key")
+    source.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        default=[],
+        help="override a config key (repeatable), e.g. --set mesh.size=1e-4; 'none' clears a key",
+    )
 
     parser = _Parser(
         prog=PROG,
         description="Finite-element simulation of current-driven insulator-metal transitions in a thin film "
-                    "with Joule and interface Peltier heating (FEniCSx/DOLFINx).",
+        "with Joule and interface Peltier heating (FEniCSx/DOLFINx).",
         epilog="Exit codes: 0 converged, 3 finished without converging (outputs written), "
-               "2 bad input (nothing written), 1 other failure.",
+        "2 bad input (nothing written), 1 other failure.",
         parents=[verbosity],
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -467,47 +518,82 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="reuse an existing output directory")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("sweep", parents=[verbosity, source],
-                       help="a series of runs over the drive current or voltage (ramps, hysteresis, resume)")
+    p = sub.add_parser(
+        "sweep",
+        parents=[verbosity, source],
+        help="a series of runs over the drive current or voltage (ramps, hysteresis, resume)",
+    )
     values = p.add_mutually_exclusive_group(required=True)
-    values.add_argument("--currents", metavar="LIST",
-                        help="currents in A, in order: a list I1,I2,... and/or ranges start:stop:n, e.g. "
-                             "0:0.02:5,0.02:0:5 for up then down (write --currents=-0.01,... when it starts with '-')")
-    values.add_argument("--voltages", metavar="LIST",
-                        help="voltages in V, same syntax (voltage control; with drive.load_resistance > 0 "
-                             "the source voltage in series with the load)")
+    values.add_argument(
+        "--currents",
+        metavar="LIST",
+        help="currents in A, in order: a list I1,I2,... and/or ranges start:stop:n, e.g. "
+        "0:0.02:5,0.02:0:5 for up then down (write --currents=-0.01,... when it starts with '-')",
+    )
+    values.add_argument(
+        "--voltages",
+        metavar="LIST",
+        help="voltages in V, same syntax (voltage control; with drive.load_resistance > 0 "
+        "the source voltage in series with the load)",
+    )
     p.add_argument("--out", metavar="DIR", required=True, help="sweep directory (one run directory per point)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in DIR after its last row")
-    p.add_argument("--from-scratch", action="store_true",
-                   help="solve every point independently instead of starting from the previous converged point")
-    p.add_argument("--no-pictures", action="store_true",
-                   help="skip the PNG pictures of each point's run directory (they take a few seconds per point)")
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="solve every point independently instead of starting from the previous converged point",
+    )
+    p.add_argument(
+        "--no-pictures",
+        action="store_true",
+        help="skip the PNG pictures of each point's run directory (they take a few seconds per point)",
+    )
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("validate", parents=[verbosity],
-                       help="run the validation suite and write DIR/validation.md (+ pictures, CSV/JSON)")
+    p = sub.add_parser(
+        "validate",
+        parents=[verbosity],
+        help="run the validation suite and write DIR/validation.md (+ pictures, CSV/JSON)",
+    )
     p.add_argument("--out", metavar="DIR", default="docs", help="report directory (default docs)")
     p.add_argument("--quick", action="store_true", help="coarse meshes and short sweeps (about 3 minutes)")
-    p.add_argument("--only", metavar="PARTS", help="comma-separated subset of: eq8_eq9, eq11_vi, peltier, eq14, "
-                                                   "mesh, figures, regime")
-    p.add_argument("--report-only", action="store_true",
-                   help="rebuild DIR/validation.md from DIR/validation/validation.json without solving")
+    p.add_argument(
+        "--only",
+        metavar="PARTS",
+        help="comma-separated subset of: eq8_eq9, eq11_vi, peltier, eq14, mesh, figures, regime",
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild DIR/validation.md from DIR/validation/validation.json without solving",
+    )
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("figure", parents=[verbosity],
-                       help="draw a paper figure (fig1b, fig2a, fig2c, fig2d, fig2e or all) into DIR")
+    p = sub.add_parser(
+        "figure", parents=[verbosity], help="draw a paper figure (fig1b, fig2a, fig2c, fig2d, fig2e or all) into DIR"
+    )
     p.add_argument("name", metavar="NAME", help="fig1b | fig2a | fig2c | fig2d | fig2e | all")
     p.add_argument("--out", metavar="DIR", required=True, help="output directory for the PNG and JSON files")
-    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
-                   help="override a config key in every run of the figure, e.g. --set mesh.size=1e-4")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        default=[],
+        help="override a config key in every run of the figure, e.g. --set mesh.size=1e-4",
+    )
     p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("regime", parents=[verbosity], help="classify the metal pattern over a (J, P) grid")
     p.add_argument("--out", metavar="DIR", required=True, help="output directory (regime_map.png, regime.json)")
     p.add_argument("--J", metavar="LIST", help="Joule numbers, e.g. 0.02,0.05,0.2 (default: a 6-point grid)")
     p.add_argument("--P", metavar="LIST", help="Peltier numbers, e.g. 0.02,0.2 (default: a 5-point grid)")
-    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", default=[],
-                   help="override a config key (after the map's coarse mesh), e.g. --set mesh.size=7e-5")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        default=[],
+        help="override a config key (after the map's coarse mesh), e.g. --set mesh.size=7e-5",
+    )
     p.set_defaults(func=cmd_regime)
     return parser
 

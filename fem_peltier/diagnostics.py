@@ -16,10 +16,8 @@ import dolfinx.fem.petsc as fpetsc
 
 from .coupled import CoupledProblem
 from .fields import TEMPERATURE
+from .sampling import top_line_points
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
-
-#: Points are probed this far (relative to the film thickness) inside the top surface.
-_TOP_INSET = 1e-9
 
 
 def integrate(problem: CoupledProblem, integrand) -> float:
@@ -57,13 +55,6 @@ def probe(problem: CoupledProblem, f: fem.Function, points: np.ndarray) -> np.nd
     hits = problem.comm.allreduce(hits, op=MPI.SUM)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(hits > 0, vals / np.maximum(hits, 1), np.nan)
-
-
-def top_line_points(problem: CoupledProblem, n: int = 801) -> np.ndarray:
-    """Points on the top-surface line y = W/2, z = h (just inside the film)."""
-    g = problem.cfg.geometry
-    x = np.linspace(0.0, g.length, n)
-    return np.column_stack([x, np.full(n, g.width / 2), np.full(n, g.thickness * (1 - _TOP_INSET))])
 
 
 def heat_terms(problem: CoupledProblem) -> dict[str, float]:

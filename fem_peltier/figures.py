@@ -45,8 +45,12 @@ def sample_slice(problem, T_fun, nx: int = 240, nz: int = 60) -> dict[str, np.nd
     z = film_heights(g.thickness, nz)
     X, Z = np.meshgrid(x, z)
     pts = np.column_stack([X.ravel(), np.full(X.size, g.width / 2), Z.ravel()])
-    return {"x": x, "z": z, "T": probe(problem, T_fun, pts).reshape(X.shape),
-            "m": probe(problem, problem.m, pts).reshape(X.shape)}
+    return {
+        "x": x,
+        "z": z,
+        "T": probe(problem, T_fun, pts).reshape(X.shape),
+        "m": probe(problem, problem.m, pts).reshape(X.shape),
+    }
 
 
 def sample_top(problem, T_fun, nx: int = 200, ny: int = 200) -> dict[str, np.ndarray]:
@@ -59,8 +63,12 @@ def sample_top(problem, T_fun, nx: int = 200, ny: int = 200) -> dict[str, np.nda
 
 def sample_case(res) -> dict[str, Any]:
     """Slice, top map and summary of a run result (collective)."""
-    return {"slice": sample_slice(res.problem, res.fields["T"]), "top": sample_top(res.problem, res.fields["T"]),
-            "summary": res.summary, "cfg": res.problem.cfg}
+    return {
+        "slice": sample_slice(res.problem, res.fields["T"]),
+        "top": sample_top(res.problem, res.fields["T"]),
+        "summary": res.summary,
+        "cfg": res.problem.cfg,
+    }
 
 
 def _draw_slice(ax, data: dict, t0: float, t_mit: float, vmax: float | None = None, title: str = ""):
@@ -96,8 +104,7 @@ def _draw_top_line(ax, data: dict, t0: float, t_mit: float, label: str = "", col
 def _draw_top(ax, data: dict, t0: float, vmax: float | None = None, title: str = ""):
     top = data["top"]
     L = data["cfg"].geometry.length
-    im = ax.pcolormesh(top["x"] / L, top["y"] / L, top["T"] / t0, shading="auto", cmap="inferno", vmin=1.0,
-                       vmax=vmax)
+    im = ax.pcolormesh(top["x"] / L, top["y"] / L, top["T"] / t0, shading="auto", cmap="inferno", vmin=1.0, vmax=vmax)
     if np.nanmax(top["m"]) >= 0.5 > np.nanmin(top["m"]):
         ax.contour(top["x"] / L, top["y"] / L, top["m"], levels=[0.5], colors="cyan", linewidths=1.2)
     ax.set_aspect("equal")
@@ -108,8 +115,10 @@ def _draw_top(ax, data: dict, t0: float, vmax: float | None = None, title: str =
 
 
 def _case_title(name: str, s: dict) -> str:
-    return (f"{name}: J = {s['J']:.3g}, P = {s['P']:.3g}, I = {s['current_A'] * 1e3:.3g} mA; "
-            f"T_max/T0 = {s['T_max_K'] / s['T0_K']:.3f}, metal fraction {s['metal_fraction']:.3f}")
+    return (
+        f"{name}: J = {s['J']:.3g}, P = {s['P']:.3g}, I = {s['current_A'] * 1e3:.3g} mA; "
+        f"T_max/T0 = {s['T_max_K'] / s['T0_K']:.3f}, metal fraction {s['metal_fraction']:.3f}"
+    )
 
 
 def plot_case(name: str, data: dict, path: Path) -> str:
@@ -143,19 +152,35 @@ def plot_polarity(data_pos: dict, data_neg: dict, path: Path) -> str:
     t0, t_mit = cfg.thermal.t0, cfg.material.t_mit
     vmax = max(np.nanmax(d["slice"]["T"]) for d in (data_pos, data_neg)) / t0
     fig, ax = plt.subplots(2, 2, figsize=(12, 5.6), gridspec_kw={"height_ratios": [1, 1.2]}, layout="constrained")
-    for k, (d, lab) in enumerate(((data_pos, "current > 0 (paper's I < 0): enters at x = L"),
-                                  (data_neg, "reversed: current < 0, enters at x = 0"))):
+    for k, (d, lab) in enumerate(
+        (
+            (data_pos, "current > 0 (paper's I < 0): enters at x = L"),
+            (data_neg, "reversed: current < 0, enters at x = 0"),
+        )
+    ):
         s = d["summary"]
-        im = _draw_slice(ax[0, k], d, t0, t_mit, vmax=vmax,
-                         title=f"{lab}\nT_max/T0 = {s['T_max_K'] / t0:.3f}, metal fraction {s['metal_fraction']:.3f}")
+        im = _draw_slice(
+            ax[0, k],
+            d,
+            t0,
+            t_mit,
+            vmax=vmax,
+            title=f"{lab}\nT_max/T0 = {s['T_max_K'] / t0:.3f}, metal fraction {s['metal_fraction']:.3f}",
+        )
         _draw_top_line(ax[1, 0], d, t0, t_mit, label=lab, color=f"C{3 + k}")
     ax[1, 0].legend(fontsize=7)
     fig.colorbar(im, ax=ax[0, :], fraction=0.02)
     ax[1, 1].axis("off")
-    ax[1, 1].text(0.0, 0.5, "Mirror test: with both polarities the metal sits at the\n"
-                  "electrode through which current leaves the film (the\n"
-                  "negative one for current > 0). Reversal should mirror\n"
-                  "the pattern x -> L - x up to discretisation.", fontsize=9, va="center")
+    ax[1, 1].text(
+        0.0,
+        0.5,
+        "Mirror test: with both polarities the metal sits at the\n"
+        "electrode through which current leaves the film (the\n"
+        "negative one for current > 0). Reversal should mirror\n"
+        "the pattern x -> L - x up to discretisation.",
+        fontsize=9,
+        va="center",
+    )
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path.name
@@ -176,8 +201,13 @@ def plot_fig2e(datas: list[tuple[float, dict]], path: Path) -> str:
             ax.contour(top["x"] / L, top["y"] / L, top["m"], levels=[0.5], colors=c, linewidths=1.6)
         elif np.nanmin(top["m"]) >= 0.5:
             note = " - the whole top surface is metal (no boundary)"
-        ax.plot([], [], color=c, label=f"I = {current * 1e3:g} mA (J = {s['J']:.3g}, P = {s['P']:.3g}), "
-                                       f"metal fraction {s['metal_fraction']:.3f}{note}")
+        ax.plot(
+            [],
+            [],
+            color=c,
+            label=f"I = {current * 1e3:g} mA (J = {s['J']:.3g}, P = {s['P']:.3g}), "
+            f"metal fraction {s['metal_fraction']:.3f}{note}",
+        )
     e = datas[0][1]["cfg"].geometry.electrode_length / L
     ew = datas[0][1]["cfg"].geometry.electrode_width / L
     for x0, col in ((0, "#3060ff"), (1 - e, "#ff3030")):
@@ -203,9 +233,27 @@ def _run(preset: str, overrides: list[str]):
 
 
 def _brief(s: dict) -> dict:
-    keys = ("converged", "current_A", "voltage_V", "J", "P", "T_max_K", "T_mean_K", "T_top_mean_K", "T0_K",
-            "metal_fraction", "metal_top_x_range_m", "metal_max_depth_m", "heat_joule_W", "heat_peltier_W",
-            "heat_to_sink_W", "heat_balance_rel", "cells", "transition_width_K", "wall_time_s")
+    keys = (
+        "converged",
+        "current_A",
+        "voltage_V",
+        "J",
+        "P",
+        "T_max_K",
+        "T_mean_K",
+        "T_top_mean_K",
+        "T0_K",
+        "metal_fraction",
+        "metal_top_x_range_m",
+        "metal_max_depth_m",
+        "heat_joule_W",
+        "heat_peltier_W",
+        "heat_to_sink_W",
+        "heat_balance_rel",
+        "cells",
+        "transition_width_K",
+        "wall_time_s",
+    )
     return {k: s.get(k) for k in keys}
 
 

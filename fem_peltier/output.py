@@ -82,8 +82,9 @@ def write_json(path: Path, data: dict, comm: MPI.Comm) -> None:
 def write_config(path: Path, cfg: Config, comm: MPI.Comm) -> None:
     """The resolved configuration as TOML (rank 0, atomically)."""
     if comm.rank == 0:
-        atomic_write_text(path, "# resolved fem_peltier configuration of this run (SI units)\n"
-                          + tomli_w.dumps(cfg.to_toml_dict()))
+        atomic_write_text(
+            path, "# resolved fem_peltier configuration of this run (SI units)\n" + tomli_w.dumps(cfg.to_toml_dict())
+        )
 
 
 def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
@@ -102,8 +103,9 @@ def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
     j.x.array.reshape(-1, 3)[~p.film_mask[: j.x.array.size // 3]] = 0.0
     fields = {"T": T, "phi": phi, "j": j, "phase": phase}
     for src in p.physics.sources:
-        fields[src.name] = (_interface_source_field(p, src) if src.where == INTERFACE_FACETS
-                            else _film_source_field(p, src))
+        fields[src.name] = (
+            _interface_source_field(p, src) if src.where == INTERFACE_FACETS else _film_source_field(p, src)
+        )
     return fields
 
 
@@ -193,8 +195,10 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     ax.set_aspect("equal")
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("z (mm)")
-    ax.set_title(f"T/T0 at y = W/2, I = {current * 1e3:.4g} mA\ncyan: metal boundary (m = 0.5); white dashed: T = T_MIT",
-                 fontsize=9)
+    ax.set_title(
+        f"T/T0 at y = W/2, I = {current * 1e3:.4g} mA\ncyan: metal boundary (m = 0.5); white dashed: T = T_MIT",
+        fontsize=9,
+    )
     ax2.plot(xs * mm, Ts[-1] / t0, color="k", label="T(x, top)/T0")
     ax2.axhline(tmit / t0, color="tab:red", ls="--", label="T_MIT/T0")
     ax2.set_xlabel("x (mm)")
@@ -213,8 +217,16 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
         from matplotlib.patches import Rectangle
 
         for x0 in (0.0, L - g.electrode_length):
-            ax.add_patch(Rectangle((x0 * mm, (W - g.electrode_width) / 2 * mm), g.electrode_length * mm,
-                                   g.electrode_width * mm, fill=False, ec="lime", lw=1))
+            ax.add_patch(
+                Rectangle(
+                    (x0 * mm, (W - g.electrode_width) / 2 * mm),
+                    g.electrode_length * mm,
+                    g.electrode_width * mm,
+                    fill=False,
+                    ec="lime",
+                    lw=1,
+                )
+            )
     ax.set_aspect("equal")
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("y (mm)")

@@ -22,20 +22,26 @@ class Progress:
     def __init__(self, total: int, done: int, enabled: bool):
         self.total, self.done, self.enabled = total, done, enabled and is_root()
         self.times: list[float] = []
-        self._progress = None
-        self._task = None
+        self._progress: Any = None  # a rich Progress while the display is on
+        self._task: Any = None
         self._saved: list[logging.Handler] = []
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if not self.enabled:
             return self
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
 
         console = Console(file=sys.stdout)
-        self._progress = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("{task.fields[timing]}"), TextColumn("{task.fields[status]}"),
-                                      console=console, transient=False)
+        self._progress = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[timing]}"),
+            TextColumn("{task.fields[status]}"),
+            console=console,
+            transient=False,
+        )
         self._progress.start()
         self._task = self._progress.add_task("sweep", total=self.total, completed=self.done, timing="", status="")
         pkg = logging.getLogger("fem_peltier")

@@ -39,12 +39,24 @@ from .sampling import top_z
 log = logging.getLogger("fem_peltier.regime")
 
 CATEGORIES = ("insulating", "negative only", "positive only", "both", "channel", "detached", "not converged")
-COLORS = {"insulating": "#4575b4", "negative only": "#d73027", "positive only": "#fdae61", "both": "#a6d96a",
-          "channel": "#762a83", "detached": "#999999", "not converged": "black"}
+COLORS = {
+    "insulating": "#4575b4",
+    "negative only": "#d73027",
+    "positive only": "#fdae61",
+    "both": "#a6d96a",
+    "channel": "#762a83",
+    "detached": "#999999",
+    "not converged": "black",
+}
 
 #: Paper cases (model.md section 3): name -> (J, P, W/L)
-PAPER_CASES = {"Fig. 2a,b": (0.2, 0.2, 1.0), "Fig. 2c": (1.2, 0.02, 1.0), "Fig. 2d": (0.2, 0.2, 0.5),
-               "Fig. 2e 5 mA": (0.05, 0.1, 0.5), "Fig. 2e 25 mA": (1.25, 0.5, 0.5)}
+PAPER_CASES = {
+    "Fig. 2a,b": (0.2, 0.2, 1.0),
+    "Fig. 2c": (1.2, 0.02, 1.0),
+    "Fig. 2d": (0.2, 0.2, 0.5),
+    "Fig. 2e 5 mA": (0.05, 0.1, 0.5),
+    "Fig. 2e 25 mA": (1.25, 0.5, 0.5),
+}
 
 J_FULL = (0.02, 0.05, 0.1, 0.2, 0.5, 1.2)
 P_FULL = (0.02, 0.05, 0.1, 0.2, 0.4)
@@ -64,9 +76,15 @@ def point_config(J: float, P: float, overrides: list[str] | tuple[str, ...] = ()
 
     base = fp.load_config(preset=preset, overrides=list(overrides)).resolved()
     current, dS = drive_for(J, P, base)
-    return fp.load_config(preset=preset, overrides=[*overrides, f"drive.current={current!r}",
-                                                    f"material.seebeck_insulator={dS!r}",
-                                                    "material.seebeck_metal=0.0"]).resolved()
+    return fp.load_config(
+        preset=preset,
+        overrides=[
+            *overrides,
+            f"drive.current={current!r}",
+            f"material.seebeck_insulator={dS!r}",
+            "material.seebeck_metal=0.0",
+        ],
+    ).resolved()
 
 
 def metal_columns(problem, nx: int = 400, nz: int = 24) -> tuple[np.ndarray, np.ndarray]:
@@ -106,8 +124,9 @@ def classify(problem, converged: bool = True) -> str:
     return "detached"
 
 
-def regime_point(J: float, P: float, overrides: list[str] | tuple[str, ...] = COARSE_MESH,
-                 preset: str = "fig2a") -> dict[str, Any]:
+def regime_point(
+    J: float, P: float, overrides: list[str] | tuple[str, ...] = COARSE_MESH, preset: str = "fig2a"
+) -> dict[str, Any]:
     """Solve and classify one (J, P) point; returns its summary quantities and category."""
     from .errors import SolverError
     from .simulation import run
@@ -122,25 +141,51 @@ def regime_point(J: float, P: float, overrides: list[str] | tuple[str, ...] = CO
         reach = [float(x[metal].min()), float(x[metal].max())] if metal.any() else None
         L = cfg.geometry.length
         # reach of the metal connected to each electrode along the slice (units of L)
-        neg_reach = float(x[np.argmin(metal)] / L) if not metal.all() and metal[0] else (1.0 if metal.all() else 0.0)
-        pos_reach = float((L - x[len(x) - 1 - np.argmin(metal[::-1])]) / L) if not metal.all() and metal[-1] else (
-            1.0 if metal.all() else 0.0)
+        neg_reach: float | None = (
+            float(x[np.argmin(metal)] / L) if not metal.all() and metal[0] else (1.0 if metal.all() else 0.0)
+        )
+        pos_reach = (
+            float((L - x[len(x) - 1 - np.argmin(metal[::-1])]) / L)
+            if not metal.all() and metal[-1]
+            else (1.0 if metal.all() else 0.0)
+        )
     except SolverError as exc:
         converged, s, category, reach = False, {"reason": str(exc)}, "not converged", None
         neg_reach = pos_reach = None
-    out = {"J": J, "P": P, "current_A": cfg.drive.current, "delta_S_V_K": cfg.delta_seebeck,
-           "category": category, "converged": converged, "metal_slice_x_range_m": reach,
-           "neg_reach_over_L": neg_reach, "pos_reach_over_L": pos_reach,
-           "wall_s": time.perf_counter() - t0}
-    for key in ("metal_fraction", "T_max_K", "T_mean_K", "T_top_mean_K", "metal_top_x_range_m",
-                "metal_max_depth_m", "reason", "cells", "transition_width_K"):
+    out = {
+        "J": J,
+        "P": P,
+        "current_A": cfg.drive.current,
+        "delta_S_V_K": cfg.delta_seebeck,
+        "category": category,
+        "converged": converged,
+        "metal_slice_x_range_m": reach,
+        "neg_reach_over_L": neg_reach,
+        "pos_reach_over_L": pos_reach,
+        "wall_s": time.perf_counter() - t0,
+    }
+    for key in (
+        "metal_fraction",
+        "T_max_K",
+        "T_mean_K",
+        "T_top_mean_K",
+        "metal_top_x_range_m",
+        "metal_max_depth_m",
+        "reason",
+        "cells",
+        "transition_width_K",
+    ):
         out[key] = s.get(key)
     log.info("regime J = %g, P = %g: %s (metal fraction %s)", J, P, category, out.get("metal_fraction"))
     return out
 
 
-def regime_map(Js: tuple[float, ...] = J_FULL, Ps: tuple[float, ...] = P_FULL,
-               overrides: list[str] | tuple[str, ...] = COARSE_MESH, preset: str = "fig2a") -> list[dict[str, Any]]:
+def regime_map(
+    Js: tuple[float, ...] = J_FULL,
+    Ps: tuple[float, ...] = P_FULL,
+    overrides: list[str] | tuple[str, ...] = COARSE_MESH,
+    preset: str = "fig2a",
+) -> list[dict[str, Any]]:
     """Classify every point of the grid Js x Ps (each solved from a cold start, independent of the others)."""
     return [regime_point(J, P, overrides, preset) for P in Ps for J in Js]
 
@@ -152,25 +197,53 @@ def plot_regime(points: list[dict[str, Any]], path: Path, title: str = "") -> st
     seen = set()
     for pt in points:
         c = pt["category"]
-        ax.scatter(pt["J"], pt["P"], s=260, marker="s", color=COLORS[c], edgecolor="k",
-                   label=c if c not in seen else None, zorder=2)
+        ax.scatter(
+            pt["J"],
+            pt["P"],
+            s=260,
+            marker="s",
+            color=COLORS[c],
+            edgecolor="k",
+            label=c if c not in seen else None,
+            zorder=2,
+        )
         seen.add(c)
         mf = pt.get("metal_fraction")
         if mf is not None and pt["converged"]:
-            ax.annotate(f"{mf:.2f}", (pt["J"], pt["P"]), fontsize=6, ha="center", va="center",
-                        color="white" if c in ("channel", "negative only", "not converged") else "black", zorder=3)
+            ax.annotate(
+                f"{mf:.2f}",
+                (pt["J"], pt["P"]),
+                fontsize=6,
+                ha="center",
+                va="center",
+                color="white" if c in ("channel", "negative only", "not converged") else "black",
+                zorder=3,
+            )
     Js = np.array([pt["J"] for pt in points])
     Jl = np.geomspace(Js.min() / 1.5, max(Js.max(), 1.25) * 1.5, 50)
     for zt in (0.01, 0.1, 1.0):
         ax.plot(Jl, np.sqrt(zt * Jl), ":", color="0.5", lw=0.8, zorder=1)
-        ax.annotate(f"ZT0 = {zt:g}", (Jl[0], math.sqrt(zt * Jl[0])), xytext=(2, 4), textcoords="offset points",
-                    fontsize=7, color="0.4")
+        ax.annotate(
+            f"ZT0 = {zt:g}",
+            (Jl[0], math.sqrt(zt * Jl[0])),
+            xytext=(2, 4),
+            textcoords="offset points",
+            fontsize=7,
+            color="0.4",
+        )
     for name, (J, P, w) in PAPER_CASES.items():
         mk = "*" if w == 1.0 else "P"
-        ax.scatter(J, P, s=140, marker=mk, facecolor="none", edgecolor="gold" if w == 1.0 else "cyan",
-                   linewidth=1.8, zorder=4)
-        ax.annotate(name + ("" if w == 1.0 else " (W = L/2)"), (J, P), xytext=(8, 6 if w == 1.0 else -12),
-                    textcoords="offset points", fontsize=7, zorder=5)
+        ax.scatter(
+            J, P, s=140, marker=mk, facecolor="none", edgecolor="gold" if w == 1.0 else "cyan", linewidth=1.8, zorder=4
+        )
+        ax.annotate(
+            name + ("" if w == 1.0 else " (W = L/2)"),
+            (J, P),
+            xytext=(8, 6 if w == 1.0 else -12),
+            textcoords="offset points",
+            fontsize=7,
+            zorder=5,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("Joule number J = rho_I I^2 / (kappa L^2 T0)")

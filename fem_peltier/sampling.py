@@ -24,15 +24,17 @@ def film_heights(thickness: float, n: int) -> np.ndarray:
     return np.linspace(0.0, thickness, n) * (1 - 2 * TOP_INSET) + TOP_INSET * thickness
 
 
-def top_grid_points(xs: np.ndarray, ys: np.ndarray, thickness: float,
-                    indexing: Literal["xy", "ij"] = "xy") -> np.ndarray:
+def top_grid_points(
+    xs: np.ndarray, ys: np.ndarray, thickness: float, indexing: Literal["xy", "ij"] = "xy"
+) -> np.ndarray:
     """Points (N, 3) of the grid xs x ys on the top surface, in np.meshgrid(xs, ys, indexing) order."""
     X, Y = np.meshgrid(xs, ys, indexing=indexing)
     return np.column_stack([X.ravel(), Y.ravel(), np.full(X.size, top_z(thickness))])
 
 
-def sample_top_grid(problem: Any, f: Any, xs: np.ndarray, ys: np.ndarray,
-                    indexing: Literal["xy", "ij"] = "xy") -> np.ndarray:
+def sample_top_grid(
+    problem: Any, f: Any, xs: np.ndarray, ys: np.ndarray, indexing: Literal["xy", "ij"] = "xy"
+) -> np.ndarray:
     """Values of the scalar Function `f` on the top-surface grid: shape (ny, nx) ("xy") or (nx, ny) ("ij")."""
     from .diagnostics import probe
 

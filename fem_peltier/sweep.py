@@ -47,19 +47,69 @@ from .parallel import barrier, is_root
 from .progress import Progress
 from .signals import sigterm_raises
 from .sweep_backend import SolverBackend, metal_x_mean
-from .sweep_plan import (CURRENT, FIELDS_XDMF, FIXED_COLUMNS, PLOT_BOUNDARIES, PLOT_METAL, PLOT_VI, STATE_FILE,
-                         SWEEP_CONFIG, SWEEP_CSV, SWITCHING_JSON, VOLTAGE, Parameter, Plan, csv_cell, directions,
-                         parse_values, plan_sweep, point_config, read_table, sweep_identity, write_table)
+from .sweep_plan import (
+    CURRENT,
+    FIELDS_XDMF,
+    FIXED_COLUMNS,
+    PLOT_BOUNDARIES,
+    PLOT_METAL,
+    PLOT_VI,
+    STATE_FILE,
+    SWEEP_CONFIG,
+    SWEEP_CSV,
+    SWITCHING_JSON,
+    VOLTAGE,
+    Parameter,
+    Plan,
+    csv_cell,
+    directions,
+    parse_values,
+    plan_sweep,
+    point_config,
+    read_table,
+    sweep_identity,
+    write_table,
+)
 from .sweep_plots import plot_sweep
-from .sweep_report import (METAL_FRACTION_EPS, format_report, metal_present, metal_side, ramps,
-                           switching_report)
+from .sweep_report import METAL_FRACTION_EPS, format_report, metal_present, metal_side, ramps, switching_report
 
 __all__ = [
-    "CURRENT", "FIELDS_XDMF", "FIXED_COLUMNS", "LIST_COLUMNS", "METAL_FRACTION_EPS", "PLOT_BOUNDARIES", "PLOT_METAL",
-    "PLOT_VI", "STATE_FILE", "SWEEP_CONFIG", "SWEEP_CSV", "SWITCHING_JSON", "VOLTAGE", "Parameter", "Plan",
-    "Progress", "SolverBackend", "directions", "execute", "format_report", "load_state", "make_backend",
-    "metal_present", "metal_side", "metal_x_mean", "parse_values", "plan_sweep", "plot_sweep", "point_config",
-    "ramps", "read_table", "save_state", "sweep_identity", "switching_report", "top_phase_grid", "write_report",
+    "CURRENT",
+    "FIELDS_XDMF",
+    "FIXED_COLUMNS",
+    "LIST_COLUMNS",
+    "METAL_FRACTION_EPS",
+    "PLOT_BOUNDARIES",
+    "PLOT_METAL",
+    "PLOT_VI",
+    "STATE_FILE",
+    "SWEEP_CONFIG",
+    "SWEEP_CSV",
+    "SWITCHING_JSON",
+    "VOLTAGE",
+    "Parameter",
+    "Plan",
+    "Progress",
+    "SolverBackend",
+    "directions",
+    "execute",
+    "format_report",
+    "load_state",
+    "make_backend",
+    "metal_present",
+    "metal_side",
+    "metal_x_mean",
+    "parse_values",
+    "plan_sweep",
+    "plot_sweep",
+    "point_config",
+    "ramps",
+    "read_table",
+    "save_state",
+    "sweep_identity",
+    "switching_report",
+    "top_phase_grid",
+    "write_report",
     "write_table",
 ]
 
@@ -79,8 +129,12 @@ def make_backend(cfg: Config) -> SolverBackend:
 
 
 def _row(plan: Plan, index: int, summary: dict[str, Any], converged: bool, warm: bool) -> dict[str, str]:
-    row = {"point": str(index), "direction": plan.directions[index], plan.param.column: repr(plan.values[index]),
-           "run_dir": plan.run_dir(index)}
+    row = {
+        "point": str(index),
+        "direction": plan.directions[index],
+        plan.param.column: repr(plan.values[index]),
+        "run_dir": plan.run_dir(index),
+    }
     summary = dict(summary)
     summary["converged"] = converged
     summary["warm_start"] = warm
@@ -95,11 +149,17 @@ def _row(plan: Plan, index: int, summary: dict[str, Any], converged: bool, warm:
 
 def _point_line(plan: Plan, index: int, summary: dict[str, Any], converged: bool, seconds: float) -> str:
     p = plan.param
-    parts = [f"{plan.name} point {index + 1}/{len(plan.values)} ({plan.directions[index]}) "
-             f"{p.symbol} = {plan.values[index]:g} {p.unit}: {'converged' if converged else 'NOT converged'}"]
-    for key, lab, fmt in (("iterations", "Newton", "{}"), ("voltage_V", "V", "{:.4g} V"),
-                          ("current_A", "I", "{:.4g} A"), ("metal_fraction", "metal", "{:.4g}"),
-                          ("T_max_K", "T_max", "{:.1f} K")):
+    parts = [
+        f"{plan.name} point {index + 1}/{len(plan.values)} ({plan.directions[index]}) "
+        f"{p.symbol} = {plan.values[index]:g} {p.unit}: {'converged' if converged else 'NOT converged'}"
+    ]
+    for key, lab, fmt in (
+        ("iterations", "Newton", "{}"),
+        ("voltage_V", "V", "{:.4g} V"),
+        ("current_A", "I", "{:.4g} A"),
+        ("metal_fraction", "metal", "{:.4g}"),
+        ("T_max_K", "T_max", "{:.1f} K"),
+    ):
         if summary.get(key) is not None:
             parts.append(f"{lab} " + fmt.format(summary[key]))
     parts.append(f"{seconds:.1f} s")
@@ -119,8 +179,11 @@ def execute(plan: Plan, *, quiet: bool = False, say: Callable[[str], None] = pri
         out.mkdir(parents=True, exist_ok=True)
         stored = out / SWEEP_CONFIG
         if not stored.is_file():
-            atomic_write_text(stored, f"# fem-peltier {__version__} sweep ({plan.name}); drive.{plan.param.name} "
-                                      "is set per point (see sweep.csv)\n" + tomli_w.dumps(plan.identity))
+            atomic_write_text(
+                stored,
+                f"# fem-peltier {__version__} sweep ({plan.name}); drive.{plan.param.name} "
+                "is set per point (see sweep.csv)\n" + tomli_w.dumps(plan.identity),
+            )
         for stale in list(out.glob(".point_*.partial-*")) + list(out.glob(".sweep_fields.partial-*")):
             shutil.rmtree(stale, ignore_errors=True)
         for stale in out.glob(".*.tmp"):

@@ -6,11 +6,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .checkpoint import cell_xyz, load_state, lookup, read_npz, save_state
 from .config import Config
 from .sweep_plan import FIELDS_XDMF, STATE_FILE
+
+if TYPE_CHECKING:
+    from .coupled import CoupledProblem
 
 
 class SolverBackend:
@@ -23,7 +26,8 @@ class SolverBackend:
 
         self.comm = MPI.COMM_WORLD
         self.fm = create_mesh(cfg, self.comm)
-        self.problem = None  # the problem of the last point, if its state is a good warm start
+        # the problem of the last point, if its state is a good warm start
+        self.problem: CoupledProblem | None = None
         self.good: tuple[Config, Any] | None = None  # last converged (config, problem.save_state())
 
     def _warm_problem(self):
@@ -88,10 +92,10 @@ class SolverBackend:
                 xf.write_mesh(problem.msh)
                 for t, path in entries:
                     data = read_npz(path)
-                    T.x.array[:] = lookup(data["T_xyz"], data["T_val"], problem.V_T.tabulate_dof_coordinates(), path,
-                                           problem.cfg)
-                    phase.x.array[:] = lookup(data["cell_xyz"], data["m"], cell_xyz(problem, phase), path,
-                                               problem.cfg)
+                    T.x.array[:] = lookup(
+                        data["T_xyz"], data["T_val"], problem.V_T.tabulate_dof_coordinates(), path, problem.cfg
+                    )
+                    phase.x.array[:] = lookup(data["cell_xyz"], data["m"], cell_xyz(problem, phase), path, problem.cfg)
                     xf.write_function(T, float(t))
                     xf.write_function(phase, float(t))
             ok = True
@@ -99,7 +103,9 @@ class SolverBackend:
             comm.barrier()
             if comm.rank == 0:
                 if ok:  # the .h5 first: a .xdmf always points at complete data
-                    os.replace(Path(tmp) / FIELDS_XDMF.replace(".xdmf", ".h5"), out / FIELDS_XDMF.replace(".xdmf", ".h5"))
+                    os.replace(
+                        Path(tmp) / FIELDS_XDMF.replace(".xdmf", ".h5"), out / FIELDS_XDMF.replace(".xdmf", ".h5")
+                    )
                     os.replace(Path(tmp) / FIELDS_XDMF, out / FIELDS_XDMF)
                 shutil.rmtree(tmp, ignore_errors=True)
             comm.barrier()

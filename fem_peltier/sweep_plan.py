@@ -219,20 +219,39 @@ def sweep_identity(cfg: Config, param: Parameter, warm: bool) -> dict[str, Any]:
     return data
 
 
-def plan_sweep(cfg: Config, name: str, param: Parameter, text: str, out: str | Path, *, resume: bool = False,
-               from_scratch: bool = False, pictures: bool = True) -> Plan:
+def plan_sweep(
+    cfg: Config,
+    name: str,
+    param: Parameter,
+    text: str,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    from_scratch: bool = False,
+    pictures: bool = True,
+) -> Plan:
     """Validate the points and the output directory (InputError on any problem; writes nothing)."""
     values = parse_values(text, param.option)
     points = [point_config(cfg, param, v) for v in values]
     out = Path(out)
-    plan = Plan(cfg, name, param, values, points, out, not from_scratch,
-                sweep_identity(points[0], param, not from_scratch), pictures=pictures)
+    plan = Plan(
+        cfg,
+        name,
+        param,
+        values,
+        points,
+        out,
+        not from_scratch,
+        sweep_identity(points[0], param, not from_scratch),
+        pictures=pictures,
+    )
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise InputError(str(out), "exists and is not a directory")
         if not resume:
-            raise InputError(str(out), "output directory already exists; pass --resume to continue that sweep, "
-                                       "or choose a new --out")
+            raise InputError(
+                str(out), "output directory already exists; pass --resume to continue that sweep, or choose a new --out"
+            )
     if out.is_dir() and any(out.iterdir()):
         stored = out / SWEEP_CONFIG
         if not stored.is_file():
@@ -243,8 +262,9 @@ def plan_sweep(cfg: Config, name: str, param: Parameter, text: str, out: str | P
             raise InputError(str(stored), "not valid TOML") from None
         diff = _first_difference(plan.identity, old)
         if diff is not None:
-            raise InputError(str(stored), f"the sweep in {out} used a different configuration ({diff} differs); "
-                                          "use a new --out")
+            raise InputError(
+                str(stored), f"the sweep in {out} used a different configuration ({diff} differs); use a new --out"
+            )
         rows = read_table(out / SWEEP_CSV)
         if len(rows) > len(values):
             raise InputError(param.option, f"{out} already has {len(rows)} points, more than the {len(values)} given")
@@ -254,7 +274,10 @@ def plan_sweep(cfg: Config, name: str, param: Parameter, text: str, out: str | P
             except ValueError:
                 raise InputError(str(out / SWEEP_CSV), f"unreadable row {i + 1}") from None
             if index != i or old_value != values[i]:
-                raise InputError(param.option, f"point {i} of the sweep in {out} was {param.symbol} = {old_value:g} "
-                                               f"{param.unit}, not {values[i]:g} {param.unit}; use a new --out")
+                raise InputError(
+                    param.option,
+                    f"point {i} of the sweep in {out} was {param.symbol} = {old_value:g} "
+                    f"{param.unit}, not {values[i]:g} {param.unit}; use a new --out",
+                )
         plan.rows = rows
     return plan

@@ -12,8 +12,9 @@ from .sweep_plan import PLOT_BOUNDARIES, PLOT_METAL, PLOT_VI, STATE_FILE, Parame
 from .sweep_report import row_float
 
 
-def plot_sweep(out: Path, rows: list[dict[str, str]], param: Parameter, report: dict[str, Any],
-               geometry: dict[str, Any]) -> list[Path]:
+def plot_sweep(
+    out: Path, rows: list[dict[str, str]], param: Parameter, report: dict[str, Any], geometry: dict[str, Any]
+) -> list[Path]:
     """vi_curve.png, metal_fraction.png, phase_boundaries.png (published atomically)."""
     import matplotlib
     from matplotlib.lines import Line2D
@@ -22,27 +23,45 @@ def plot_sweep(out: Path, rows: list[dict[str, str]], param: Parameter, report: 
 
     colours = {"up": "tab:red", "down": "tab:blue"}
     paths = []
-    for fname, ykey, ylabel in ((PLOT_VI, "voltage_V", "film voltage V (V)"),
-                                (PLOT_METAL, "metal_fraction", "metal fraction")):
+    for fname, ykey, ylabel in (
+        (PLOT_VI, "voltage_V", "film voltage V (V)"),
+        (PLOT_METAL, "metal_fraction", "metal fraction"),
+    ):
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         for e in report["ramps"]:
             seq = ([e["points"][0] - 1] if e["points"][0] > 0 else []) + e["points"]
-            seq = [i for i in seq if rows[i].get("converged") == "true"
-                   and row_float(rows[i], "current_A") is not None and row_float(rows[i], ykey) is not None]
+            seq = [
+                i
+                for i in seq
+                if rows[i].get("converged") == "true"
+                and row_float(rows[i], "current_A") is not None
+                and row_float(rows[i], ykey) is not None
+            ]
             xs = np.array([row_float(rows[i], "current_A") for i in seq]) * 1e3
             ys = np.array([row_float(rows[i], ykey) for i in seq])
             c = colours[e["direction"]]
             ax.plot(xs, ys, "-o", color=c, ms=3.5, lw=1.2, alpha=0.85)
             for k in range(len(xs) - 1):
                 if (xs[k], ys[k]) != (xs[k + 1], ys[k + 1]):
-                    ax.annotate("", xy=((xs[k] + xs[k + 1]) / 2, (ys[k] + ys[k + 1]) / 2), xytext=(xs[k], ys[k]),
-                                arrowprops={"arrowstyle": "-|>", "color": c, "lw": 1.2, "mutation_scale": 12})
-        bad = [r for r in rows if r.get("converged") != "true" and row_float(r, "current_A") is not None
-               and row_float(r, ykey) is not None]
+                    ax.annotate(
+                        "",
+                        xy=((xs[k] + xs[k + 1]) / 2, (ys[k] + ys[k + 1]) / 2),
+                        xytext=(xs[k], ys[k]),
+                        arrowprops={"arrowstyle": "-|>", "color": c, "lw": 1.2, "mutation_scale": 12},
+                    )
+        bad = [
+            (current, y)
+            for r in rows
+            if r.get("converged") != "true"
+            and (current := row_float(r, "current_A")) is not None
+            and (y := row_float(r, ykey)) is not None
+        ]
         if bad:
-            ax.plot([row_float(r, "current_A") * 1e3 for r in bad], [row_float(r, ykey) for r in bad], "x", color="k")
-        handles = [Line2D([], [], color=colours["up"], marker="o", label="ramp up (|drive| increasing)"),
-                   Line2D([], [], color=colours["down"], marker="o", label="ramp down")]
+            ax.plot([c * 1e3 for c, _ in bad], [y for _, y in bad], "x", color="k")
+        handles = [
+            Line2D([], [], color=colours["up"], marker="o", label="ramp up (|drive| increasing)"),
+            Line2D([], [], color=colours["down"], marker="o", label="ramp down"),
+        ]
         if bad:
             handles.append(Line2D([], [], color="k", marker="x", ls="", label="not converged"))
         ax.legend(handles=handles, fontsize=8, loc="best")
@@ -50,8 +69,11 @@ def plot_sweep(out: Path, rows: list[dict[str, str]], param: Parameter, report: 
         ax.set_ylabel(ylabel)
         ax.axhline(0, color="0.8", lw=0.6)
         ax.axvline(0, color="0.8", lw=0.6)
-        ax.set_title(f"{'V-I curve' if ykey == 'voltage_V' else 'metal fraction'} of the sweep "
-                     f"({param.name} control; arrows: ramp direction)", fontsize=9)
+        ax.set_title(
+            f"{'V-I curve' if ykey == 'voltage_V' else 'metal fraction'} of the sweep "
+            f"({param.name} control; arrows: ramp direction)",
+            fontsize=9,
+        )
         fig.tight_layout()
         paths.append(save_atomic(fig, out / fname, dpi=120))
         plt.close(fig)
@@ -91,8 +113,11 @@ def plot_sweep(out: Path, rows: list[dict[str, str]], param: Parameter, report: 
     ax.set_aspect("equal")
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("y (mm)")
-    ax.set_title(f"top-surface metal outline (m = 0.5), {drawn} point(s) with a boundary\n"
-                 "solid: ramp up, dashed: ramp down; electrodes - (x = 0) and + (x = L)", fontsize=9)
+    ax.set_title(
+        f"top-surface metal outline (m = 0.5), {drawn} point(s) with a boundary\n"
+        "solid: ramp up, dashed: ramp down; electrodes - (x = 0) and + (x = L)",
+        fontsize=9,
+    )
     fig.tight_layout()
     paths.append(save_atomic(fig, out / PLOT_BOUNDARIES, dpi=120))
     plt.close(fig)

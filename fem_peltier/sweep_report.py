@@ -48,8 +48,12 @@ def metal_side(row: dict[str, str], length: float) -> dict[str, Any]:
         side = "negative" if xmean < length / 2 else "positive"
     elif rng is not None or xmean is not None:
         side = "both"
-    return {"side": side, "top_x_range_m": rng, "metal_x_mean_m": xmean,
-            "spans_midline": bool(rng is not None and rng[0] < length / 2 < rng[1])}
+    return {
+        "side": side,
+        "top_x_range_m": rng,
+        "metal_x_mean_m": xmean,
+        "spans_midline": bool(rng is not None and rng[0] < length / 2 < rng[1]),
+    }
 
 
 def _polarity(v: float) -> str | None:
@@ -79,8 +83,15 @@ def ramps(values: list[float]) -> list[dict[str, Any]]:
 
 def _step(row_a: dict, row_b: dict, a: int, b: int, column: str, kind: str) -> dict[str, Any]:
     va, vb = row_float(row_a, column), row_float(row_b, column)
-    out = {"kind": kind, "points": [a, b], "between": [va, vb], "estimate": (va + vb) / 2,
-           "uncertainty": abs(vb - va) / 2}
+    if va is None or vb is None:
+        raise ValueError(f"sweep table: no {column} value in a row that switches")
+    out = {
+        "kind": kind,
+        "points": [a, b],
+        "between": [va, vb],
+        "estimate": (va + vb) / 2,
+        "uncertainty": abs(vb - va) / 2,
+    }
     ma, mb = row_float(row_a, "metal_fraction"), row_float(row_b, "metal_fraction")
     if ma is not None and mb is not None:
         out["metal_fraction"] = [ma, mb]
@@ -92,17 +103,28 @@ def _step(row_a: dict, row_b: dict, a: int, b: int, column: str, kind: str) -> d
 
 def switching_report(rows: list[dict[str, str]], column: str, length: float) -> dict[str, Any]:
     """Switches per ramp, loop width and first-metal side per polarity, from the sweep table."""
-    values = [row_float(r, column) for r in rows]
-    report: dict[str, Any] = {"parameter": column, "metal_fraction_eps": METAL_FRACTION_EPS, "ramps": [],
-                              "polarities": {}}
-    if not rows or any(v is None for v in values):
+    maybe = [row_float(r, column) for r in rows]
+    report: dict[str, Any] = {
+        "parameter": column,
+        "metal_fraction_eps": METAL_FRACTION_EPS,
+        "ramps": [],
+        "polarities": {},
+    }
+    values = [v for v in maybe if v is not None]
+    if not rows or len(values) < len(maybe):
         return report
     for r in ramps(values):
         seq = ([r["anchor"]] if r["anchor"] is not None else []) + r["points"]
         seq = [i for i in seq if rows[i].get("converged") == "true"]
-        entry: dict[str, Any] = {"direction": r["direction"], "polarity": r["polarity"] or "0",
-                                 "points": r["points"], "from": values[r["points"][0]], "to": values[r["points"][-1]],
-                                 "switch": None, "largest_jump": None}
+        entry: dict[str, Any] = {
+            "direction": r["direction"],
+            "polarity": r["polarity"] or "0",
+            "points": r["points"],
+            "from": values[r["points"][0]],
+            "to": values[r["points"][-1]],
+            "switch": None,
+            "largest_jump": None,
+        }
         sign = 1.0 if r["direction"] == "up" else -1.0
         best = None
         for a, b in zip(seq, seq[1:]):
@@ -115,8 +137,9 @@ def switching_report(rows: list[dict[str, str]], column: str, length: float) -> 
             if ma is not None and mb is not None and (best is None or sign * (mb - ma) > best[0]):
                 best = (sign * (mb - ma), a, b)
         if best is not None and best[0] > 0:
-            entry["largest_jump"] = _step(rows[best[1]], rows[best[2]], best[1], best[2], column,
-                                          "largest metal-fraction change")
+            entry["largest_jump"] = _step(
+                rows[best[1]], rows[best[2]], best[1], best[2], column, "largest metal-fraction change"
+            )
             entry["largest_jump"]["delta_metal_fraction"] = sign * best[0]
         report["ramps"].append(entry)
     for pol in ("+", "-"):
@@ -125,8 +148,9 @@ def switching_report(rows: list[dict[str, str]], column: str, length: float) -> 
             continue
         summary: dict[str, Any] = {}
         up = next((e for e in mine if e["direction"] == "up"), None)
-        down = next((e for e in mine if e["direction"] == "down" and up is not None
-                     and e["points"][0] > up["points"][0]), None)
+        down = next(
+            (e for e in mine if e["direction"] == "down" and up is not None and e["points"][0] > up["points"][0]), None
+        )
         for name, e in (("up", up), ("down", down)):
             if e is not None:
                 sw = e["switch"] or e["largest_jump"]
@@ -135,11 +159,18 @@ def switching_report(rows: list[dict[str, str]], column: str, length: float) -> 
                 summary[f"switch_{name}_kind"] = sw["kind"] if sw else None
         if summary.get("switch_up") is not None and summary.get("switch_down") is not None:
             summary["loop_width"] = abs(abs(summary["switch_up"]) - abs(summary["switch_down"]))
-            summary["loop_width_uncertainty"] = (abs(summary["switch_up_between"][1] - summary["switch_up_between"][0])
-                                                 + abs(summary["switch_down_between"][1]
-                                                       - summary["switch_down_between"][0])) / 2
-        first = next((i for i, (v, row) in enumerate(zip(values, rows))
-                      if _polarity(v) == pol and row.get("converged") == "true" and metal_present(row)), None)
+            summary["loop_width_uncertainty"] = (
+                abs(summary["switch_up_between"][1] - summary["switch_up_between"][0])
+                + abs(summary["switch_down_between"][1] - summary["switch_down_between"][0])
+            ) / 2
+        first = next(
+            (
+                i
+                for i, (v, row) in enumerate(zip(values, rows))
+                if _polarity(v) == pol and row.get("converged") == "true" and metal_present(row)
+            ),
+            None,
+        )
         if first is not None:
             summary["first_metal"] = {"point": first, "value": values[first], **metal_side(rows[first], length)}
         report["polarities"][pol] = summary
@@ -150,17 +181,22 @@ def format_report(report: dict[str, Any]) -> str:
     """The switching report as a plain-text table."""
     col = report.get("parameter", "")
     unit = col.rsplit("_", 1)[-1] if "_" in col else ""
-    lines = [f"switching report ({col}):",
-             f"  {'polarity':<8} {'ramp':<5} {'from':>10} {'to':>10}  switch",
-             "  " + "-" * 70]
+    lines = [
+        f"switching report ({col}):",
+        f"  {'polarity':<8} {'ramp':<5} {'from':>10} {'to':>10}  switch",
+        "  " + "-" * 70,
+    ]
 
     def g(v: float | None) -> str:
         return "-" if v is None else f"{v:.4g}"
 
     for e in report.get("ramps", []):
         sw = e["switch"] or e["largest_jump"]
-        text = (f"{sw['kind']} between {g(sw['between'][0])} and {g(sw['between'][1])} {unit} "
-                f"(~{g(sw['estimate'])})" if sw else "none")
+        text = (
+            f"{sw['kind']} between {g(sw['between'][0])} and {g(sw['between'][1])} {unit} (~{g(sw['estimate'])})"
+            if sw
+            else "none"
+        )
         lines.append(f"  {e['polarity']:<8} {e['direction']:<5} {g(e['from']):>10} {g(e['to']):>10}  {text}")
     for pol, s in report.get("polarities", {}).items():
         parts = []

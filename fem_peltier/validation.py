@@ -37,27 +37,82 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
-from .checks import (FIGURE_MESH, REGIME_GRID, REGIME_MESH, SUITE, Check, Level, Row,
-                     preset_config as _config)
+from .checks import FIGURE_MESH, REGIME_GRID, REGIME_MESH, SUITE, Check, Level, Row, preset_config as _config
 from .closed_forms import eq8_profile, eq11_thickness, eq11_voltage, eq14_radius, j_critical, observed_order
 from .metal_extent import column_thickness, metal_radius, phase_crossing_depth
 from .parallel import is_root
 from .validation_peltier import check_eq14, check_peltier_junction, eq14_config, solve_eq14
-from .validation_report import (EQ14_NOTE, MEANS_NOTE, MESH_NOTE, REGIME_NOTE, check_table, load_result,
-                                plot_eq14, plot_vi, rows_csv, save_raw, write_report)
-from .validation_slab import (D_RATIOS, SLAB_SWEEP_FULL, SLAB_SWEEP_QUICK, check_eq8_eq9, check_eq11_vi,
-                              slab_sweep, solve_linear_start)
+from .validation_report import (
+    EQ14_NOTE,
+    MEANS_NOTE,
+    MESH_NOTE,
+    REGIME_NOTE,
+    check_table,
+    load_result,
+    plot_eq14,
+    plot_vi,
+    rows_csv,
+    save_raw,
+    write_report,
+)
+from .validation_slab import (
+    D_RATIOS,
+    SLAB_SWEEP_FULL,
+    SLAB_SWEEP_QUICK,
+    check_eq8_eq9,
+    check_eq11_vi,
+    slab_sweep,
+    solve_linear_start,
+)
 
 __all__ = [
-    "CHECKS", "D_RATIOS", "EQ14_NOTE", "FIG2A_MESHES_FULL", "FIG2A_MESHES_QUICK", "FIGURE_MESH", "MEANS_NOTE",
-    "MESH_NOTE", "REGIME_GRID", "REGIME_MESH", "REGIME_NOTE", "SLAB_SWEEP_FULL", "SLAB_SWEEP_QUICK", "SUITE",
-    "Check", "Level", "Row", "check_eq8_eq9", "check_eq11_vi", "check_eq14", "check_mesh_convergence",
-    "check_peltier_junction", "check_table", "column_thickness", "eq8_profile", "eq11_thickness", "eq11_voltage",
-    "eq14_config", "eq14_radius", "figure_case_means", "j_critical", "load_result", "metal_radius",
-    "observed_order", "phase_crossing_depth", "plot_eq14", "plot_vi", "rows_csv", "run_suite", "save_raw",
-    "slab_sweep", "solve_eq14", "solve_linear_start", "write_report",
+    "CHECKS",
+    "D_RATIOS",
+    "EQ14_NOTE",
+    "FIG2A_MESHES_FULL",
+    "FIG2A_MESHES_QUICK",
+    "FIGURE_MESH",
+    "MEANS_NOTE",
+    "MESH_NOTE",
+    "REGIME_GRID",
+    "REGIME_MESH",
+    "REGIME_NOTE",
+    "SLAB_SWEEP_FULL",
+    "SLAB_SWEEP_QUICK",
+    "SUITE",
+    "Check",
+    "Level",
+    "Row",
+    "check_eq8_eq9",
+    "check_eq11_vi",
+    "check_eq14",
+    "check_mesh_convergence",
+    "check_peltier_junction",
+    "check_table",
+    "column_thickness",
+    "eq8_profile",
+    "eq11_thickness",
+    "eq11_voltage",
+    "eq14_config",
+    "eq14_radius",
+    "figure_case_means",
+    "j_critical",
+    "load_result",
+    "metal_radius",
+    "observed_order",
+    "phase_crossing_depth",
+    "plot_eq14",
+    "plot_vi",
+    "rows_csv",
+    "run_suite",
+    "save_raw",
+    "slab_sweep",
+    "solve_eq14",
+    "solve_linear_start",
+    "write_report",
 ]
 
 log = logging.getLogger("fem_peltier.validation")
@@ -82,47 +137,87 @@ def check_mesh_convergence(level: Level = "full") -> Check:
         cfg = _config("fig2a", [f"mesh.size={size!r}", f"mesh.electrode_size={esize!r}"])
         res = run(cfg, out=None, pictures=False)
         s = res.summary
-        rows.append({"size": size, "electrode_size": esize, "cells": s["cells"], "converged": bool(res.converged),
-                     "metal_fraction": s["metal_fraction"], "T_max_K": s["T_max_K"], "T_mean_K": s["T_mean_K"],
-                     "T_top_mean_K": s["T_top_mean_K"], "voltage_V": s["voltage_V"],
-                     "metal_top_x_range_m": s["metal_top_x_range_m"], "metal_max_depth_m": s["metal_max_depth_m"],
-                     "heat_balance_rel": s["heat_balance_rel"], "wall_s": s["wall_time_s"],
-                     "heat_joule_W": s["heat_joule_W"], "current_A": s["current_A"],
-                     "heat_peltier_W": s["heat_peltier_W"]})
+        rows.append(
+            {
+                "size": size,
+                "electrode_size": esize,
+                "cells": s["cells"],
+                "converged": bool(res.converged),
+                "metal_fraction": s["metal_fraction"],
+                "T_max_K": s["T_max_K"],
+                "T_mean_K": s["T_mean_K"],
+                "T_top_mean_K": s["T_top_mean_K"],
+                "voltage_V": s["voltage_V"],
+                "metal_top_x_range_m": s["metal_top_x_range_m"],
+                "metal_max_depth_m": s["metal_max_depth_m"],
+                "heat_balance_rel": s["heat_balance_rel"],
+                "wall_s": s["wall_time_s"],
+                "heat_joule_W": s["heat_joule_W"],
+                "current_A": s["current_A"],
+                "heat_peltier_W": s["heat_peltier_W"],
+            }
+        )
     ratio = meshes[0][0] / meshes[1][0]
     ch.compare("all meshes converged", float(all(r["converged"] for r in rows)), 1.0, 0.0)
     # j = -sigma grad(phi) carries no Seebeck EMF, so the Joule heat must equal the electrical power V I
-    ch.compare("max over meshes |Joule - V I| / (V I)", max(abs(r["heat_joule_W"] - r["voltage_V"] * r["current_A"])
-                                                            / abs(r["voltage_V"] * r["current_A"]) for r in rows),
-               0.0, 1e-8)
+    ch.compare(
+        "max over meshes |Joule - V I| / (V I)",
+        max(
+            abs(r["heat_joule_W"] - r["voltage_V"] * r["current_A"]) / abs(r["voltage_V"] * r["current_A"])
+            for r in rows
+        ),
+        0.0,
+        1e-8,
+    )
     ch.compare("max over meshes heat balance (rel)", max(r["heat_balance_rel"] for r in rows), 0.0, 1e-8)
     for key in ("metal_fraction", "T_max_K", "T_mean_K", "voltage_V"):
         f = [r[key] for r in rows]
         p = observed_order(f, ratio)
         if math.isfinite(p) and p > 0:
             ext = f[2] + (f[2] - f[1]) / (ratio**p - 1)
-            ch.info(f"{key}: observed order", p, note="values " + ", ".join(f"{v:.5g}" for v in f)
-                    + f"; Richardson {ext:.5g}")
+            ch.info(
+                f"{key}: observed order",
+                p,
+                note="values " + ", ".join(f"{v:.5g}" for v in f) + f"; Richardson {ext:.5g}",
+            )
         else:
-            ch.info(f"{key}: observed order", p, note="not in the asymptotic range: " + ", ".join(f"{v:.5g}" for v in f))
-        ch.compare(f"{key}: change between the two finest meshes (rel)", abs(f[2] - f[1]) / abs(f[2]), 0.0,
-                   0.05 if key != "T_max_K" else 0.1)
+            ch.info(
+                f"{key}: observed order", p, note="not in the asymptotic range: " + ", ".join(f"{v:.5g}" for v in f)
+            )
+        ch.compare(
+            f"{key}: change between the two finest meshes (rel)",
+            abs(f[2] - f[1]) / abs(f[2]),
+            0.0,
+            0.05 if key != "T_max_K" else 0.1,
+        )
     # the same finest mesh with the other current discretization (P1 potential vs mixed RT current)
     disc = _config("fig2a", []).solver.current_discretization
     other = "p1" if disc == "mixed" else "mixed"
     size, esize = meshes[-1]
-    res_o = run(_config("fig2a", [f"mesh.size={size!r}", f"mesh.electrode_size={esize!r}",
-                                  f'solver.current_discretization="{other}"']), out=None, pictures=False)
+    res_o = run(
+        _config(
+            "fig2a",
+            [f"mesh.size={size!r}", f"mesh.electrode_size={esize!r}", f'solver.current_discretization="{other}"'],
+        ),
+        out=None,
+        pictures=False,
+    )
     so = res_o.summary
     alt = {"discretization": other, "converged": bool(res_o.converged)}
     for key in ("metal_fraction", "T_max_K", "T_mean_K", "voltage_V"):
         alt[key] = so[key]
-        ch.info(f"{key}: {other} current on the finest mesh", so[key], rows[-1][key],
-                note=f"expected column = default ({disc}); error = difference")
+        ch.info(
+            f"{key}: {other} current on the finest mesh",
+            so[key],
+            rows[-1][key],
+            note=f"expected column = default ({disc}); error = difference",
+        )
     ch.data = {"meshes": rows, "refinement_ratio": ratio, "default_discretization": disc, "other": alt}
-    ch.text = ("fig2a (J = P = 0.2) on three gmsh meshes, bulk size and electrode size both refined by "
-               f"{ratio:.3g}. T_max sits at the edge of an electrode patch, where the current density "
-               "has an edge singularity, so it converges slowly if at all.")
+    ch.text = (
+        "fig2a (J = P = 0.2) on three gmsh meshes, bulk size and electrode size both refined by "
+        f"{ratio:.3g}. T_max sits at the edge of an electrode patch, where the current density "
+        "has an edge singularity, so it converges slowly if at all."
+    )
     ch.wall_s = time.perf_counter() - t_start
     return ch
 
@@ -167,8 +262,14 @@ def run_suite(level: Level, outdir: Path, only: tuple[str, ...] = SUITE) -> dict
     if is_root():
         picdir.mkdir(parents=True, exist_ok=True)
     MPI.COMM_WORLD.barrier()
-    out: dict[str, Any] = {"checks": [], "figures": {}, "regime": [], "timings": {}, "level": level,
-                           "ranks": MPI.COMM_WORLD.size}
+    out: dict[str, Any] = {
+        "checks": [],
+        "figures": {},
+        "regime": [],
+        "timings": {},
+        "level": level,
+        "ranks": MPI.COMM_WORLD.size,
+    }
     for name in only:
         t = time.perf_counter()
         log.info("validation: %s (%s)", name, level)

@@ -39,8 +39,9 @@ def check_table(ch: Check) -> list[str]:
     for r in ch.rows:
         tol = "" if r.tolerance is None else (f"{r.tolerance:.3g} (rel)" if r.kind == "rel" else f"{r.tolerance:.3g}")
         ok = "" if r.passed is None else ("PASS" if r.passed else "**FAIL**")
-        lines.append(f"| {r.quantity} | {_fmt(r.computed)} | {_fmt(r.expected)} | {_fmt(r.error)} | {tol} | {ok} "
-                     f"| {r.note} |")
+        lines.append(
+            f"| {r.quantity} | {_fmt(r.computed)} | {_fmt(r.expected)} | {_fmt(r.error)} | {tol} | {ok} | {r.note} |"
+        )
     return lines
 
 
@@ -54,8 +55,19 @@ def rows_csv(checks: list[Check]) -> str:
     w.writerow(["check", "quantity", "computed", "expected", "error", "tolerance", "kind", "pass", "note"])
     for ch in checks:
         for r in ch.rows:
-            w.writerow([ch.name, r.quantity, r.computed, r.expected, r.error, r.tolerance, r.kind,
-                        "" if r.passed is None else r.passed, r.note])
+            w.writerow(
+                [
+                    ch.name,
+                    r.quantity,
+                    r.computed,
+                    r.expected,
+                    r.error,
+                    r.tolerance,
+                    r.kind,
+                    "" if r.passed is None else r.passed,
+                    r.note,
+                ]
+            )
     return buf.getvalue()
 
 
@@ -76,16 +88,20 @@ def _regime_conclusion(pts: list[dict]) -> list[str]:
     for label, key in (("Fig. 2a,b (J = 0.2, P = 0.2)", (0.2, 0.2)), ("Fig. 2c (J = 1.2, P = 0.02)", (1.2, 0.02))):
         if key in by:
             p = by[key]
-            lines.append(f"- {label}: **{p['category']}** (metal fraction {p['metal_fraction']:.3f}, "
-                         f"T_max = {p['T_max_K']:.1f} K) on the map's mesh.")
+            lines.append(
+                f"- {label}: **{p['category']}** (metal fraction {p['metal_fraction']:.3f}, "
+                f"T_max = {p['T_max_K']:.1f} K) on the map's mesh."
+            )
     for P in sorted({p["P"] for p in pts}, reverse=True):
         row = sorted((p for p in pts if p["P"] == P), key=lambda p: p["J"])
-        lines.append(f"- Along P = {P:g}: " + "; ".join(
-            f"J = {p['J']:g} {p['category']}" for p in row) + ".")
+        lines.append(f"- Along P = {P:g}: " + "; ".join(f"J = {p['J']:g} {p['category']}" for p in row) + ".")
     neg = sorted({(p["J"], p["P"]) for p in pts if p["category"] == "negative only"})
     if neg:
-        lines.append("- Metal at the negative electrode only (the paper's Fig. 2a picture) at (J, P) = "
-                     + ", ".join(f"({J:g}, {P:g})" for J, P in neg) + ".")
+        lines.append(
+            "- Metal at the negative electrode only (the paper's Fig. 2a picture) at (J, P) = "
+            + ", ".join(f"({J:g}, {P:g})" for J, P in neg)
+            + "."
+        )
     else:
         lines.append("- No grid point gave metal at the negative electrode only.")
     for cat in ("both", "channel", "positive only", "detached", "not converged"):
@@ -103,8 +119,17 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
     outdir = Path(outdir)
     picdir = outdir / "validation"
     checks: list[Check] = result["checks"]
-    save_raw(checks, picdir, {"regime": result["regime"], "timings": result["timings"], "level": result["level"],
-                              "figures": result["figures"], "ranks": result["ranks"]})
+    save_raw(
+        checks,
+        picdir,
+        {
+            "regime": result["regime"],
+            "timings": result["timings"],
+            "level": result["level"],
+            "figures": result["figures"],
+            "ranks": result["ranks"],
+        },
+    )
     if not is_root():
         return outdir / "validation.md"
     L: list[str] = [
@@ -115,7 +140,8 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
         f"`{_config('fig2a', []).solver.current_discretization}`, final band width "
         f"{_config('fig2a', []).solver.transition_width:g} K unless a check says otherwise). "
         "Do not edit by hand: rerun the command.* Raw numbers: "
-        "[validation/validation.json](validation/validation.json), [validation/validation.csv](validation/validation.csv).",
+        "[validation/validation.json](validation/validation.json), "
+        "[validation/validation.csv](validation/validation.csv).",
         "",
         "Closed forms are those of `model.md` section 4 (paper Eqs. 8-14). Errors are absolute unless the "
         "tolerance says (rel). Rows without a tolerance are reported, not tested.",
@@ -127,7 +153,7 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
     ]
     for ch in checks:
         tested = [r for r in ch.rows if r.passed is not None]
-        L.append(f"| {ch.title} | {sum(r.passed for r in tested)}/{len(tested)} | {ch.wall_s:.0f} |")
+        L.append(f"| {ch.title} | {sum(bool(r.passed) for r in tested)}/{len(tested)} | {ch.wall_s:.0f} |")
     for part in ("figures", "regime"):
         if part in result["timings"]:
             L.append(f"| {part} (runs) | | {result['timings'][part]:.0f} |")
@@ -149,12 +175,17 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
                 for f in result["figures"].get(fig, []):
                     L += [f"![{f}](validation/{f})", ""]
     if result["regime"]:
-        L += ["## Regime map: where does Fig. 2 sit?", "",
-              "Each (J, P) point is solved from a cold start at W = L, h/L = 0.2, r = 0.1, theta = 1.2 "
-              "(the fig2a preset with I and S_I set from J and P, current > 0 so that current leaves the film "
-              "at the negative electrode x < 0.1 L) on the coarse mesh (`" + " ".join(REGIME_MESH[result["level"]])
-              + "`), and classified from the phase on the slice y = W/2 (a column is metal when m >= 0.5 anywhere "
-              "in its depth). Cell: category (metal fraction).", ""]
+        L += [
+            "## Regime map: where does Fig. 2 sit?",
+            "",
+            "Each (J, P) point is solved from a cold start at W = L, h/L = 0.2, r = 0.1, theta = 1.2 "
+            "(the fig2a preset with I and S_I set from J and P, current > 0 so that current leaves the film "
+            "at the negative electrode x < 0.1 L) on the coarse mesh (`"
+            + " ".join(REGIME_MESH[result["level"]])
+            + "`), and classified from the phase on the slice y = W/2 (a column is metal when m >= 0.5 anywhere "
+            "in its depth). Cell: category (metal fraction).",
+            "",
+        ]
         L += regime_table(result["regime"])
         L += ["", "![regime map](validation/regime_map.png)", "", "Computed conclusions:", ""]
         L += _regime_conclusion(result["regime"])
@@ -225,8 +256,14 @@ def load_result(outdir: Path) -> dict[str, Any]:
     for c in data["checks"]:
         rows = [Row(**r) for r in c.pop("rows")]
         checks.append(Check(rows=rows, **c))
-    return {"checks": checks, "figures": data.get("figures", {}), "regime": data.get("regime", []),
-            "timings": data.get("timings", {}), "level": data.get("level", "full"), "ranks": data.get("ranks", 1)}
+    return {
+        "checks": checks,
+        "figures": data.get("figures", {}),
+        "regime": data.get("regime", []),
+        "timings": data.get("timings", {}),
+        "level": data.get("level", "full"),
+        "ranks": data.get("ranks", 1),
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,16 +281,22 @@ def plot_vi(pts: list[dict], jcr: float, mat, g, path: Path) -> str:
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     ax[0].plot(Vc, rr * I_scale * 1e3, "k-", label="closed form (Eqs. 9, 11)")
     ok = [pt for pt in pts if pt["converged"]]
-    ax[0].plot([pt["voltage_V"] for pt in ok], [pt["current_A"] * 1e3 for pt in ok], "o", color="C3",
-               label="fem_peltier (warm-started sweep)")
+    ax[0].plot(
+        [pt["voltage_V"] for pt in ok],
+        [pt["current_A"] * 1e3 for pt in ok],
+        "o",
+        color="C3",
+        label="fem_peltier (warm-started sweep)",
+    )
     ax[0].set_xlabel("V (V)")
     ax[0].set_ylabel("I (mA)")
     ax[0].set_title("Fig. 1b: V-I of the slab (N-shaped V(I))")
     ax[0].legend()
     ax[1].plot(rr, dc, "k-", label="Eq. 11")
     ax[1].plot([pt["ratio"] for pt in ok], [pt["d_over_h"] for pt in ok], "o", color="C3", label="m = 0.5 crossing")
-    ax[1].plot([pt["ratio"] for pt in ok], [pt["d_integral_over_h"] for pt in ok], "x", color="C0",
-               label="integral of m")
+    ax[1].plot(
+        [pt["ratio"] for pt in ok], [pt["d_integral_over_h"] for pt in ok], "x", color="C0", label="integral of m"
+    )
     ax[1].set_xlabel("j0 / j_cr")
     ax[1].set_ylabel("d / h")
     ax[1].set_title("metal layer thickness at x = L/2")
@@ -274,8 +317,11 @@ def plot_eq14(pts: list[dict], h: float, path: Path) -> str:
     k = rc[0] / math.sqrt(I[0])
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.loglog(Ic * 1e3, k * np.sqrt(Ic) * 1e6, "k-", label="Eq. 14")
-    for key, mk, lab in (("r_area", "o", "area-equivalent radius"), ("r_x", "s", "reach along x"),
-                         ("r_y", "^", "half-width along y")):
+    for key, mk, lab in (
+        ("r_area", "o", "area-equivalent radius"),
+        ("r_x", "s", "reach along x"),
+        ("r_y", "^", "half-width along y"),
+    ):
         ax.loglog(I * 1e3, [pt[key] * 1e6 for pt in pts], mk, label=lab)
     ax.set_xlabel("|I| (mA)")
     ax.set_ylabel("metal radius on the top surface (um)")

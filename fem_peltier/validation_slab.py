@@ -65,18 +65,31 @@ def check_eq8_eq9(level: Level = "full") -> Check:
     jcr_num = j0 * math.sqrt((mat.t_mit - t0) / (T_top - t0))  # T_top - T0 scales as j0^2 (Eq. 8)
     bound = 1 / (4 * nz**2)  # P1 interpolation error of the parabola, relative to the rise
     ch.compare("converged", float(res.converged), 1.0, 0.0)
-    ch.compare("max |T - Eq. 8| / rise on x = L/2", float(err.max() / rise), 0.0, 1.05 * bound,
-               note=f"P1 interpolation bound rise/(4 nz^2), nz = {nz}")
+    ch.compare(
+        "max |T - Eq. 8| / rise on x = L/2",
+        float(err.max() / rise),
+        0.0,
+        1.05 * bound,
+        note=f"P1 interpolation bound rise/(4 nz^2), nz = {nz}",
+    )
     ch.compare("T_top - T0 (K)", T_top - t0, rise, 1e-5, kind="rel")
-    ch.compare("j_cr from T_top (A/m^2)", jcr_num, jcr, 1e-5, kind="rel",
-               note="j0 sqrt(dT / (T_top - T0))")
+    ch.compare("j_cr from T_top (A/m^2)", jcr_num, jcr, 1e-5, kind="rel", note="j0 sqrt(dT / (T_top - T0))")
     ch.compare("metal fraction at 0.5 j_cr", s["metal_fraction"], 0.0, 1e-6)
     ch.compare("heat balance (rel)", s["heat_balance_rel"], 0.0, 1e-6)
-    ch.data = {"z_m": z.tolist(), "T_K": T.tolist(), "T_eq8_K": T_ex.tolist(), "j0": j0, "j_cr": jcr,
-               "mesh": [nx, 1, nz], "cells": s["cells"]}
-    ch.text = (f"Slab preset (h = {h * 1e6:.0f} um, L = {L * 1e3:.0f} mm) on a {nx} x 1 x {nz} box mesh, "
-               f"j0 = {factor} j_cr. The profile error is the P1 interpolation error of the parabola "
-               f"(nodal values are exact on a structured mesh).")
+    ch.data = {
+        "z_m": z.tolist(),
+        "T_K": T.tolist(),
+        "T_eq8_K": T_ex.tolist(),
+        "j0": j0,
+        "j_cr": jcr,
+        "mesh": [nx, 1, nz],
+        "cells": s["cells"],
+    }
+    ch.text = (
+        f"Slab preset (h = {h * 1e6:.0f} um, L = {L * 1e3:.0f} mm) on a {nx} x 1 x {nz} box mesh, "
+        f"j0 = {factor} j_cr. The profile error is the P1 interpolation error of the parabola "
+        f"(nodal values are exact on a structured mesh)."
+    )
     ch.wall_s = time.perf_counter() - t_start
     return ch
 
@@ -118,14 +131,25 @@ def slab_sweep(ratios: tuple[float, ...], n: tuple[int, int, int], width: float 
         depths = [phase_crossing_depth(p, x, y) / h for x, y in lines]
         integ = [column_thickness(p, x, y) / h for x, y in lines]
         s = res.summary
-        out.append({"ratio": ratio, "converged": bool(res.converged), "voltage_V": s["voltage_V"],
-                    "current_A": s["current_A"], "d_over_h": float(np.mean(depths)),
-                    "d_over_h_spread": float(np.max(depths) - np.min(depths)),
-                    "d_integral_over_h": float(np.mean(integ)), "metal_fraction": s["metal_fraction"],
-                    "T_max_K": s["T_max_K"], "heat_balance_rel": s["heat_balance_rel"],
-                    "newton_steps": s["iterations"], "wall_s": time.perf_counter() - t0_pt})
-        log.info("slab j0/j_cr = %.3g: %s, V = %.4g V, d/h = %.4f", ratio, res.converged, s["voltage_V"],
-                 out[-1]["d_over_h"])
+        out.append(
+            {
+                "ratio": ratio,
+                "converged": bool(res.converged),
+                "voltage_V": s["voltage_V"],
+                "current_A": s["current_A"],
+                "d_over_h": float(np.mean(depths)),
+                "d_over_h_spread": float(np.max(depths) - np.min(depths)),
+                "d_integral_over_h": float(np.mean(integ)),
+                "metal_fraction": s["metal_fraction"],
+                "T_max_K": s["T_max_K"],
+                "heat_balance_rel": s["heat_balance_rel"],
+                "newton_steps": s["iterations"],
+                "wall_s": time.perf_counter() - t0_pt,
+            }
+        )
+        log.info(
+            "slab j0/j_cr = %.3g: %s, V = %.4g V, d/h = %.4f", ratio, res.converged, s["voltage_V"], out[-1]["d_over_h"]
+        )
         prev = res if res.converged else prev
     return out
 
@@ -150,30 +174,47 @@ def check_eq11_vi(level: Level = "full", outdir: Path | None = None) -> Check:
     ch.compare("all sweep points converged", float(all(pt["converged"] for pt in pts)), 1.0, 0.0)
     for ratio in D_RATIOS:
         pt = by[ratio]
-        ch.compare(f"d/h at j0/j_cr = {ratio:g}", pt["d_over_h"], pt["d_over_h_eq11"], 0.02,
-                   note=f"m = 0.5 crossing, 6 lines near x = L/2 (spread {pt['d_over_h_spread']:.3f}); "
-                        f"m-integral {pt['d_integral_over_h']:.4f}")
+        ch.compare(
+            f"d/h at j0/j_cr = {ratio:g}",
+            pt["d_over_h"],
+            pt["d_over_h_eq11"],
+            0.02,
+            note=f"m = 0.5 crossing, 6 lines near x = L/2 (spread {pt['d_over_h_spread']:.3f}); "
+            f"m-integral {pt['d_integral_over_h']:.4f}",
+        )
     for ratio in (0.5, 1.2, 1.5, 2.0, 3.0):
         if ratio in by:
             pt = by[ratio]
-            ch.compare(f"V at j0/j_cr = {ratio:g} (V)", pt["voltage_V"], pt["voltage_eq11_V"], 0.05, kind="rel",
-                       note="end regions (length ~h) add to the far-field E L")
+            ch.compare(
+                f"V at j0/j_cr = {ratio:g} (V)",
+                pt["voltage_V"],
+                pt["voltage_eq11_V"],
+                0.05,
+                kind="rel",
+                note="end regions (length ~h) add to the far-field E L",
+            )
     V = np.array([pt["voltage_V"] for pt in pts])
     R = np.array([pt["ratio"] for pt in pts])
     # N shape: V rises to a local maximum near j_cr, falls, then rises again
     i_max = int(np.argmax(np.where(R <= 1.5, V, -np.inf)))
-    falls = bool(np.any(V[i_max + 1:] < V[i_max])) if i_max + 1 < V.size else False
-    i_min = i_max + 1 + int(np.argmin(V[i_max + 1:])) if i_max + 1 < V.size else i_max
+    falls = bool(np.any(V[i_max + 1 :] < V[i_max])) if i_max + 1 < V.size else False
+    i_min = i_max + 1 + int(np.argmin(V[i_max + 1 :])) if i_max + 1 < V.size else i_max
     rises = bool(i_min < V.size - 1 and V[-1] > V[i_min])
-    ch.compare("V-I: local maximum at j0/j_cr", float(R[i_max]), 1.0, 0.1 if level == "full" else 0.55,
-               note="falls after it: %s, rises again after the minimum at j0/j_cr = %.3g: %s"
-                    % (falls, R[i_min], rises))
+    ch.compare(
+        "V-I: local maximum at j0/j_cr",
+        float(R[i_max]),
+        1.0,
+        0.1 if level == "full" else 0.55,
+        note=f"falls after it: {falls}, rises again after the minimum at j0/j_cr = {R[i_min]:.3g}: {rises}",
+    )
     ch.compare("V-I curve is N-shaped (rise, fall, rise)", float(falls and (rises or level == "quick")), 1.0, 0.0)
     ch.data = {"points": pts, "mesh": list(n), "band_K": band, "j_cr": jcr}
-    ch.text = (f"Slab preset on a {n[0]} x 1 x {n[2]} box mesh (one cell across the width: a wider "
-               f"cross-section lets the current collapse into a filament on the falling branch of the N), "
-               f"band w = {band:g} K, current sweep warm-started point to point. d is the depth where the DG0 "
-               "phase crosses 0.5 on vertical lines at x/L = 0.4, 0.5, 0.6.")
+    ch.text = (
+        f"Slab preset on a {n[0]} x 1 x {n[2]} box mesh (one cell across the width: a wider "
+        f"cross-section lets the current collapse into a filament on the falling branch of the N), "
+        f"band w = {band:g} K, current sweep warm-started point to point. d is the depth where the DG0 "
+        "phase crosses 0.5 on vertical lines at x/L = 0.4, 0.5, 0.6."
+    )
     if outdir is not None and is_root():
         from .validation_report import plot_vi
 
