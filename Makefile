@@ -1,7 +1,7 @@
 # fem_peltier: set-up and everyday tasks.
 #
 #   make demo    create .venv (Python >= 3.12), install, run the Fig. 2a case
-#   make test    create .venv, install, run the test suite
+#   make test    create .venv, install, lint (ruff, mypy), run the test suite
 #
 # Every target is idempotent: the virtual environment is created once and the
 # package is reinstalled only when pyproject.toml changes (stamp file in .venv).
@@ -27,11 +27,12 @@ DEMO_OUT    ?= demo-output/fig2a
 # few minutes on 2 cores (the solver's owner tunes this line).
 DEMO_ARGS   ?= --set mesh.size=5e-5
 
-.PHONY: help venv install demo test docs clean distclean
+.PHONY: help venv install demo test lint docs clean distclean
 
 help:
 	@echo "make demo       install (if needed) and run the Fig. 2a preset into $(DEMO_OUT)"
-	@echo "make test       install (if needed) and run the test suite"
+	@echo "make test       install (if needed), lint, and run the test suite"
+	@echo "make lint       ruff (format check + lint) and mypy on the package (seconds)"
 	@echo "make venv       create $(VENV) with a Python >= 3.12 (override: make PYTHON=/path/to/python3.12 venv)"
 	@echo "make install    install fem_peltier (editable) and its dependencies into $(VENV)"
 	@echo "make docs       regenerate docs/configuration.md from the config schema"
@@ -89,7 +90,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: install
 	$(BIN)/fem-peltier run --preset fig2a $(DEMO_ARGS) --out $(DEMO_OUT) --overwrite
 
-test: install
+lint: install
+	$(BIN)/ruff format --check fem_peltier
+	$(BIN)/ruff check fem_peltier
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 docs: install
