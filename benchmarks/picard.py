@@ -33,7 +33,7 @@ import dolfinx.fem.petsc as fpetsc
 
 import fem_peltier as fp
 from fem_peltier import electrical
-from fem_peltier.coupled import closed_film_facets
+from fem_peltier.bcs import closed_film_facets
 from fem_peltier.linalg import owned_is, saddle_point_pc_options
 from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, SUBSTRATE, create_mesh
 from fem_peltier.simulation import run

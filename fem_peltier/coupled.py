@@ -27,15 +27,16 @@ from dolfinx import mesh as dmesh
 from petsc4py import PETSc
 
 from . import electrical, thermal
-from .bcs import Electrodes, HeatSink, check_patches, closed_film_facets  # noqa: F401 (closed_film_facets: API)
+from .bcs import Electrodes, HeatSink, check_patches
 from .config import Config, ResolvedConfig
-from .continuation import SolveReport, metal_fraction, solve  # noqa: F401 (re-exported)
-from .drive import SOURCE, VOLTAGE, Drive, potential_ratio
+from .continuation import SolveReport, metal_fraction, solve  # re-exported: coupled.solve(problem) is public
+from .drive import CURRENT as CURRENT_DRIVE
+from .drive import VOLTAGE, Drive, potential_ratio
 from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns, field_specs
 from .linalg import LinearSolver, default_options, owned_is
 from .materials import Materials
 from .mesh import ELECTRODE_POS, FILM, FilmMesh
-from .newton import EW_ETA_MAX, BorderedNewton, NewtonForms, NewtonReport, forcing_term, jacobian_matrix  # noqa: F401
+from .newton import BorderedNewton, NewtonForms, NewtonReport, jacobian_matrix
 from .phase import cell_centroids, cell_mean_temperature, jump_facets
 from .state import State
 from .terms import FILM_CELLS, INTERFACE, INTERFACE_FACETS, HeatSource, Measures, Physics, Term, conduction_terms
@@ -200,62 +201,24 @@ class CoupledProblem:
             self._cell_tree = geometry.bb_tree(self.msh, self.msh.topology.dim)
         return self._cell_tree
 
-    # --- compatibility views of the parts ------------------------------------------------------
-    @property
-    def A(self) -> PETSc.Mat:
-        return self.newton_solver.A
-
-    @property
-    def ksp(self) -> PETSc.KSP:
-        return self.newton_solver.ksp
-
-    @property
-    def iterative(self) -> bool:
-        return self.newton_solver.iterative
-
+    # --- views of the parts that other modules read --------------------------------------------
     @property
     def ksp_iterations(self) -> list[int]:
+        """Linear iterations of every solve so far (for summary.json)."""
         return self.newton_solver.ksp_iterations
 
     @property
     def bcs(self) -> list:
+        """Every (homogeneous) Dirichlet condition of the Newton corrections."""
         return self.electrodes.bcs + [self.sink.bc]
-
-    @property
-    def _bcs_electric(self) -> list:
-        return self.electrodes.bcs
-
-    @property
-    def dofs_neg(self) -> np.ndarray:
-        return self.electrodes.neg_dofs
-
-    @property
-    def dofs_pos(self) -> np.ndarray:
-        return self.electrodes.pos_dofs
-
-    @property
-    def dofs_pinned(self) -> np.ndarray:
-        return self.electrodes.pinned_dofs
-
-    @property
-    def dofs_sink(self) -> np.ndarray:
-        return self.sink.dofs
 
     @property
     def chi(self) -> fem.Function:
         return self.electrodes.indicator
 
     @property
-    def chi_sink(self) -> fem.Function:
-        return self.sink.indicator
-
-    @property
-    def mode(self) -> str:
-        return self.drive.mode
-
-    @property
-    def current_control(self) -> bool:
-        return self.drive.controls_current
+    def dofs_pos(self) -> np.ndarray:
+        return self.electrodes.pos_dofs
 
     @property
     def controls_current(self) -> bool:
@@ -264,10 +227,6 @@ class CoupledProblem:
     @property
     def R_load(self) -> float:
         return self.drive.load_resistance_Ohm
-
-    @property
-    def I_scale(self) -> float:
-        return self.drive.current_scale_A
 
     # --- forms ------------------------------------------------------------------------------------
     def _bulk_residual(self) -> ufl.Form:
@@ -354,9 +313,10 @@ class CoupledProblem:
         se = float(np.dot(arr[phi_own], arr[phi_own]))
         sT = float(np.dot(arr[T_own], arr[T_own]))
         se, sT = self.comm.allreduce(np.array([se, sT]), op=MPI.SUM)
-        r2 = se / self.I_scale**2 + sT / self.Q_scale**2
-        if self.current_control:
-            r2 += ((current - self.target_current()[0]) / self.I_scale) ** 2
+        I_scale = self.drive.current_scale_A
+        r2 = se / I_scale**2 + sT / self.Q_scale**2
+        if self.controls_current:
+            r2 += ((current - self.target_current()[0]) / I_scale) ** 2
         return math.sqrt(r2)
 
     def phase_snapshot(self) -> np.ndarray:
@@ -396,10 +356,6 @@ class CoupledProblem:
     def merit(self) -> tuple[float, float]:
         """Scaled residual norm over free dofs (and the current mismatch). Returns (merit, I)."""
         return self.newton_solver.merit()
-
-    def newton_direction(self, I_now: float | None = None) -> float:
-        """Assemble J and solve the bordered system; returns dV (du in newton_solver.du)."""
-        return self.newton_solver.direction(I_now)
 
     def newton(
         self, max_steps: int, tol: float, phase_tol: float, t_rtol: float, pseudo_transient: bool = False
@@ -465,7 +421,7 @@ class CoupledProblem:
         d = cfg.drive  # no derived values in [drive]
         self.cfg = self.cfg.model_copy(update={"drive": d})
         old, new = self.drive, Drive.from_config(d, self.R_ref)
-        if new.mode == old.mode == "current":
+        if new.mode == old.mode == CURRENT_DRIVE:
             self._scale_potential(potential_ratio(new.value, old.value))
         self.drive = new
         if new.mode == VOLTAGE:
@@ -479,9 +435,6 @@ class CoupledProblem:
 
     def temperatures(self) -> np.ndarray:
         return self.u.x.array[self.map_T]
-
-    def physical(self) -> bool:
-        return self.unphysical() is None
 
     # --- state handling ------------------------------------------------------------------------
     def save_state(self) -> State:
@@ -501,4 +454,4 @@ class CoupledProblem:
         self.update_phase()
 
 
-__all__ = ["CoupledProblem", "INTERFACE", "SOURCE", "SolveReport", "metal_fraction", "resolve_linear_solver", "solve"]
+__all__ = ["INTERFACE", "CoupledProblem", "SolveReport", "metal_fraction", "resolve_linear_solver", "solve"]

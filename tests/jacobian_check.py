@@ -24,8 +24,9 @@ from fem_peltier.mesh import create_mesh
 disc = sys.argv[1]
 broken = len(sys.argv) > 2 and sys.argv[2] == "broken"  # a Jacobian 1% off: the check must see it
 comm = MPI.COMM_WORLD
-cfg = fp.load_config(preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5",
-                                                 f'solver.current_discretization="{disc}"']).resolved()
+cfg = fp.load_config(
+    preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5", f'solver.current_discretization="{disc}"']
+).resolved()
 p = CoupledProblem(cfg, create_mesh(cfg, comm))
 width = 20.0
 p.set_width(width)
@@ -42,8 +43,10 @@ tdim = p.msh.topology.dim
 n_own = p.msh.topology.index_map(tdim - 1).size_local
 f2c = p.msh.topology.connectivity(tdim - 1, tdim)
 both_film = [f for f in range(n_own) if len(f2c.links(f)) == 2 and p.film_mask[f2c.links(f)].all()]
-out = {"peltier_facets": comm.allreduce(int(np.count_nonzero(p.interface_facets < n_own)), op=MPI.SUM),
-       "interior_film_facets": comm.allreduce(len(both_film), op=MPI.SUM)}
+out = {
+    "peltier_facets": comm.allreduce(int(np.count_nonzero(p.interface_facets < n_own)), op=MPI.SUM),
+    "interior_film_facets": comm.allreduce(len(both_film), op=MPI.SUM),
+}
 
 du = fem.Function(p.U)
 du.x.array[:] = rng.uniform(-1.0, 1.0, du.x.array.size) * np.abs(u.x.array) * 1e-3
@@ -54,14 +57,15 @@ du.x.array[constrained] = 0.0
 
 F_peltier = -p.q_peltier * ufl.avg(p.w_test) * p.dS(INTERFACE)
 for name, F in (("whole", p.F_ufl), ("peltier", F_peltier)):
+    A = p.newton_solver.A
     dF = ufl.derivative(F, p.u, ufl.TrialFunction(p.U))
     if broken:
         dF = 0.99 * dF
-    p.A.zeroEntries()
-    fpetsc.assemble_matrix(p.A, fem.form(dF))  # into the preallocated pattern
-    p.A.assemble()
-    Jdu = p.A.createVecLeft()
-    p.A.mult(du.x.petsc_vec, Jdu)
+    A.zeroEntries()
+    fpetsc.assemble_matrix(A, fem.form(dF))  # into the preallocated pattern
+    A.assemble()
+    Jdu = A.createVecLeft()
+    A.mult(du.x.petsc_vec, Jdu)
     F_form = fem.form(F)
     diff = []
     for sign in (1.0, -1.0):

@@ -131,7 +131,7 @@ def test_forcing_term_ends_quadratic():
     """
     import math
 
-    from fem_peltier.coupled import EW_ETA_MAX, forcing_term
+    from fem_peltier.newton import EW_ETA_MAX, forcing_term
 
     tol = 1e-10
     assert forcing_term(1e-2, math.nan, 0.0, tol) == EW_ETA_MAX  # first step

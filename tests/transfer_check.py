@@ -20,8 +20,9 @@ from fem_peltier.sequencing import coarse_config, transfer_state
 
 disc = sys.argv[1] if len(sys.argv) > 1 else "p1"
 comm = MPI.COMM_WORLD
-cfg = fp.load_config(preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5",
-                                                 f'solver.current_discretization="{disc}"']).resolved()
+cfg = fp.load_config(
+    preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5", f'solver.current_discretization="{disc}"']
+).resolved()
 probs = []
 for c in (coarse_config(cfg, 1), cfg):
     probs.append(CoupledProblem(c, create_mesh(c, comm)))
@@ -63,12 +64,13 @@ def err(dofs):
     return comm.allreduce(float(np.max(np.abs(got[d] - expected[d]), initial=0.0)), op=MPI.MAX)
 
 
-free_T = np.setdiff1d(fine.map_T, fine.dofs_sink)
-fixed_phi = [fine.dofs_neg, fine.dofs_pos, fine.dofs_pinned] + [bc.dof_indices()[0] for bc in fine._bcs_electric[1:]]
+free_T = np.setdiff1d(fine.map_T, fine.sink.dofs)
+el = fine.electrodes
+fixed_phi = [el.neg_dofs, el.pos_dofs, el.pinned_dofs] + [bc.dof_indices()[0] for bc in el.bcs[1:]]
 free_phi = np.setdiff1d(fine.map_phi, np.concatenate(fixed_phi))
 out = {"T": err(free_T), "phi": err(free_phi), "V": fine.V}
 if fine.mixed:
-    film_J = np.setdiff1d(fine.map_J, fine._bcs_electric[0].dof_indices()[0])  # not closed by a BC
+    film_J = np.setdiff1d(fine.map_J, el.bcs[0].dof_indices()[0])  # not closed by a BC
     scale = comm.allreduce(float(np.max(np.abs(expected[film_J[film_J < n_own]]), initial=0.0)), op=MPI.MAX)
     out["J"] = err(film_J) / scale
     out["J_dofs"] = comm.allreduce(int(np.count_nonzero(film_J < n_own)), op=MPI.SUM)
