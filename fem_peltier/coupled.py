@@ -10,7 +10,8 @@ name (fields.py); under current or source control also the electrode voltage V.
 with the material laws of materials.py, the per-cell phase m and its interface of
 phase.py, the electrodes and heat sink of bcs.py, Newton's bordered step, line
 search and pseudo-transient steps in newton.py, the linear solver of linalg.py and
-the continuation of continuation.py. `CoupledProblem` builds the parts and keeps the
+the continuation of continuation.py (continuation.solve(problem) solves it).
+`CoupledProblem` builds the parts and keeps the
 few things they share: the phase indicator, the Peltier interface facets and the
 compiled forms, which are rebuilt when those facets change.
 """
@@ -29,7 +30,6 @@ from petsc4py import PETSc
 from . import electrical, thermal
 from .bcs import Electrodes, HeatSink, check_patches
 from .config import Config, ResolvedConfig
-from .continuation import SolveReport, metal_fraction, solve  # re-exported: coupled.solve(problem) is public
 from .drive import CURRENT as CURRENT_DRIVE
 from .drive import VOLTAGE, Drive, potential_ratio
 from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns, field_specs
@@ -454,4 +454,4 @@ class CoupledProblem:
         self.update_phase()
 
 
-__all__ = ["INTERFACE", "CoupledProblem", "SolveReport", "metal_fraction", "resolve_linear_solver", "solve"]
+__all__ = ["INTERFACE", "CoupledProblem", "resolve_linear_solver"]

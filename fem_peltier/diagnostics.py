@@ -9,52 +9,20 @@ from __future__ import annotations
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 import ufl
-from dolfinx import fem, geometry
+from dolfinx import fem
 from petsc4py import PETSc
 
 import dolfinx.fem.petsc as fpetsc
 
 from .coupled import CoupledProblem
 from .fields import TEMPERATURE
-from .sampling import top_line_points
+from .sampling import probe, top_line_points  # probe: also imported from here by tests
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
 
 
 def integrate(problem: CoupledProblem, integrand) -> float:
     """Global value of a UFL scalar form."""
     return problem.comm.allreduce(fem.assemble_scalar(fem.form(integrand)), op=MPI.SUM)
-
-
-def probe(problem: CoupledProblem, f: fem.Function, points: np.ndarray) -> np.ndarray:
-    """Values of a scalar Function at points (N, 3); NaN where a point is outside the mesh.
-
-    Each point is evaluated in one owned cell of the rank that holds it; results are
-    combined by an allreduce, so every rank gets every value.
-    """
-    msh = problem.msh
-    tdim = msh.topology.dim
-    pts = np.ascontiguousarray(points, dtype=np.float64)
-    cand = geometry.compute_collisions_points(problem.cell_tree(), pts)
-    coll = geometry.compute_colliding_cells(msh, cand, pts)
-    n_own = msh.topology.index_map(tdim).size_local
-    idx, cells = [], []
-    for i in range(pts.shape[0]):
-        links = coll.links(i)
-        links = links[links < n_own]
-        if links.size:
-            idx.append(i)
-            cells.append(links[0])
-    vals = np.zeros(pts.shape[0])
-    hits = np.zeros(pts.shape[0])
-    if idx:
-        idx_a = np.array(idx)
-        v = f.eval(pts[idx_a], np.array(cells, dtype=np.int32))
-        vals[idx_a] = np.asarray(v).reshape(len(idx), -1)[:, 0]
-        hits[idx_a] = 1.0
-    vals = problem.comm.allreduce(vals, op=MPI.SUM)
-    hits = problem.comm.allreduce(hits, op=MPI.SUM)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(hits > 0, vals / np.maximum(hits, 1), np.nan)
 
 
 def heat_terms(problem: CoupledProblem) -> dict[str, float]:

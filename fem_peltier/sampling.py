@@ -1,7 +1,7 @@
 """Points on the film's top surface z = h (just inside it) and the values of a field there.
 
 Sampling is collective: every rank calls it and every rank gets every value
-(`diagnostics.probe`).
+(`probe`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ def sample_top_grid(
     problem: Any, f: Any, xs: np.ndarray, ys: np.ndarray, indexing: Literal["xy", "ij"] = "xy"
 ) -> np.ndarray:
     """Values of the scalar Function `f` on the top-surface grid: shape (ny, nx) ("xy") or (nx, ny) ("ij")."""
-    from .diagnostics import probe
 
     pts = top_grid_points(xs, ys, problem.cfg.geometry.thickness, indexing)
     shape = (ys.size, xs.size) if indexing == "xy" else (xs.size, ys.size)
@@ -48,3 +47,38 @@ def top_line_points(problem: Any, n: int = 801) -> np.ndarray:
     g = problem.cfg.geometry
     x = np.linspace(0.0, g.length, n)
     return np.column_stack([x, np.full(n, g.width / 2), np.full(n, top_z(g.thickness))])
+
+
+def probe(problem: Any, f: Any, points: np.ndarray) -> np.ndarray:
+    """Values of a scalar Function at points (N, 3); NaN where a point is outside the mesh.
+
+    Each point is evaluated in one owned cell of the rank that holds it; results are
+    combined by an allreduce, so every rank gets every value.
+    """
+    from mpi4py import MPI  # here: the plotting modules import this one without DOLFINx
+    from dolfinx import geometry
+
+    msh = problem.msh
+    tdim = msh.topology.dim
+    pts = np.ascontiguousarray(points, dtype=np.float64)
+    cand = geometry.compute_collisions_points(problem.cell_tree(), pts)
+    coll = geometry.compute_colliding_cells(msh, cand, pts)
+    n_own = msh.topology.index_map(tdim).size_local
+    idx, cells = [], []
+    for i in range(pts.shape[0]):
+        links = coll.links(i)
+        links = links[links < n_own]
+        if links.size:
+            idx.append(i)
+            cells.append(links[0])
+    vals = np.zeros(pts.shape[0])
+    hits = np.zeros(pts.shape[0])
+    if idx:
+        idx_a = np.array(idx)
+        v = f.eval(pts[idx_a], np.array(cells, dtype=np.int32))
+        vals[idx_a] = np.asarray(v).reshape(len(idx), -1)[:, 0]
+        hits[idx_a] = 1.0
+    vals = problem.comm.allreduce(vals, op=MPI.SUM)
+    hits = problem.comm.allreduce(hits, op=MPI.SUM)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hits > 0, vals / np.maximum(hits, 1), np.nan)

@@ -35,7 +35,8 @@ def check_peltier_junction(level: Level = "full") -> Check:
     from dolfinx import fem
 
     from .boxmesh import box_film_mesh
-    from .coupled import CoupledProblem, solve
+    from .continuation import solve
+    from .coupled import CoupledProblem
     from .diagnostics import heat_terms, probe
 
     t_start = time.perf_counter()

@@ -67,7 +67,8 @@ def solve_bar(current: float, discretization: str = "p1") -> dict:
     from dolfinx import fem
 
     from fem_peltier.boxmesh import box_film_mesh
-    from fem_peltier.coupled import CoupledProblem, solve
+    from fem_peltier.continuation import solve
+    from fem_peltier.coupled import CoupledProblem
     from fem_peltier.diagnostics import heat_terms, probe
 
     cfg = bar_config(current, discretization)
