@@ -126,13 +126,13 @@ def test_unwritable_parent_real_chmod(tmp_path):
 
 def test_unwritable_parent_refused_before_solving(tmp_path, monkeypatch, capsys):
     """Works as root too: os.access says no for the parent; the solver must never be imported."""
-    from fem_peltier import cli
+    from fem_peltier import cli, commands
 
     parent = tmp_path / "ro"
     parent.mkdir()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == parent else real_access(p, mode, **kw))
-    monkeypatch.setattr(cli, "_import_solver_module", lambda name: pytest.fail("solver imported"))
+    monkeypatch.setattr(commands, "_import_solver_module", lambda name: pytest.fail("solver imported"))
     out = parent / "sub" / "out"
     assert cli.main(["run", "--preset", "fig2a", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
