@@ -175,7 +175,8 @@ class CoupledProblem:
         self._du = ufl.TrialFunction(self.U)
         self.n_dofs = uk.n_global
         self.linear_solver = resolve_linear_solver(cfg.solver.linear_solver, self.n_dofs)
-        A = jacobian_matrix(ufl.derivative(self._bulk_residual(), self.u, self._du), self.comm)
+        bulk = self.physics.residual(self.measures, interface=False)
+        A = jacobian_matrix(ufl.derivative(bulk, self.u, self._du), self.comm)
         electric = np.concatenate([self.map_phi, self.map_J])
         splits = [("e", owned_is(self.U, electric)), ("T", owned_is(self.U, self.map_T))]
         solver = LinearSolver(
@@ -229,16 +230,6 @@ class CoupledProblem:
         return self.drive.load_resistance_Ohm
 
     # --- forms ------------------------------------------------------------------------------------
-    def _bulk_residual(self) -> ufl.Form:
-        """The residual without the interface sources (its Jacobian pattern holds theirs too)."""
-        F = self.physics.terms[0].form
-        for term in self.physics.terms[1:]:
-            F = F + term.form
-        for src in self.physics.sources:
-            if src.where != INTERFACE_FACETS:
-                F = F + src.residual(self.w_test, self.measures)
-        return F
-
     def _build_forms(self, facets: np.ndarray) -> None:
         """(Re)compile the residual/Jacobian forms with Peltier facets `facets` (local, sorted)."""
         msh = self.msh

@@ -20,6 +20,3 @@ class State:
     band_centre_K: np.ndarray  # DG0 band centres: the hysteresis memory
     phase: np.ndarray  # DG0 metal fraction m
     drive_value: float | None = None  # the present drive (A or V); None keeps the problem's
-
-    def copy(self) -> State:
-        return State(self.u.copy(), self.V, self.band_centre_K.copy(), self.phase.copy(), self.drive_value)

@@ -87,13 +87,15 @@ class Physics:
     sources: list[HeatSource]
     w: ufl.core.expr.Expr  # the temperature test function
 
-    def residual(self, measures: Measures) -> ufl.Form:
-        """F = sum of the terms - sum of the sources tested with w."""
+    def residual(self, measures: Measures, interface: bool = True) -> ufl.Form:
+        """F = sum of the terms - sum of the sources tested with w (without the interface
+        sources if not `interface`: their Jacobian entries lie in the volume pattern)."""
         F = self.terms[0].form
         for term in self.terms[1:]:
             F = F + term.form
         for src in self.sources:
-            F = F + src.residual(self.w, measures)
+            if interface or src.where != INTERFACE_FACETS:
+                F = F + src.residual(self.w, measures)
         return F
 
     def source(self, name: str) -> HeatSource:
