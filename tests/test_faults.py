@@ -252,20 +252,20 @@ sys.exit(main(sys.argv[1:-1]))
 """
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
-def test_signal_while_writing_leaves_nothing(tmp_path, sig, code):
-    out = tmp_path / "run"
-    flag = tmp_path / "writing"
-    cmd = [sys.executable, "-c", SLOW_WRITER, "run", "--preset", "fig2a", *COARSE, "-q", "--out", str(out), str(flag)]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def signal_when_flagged(cmd: list[str], cwd: Path, flag: Path, sig: int, code: int, never: str,
+                        check_before=None) -> None:
+    """Start `cmd`, wait until it creates `flag`, send `sig`; it must exit with `code` and print
+    exactly the one-line message of that signal, no traceback."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
         while not flag.exists():
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run never reached the writing stage"
+            assert time.monotonic() < deadline, never
             time.sleep(0.1)
-        assert list(tmp_path.glob(".run.partial-*")), "expected a staging directory while writing"
+        if check_before is not None:
+            check_before()
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -274,6 +274,18 @@ def test_signal_while_writing_leaves_nothing(tmp_path, sig, code):
     assert proc.returncode == code, err[-2000:]
     assert error_lines(err) == [f"fem-peltier: error: {'terminated (SIGTERM)' if code == 143 else 'interrupted'}"]
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_signal_while_writing_leaves_nothing(tmp_path, sig, code):
+    out = tmp_path / "run"
+    flag = tmp_path / "writing"
+    cmd = [sys.executable, "-c", SLOW_WRITER, "run", "--preset", "fig2a", *COARSE, "-q", "--out", str(out), str(flag)]
+
+    def staging_exists() -> None:
+        assert list(tmp_path.glob(".run.partial-*")), "expected a staging directory while writing"
+
+    signal_when_flagged(cmd, tmp_path, flag, sig, code, "the run never reached the writing stage", staging_exists)
     assert_nothing_written(out)
 
 
@@ -296,22 +308,8 @@ def test_signal_during_sweep_point(tmp_path, sig, code):
     out = tmp_path / "sw"
     flag = tmp_path / "solving"
     args = ["sweep", "--preset", "fig2a", *COARSE, "-q", "--no-pictures", "--currents", "0.002", "--out", "sw"]
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_SWEEP_POINT, *args, str(flag)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 240
-        while not flag.exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the sweep never started its first point"
-            time.sleep(0.1)
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == code, err[-2000:]
-    assert error_lines(err) == [f"fem-peltier: error: {'terminated (SIGTERM)' if code == 143 else 'interrupted'}"]
-    assert "Traceback" not in err
+    cmd = [sys.executable, "-c", SLOW_SWEEP_POINT, *args, str(flag)]
+    signal_when_flagged(cmd, tmp_path, flag, sig, code, "the sweep never started its first point")
     assert (out / "sweep_config.toml").is_file() and not (out / "sweep.csv").exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
     if sig == signal.SIGTERM:  # the real solver continues the sweep from its first point
