@@ -89,7 +89,6 @@ class CoupledProblem:
         # --- material laws and the phase -------------------------------------------------
         self.materials = Materials.create(msh, cfg)
         self.law = self.materials.phase
-        self.t0 = fem.Constant(msh, float(th.t0))
         self.joule_on = fem.Constant(msh, 1.0 if th.joule_heating else 0.0)
         self.peltier_on = fem.Constant(msh, 1.0 if th.peltier_heating else 0.0)
         self.Vc = fem.Constant(msh, 0.0)  # positive-electrode potential in the mixed form (V)
@@ -97,8 +96,7 @@ class CoupledProblem:
         self.ptc = fem.Constant(msh, 0.0)
         self.ptc_scale = float(mat.kappa) / float(g.thickness) ** 2
         self.xc = cell_centroids(msh)
-        self.Tc = cell_mean_temperature(self.T, self.xc)
-        self.m_expr = self.law.metal_fraction(self.Tc)
+        self.m_expr = self.law.metal_fraction(cell_mean_temperature(self.T, self.xc))
         self.sigma = self.law.sigma(self.m_expr)
         self.S = self.law.seebeck(self.m_expr)
         self.m = fem.Function(self.Q0, name="phase")
@@ -235,7 +233,6 @@ class CoupledProblem:
         msh = self.msh
         facets = np.asarray(np.sort(facets), dtype=np.int32)
         tags = dmesh.meshtags(msh, msh.topology.dim - 1, facets, np.full(facets.size, INTERFACE, dtype=np.int32))
-        self.interface_tags = tags
         self.dS = ufl.Measure("dS", domain=msh, subdomain_data=tags, metadata=QDEG)
         self.measures.dS = self.dS
         F = self.physics.residual(self.measures)
