@@ -38,6 +38,7 @@ def check_peltier_junction(level: Level = "full") -> Check:
     from .continuation import solve
     from .coupled import CoupledProblem
     from .diagnostics import heat_terms, probe
+    from .fields import TEMPERATURE
 
     t_start = time.perf_counter()
     ch = Check("peltier", "Peltier junction heat T dS I and heat balance")
@@ -59,13 +60,14 @@ def check_peltier_junction(level: Level = "full") -> Check:
         )
         p = CoupledProblem(cfg, box_film_mesh(cfg, n))
         p.prescribe_phase(p.xc.x.array.reshape(-1, 3)[:, 0] < L / 2)
-        ends = fem.locate_dofs_geometrical((p.U.sub(1), p.V_T), lambda x: np.isclose(x[0], 0.0) | np.isclose(x[0], L))[
-            0
-        ]
+        T_field = p.unknowns[TEMPERATURE]
+        ends = fem.locate_dofs_geometrical(
+            (T_field.subspace, T_field.space), lambda x: np.isclose(x[0], 0.0) | np.isclose(x[0], L)
+        )[0]
         p.set_heat_sink_dofs(ends)
         rep = solve(p)
         ht = heat_terms(p)
-        T_fun = p.u.sub(1).collapse()
+        T_fun = p.unknowns.function(TEMPERATURE)
         yz = [(W * a, H * b) for a in (0.25, 0.5, 0.75) for b in (0.25, 0.5, 0.75)]
         Tx0 = float(np.nanmean(probe(p, T_fun, np.array([[L / 2, y, z] for y, z in yz]))))
         mat, t0 = cfg.material, cfg.thermal.t0
