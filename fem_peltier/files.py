@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,31 @@ def temporary_sibling(path: Path, suffix: str = "") -> Path:
     if suffix:
         return path.with_name(f".{path.stem}.{os.getpid()}.tmp{suffix}")
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def current_umask() -> int:
+    """The process's umask (read from /proc where possible, which changes nothing)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc: set and restore (the only portable way to read it)
+    os.umask(mask)
+    return mask
+
+
+def staging_directory(prefix: str, parent: Path) -> Path:
+    """A new hidden directory in `parent` that will be published (renamed) as a result.
+
+    tempfile.mkdtemp always creates mode 0700; a published directory gets the mode that
+    the user's umask gives a plain mkdir (0o777 & ~umask, e.g. 0755 under umask 022).
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(tmp, 0o777 & ~current_umask())
+    return tmp
 
 
 def fsync_file(path: Path) -> None:

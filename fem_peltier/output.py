@@ -34,7 +34,13 @@ from .sampling import sample_top_grid, top_z
 
 @contextlib.contextmanager
 def staged_directory(out: Path, overwrite: bool, comm: MPI.Comm) -> Iterator[Path]:
-    """Yield a temporary directory that becomes `out` on success (collective)."""
+    """Yield a temporary directory that becomes `out` on success (collective).
+
+    The published directory has the mode a plain mkdir gives under the user's umask
+    (tempfile.mkdtemp alone would leave it 0700).
+    """
+    from .files import staging_directory
+
     out = Path(out)
     err = None
     tmp = None
@@ -43,7 +49,7 @@ def staged_directory(out: Path, overwrite: bool, comm: MPI.Comm) -> Iterator[Pat
             if out.exists() and not overwrite:
                 raise InputError(str(out), "output directory already exists; pass --overwrite to replace its results")
             out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent)
+            tmp = staging_directory(f".{out.name}.partial-", out.parent)
         except InputError as exc:
             err = exc
         except OSError as exc:

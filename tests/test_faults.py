@@ -140,6 +140,29 @@ def test_unwritable_parent_refused_before_solving(tmp_path, monkeypatch, capsys)
     assert not (parent / "sub").exists()
 
 
+def _with_umask(mask: int, cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """`fem-peltier CMD` started under the umask `mask` (inherited by the child process)."""
+    old = os.umask(mask)
+    try:
+        return fem(*cmd, cwd=cwd)
+    finally:
+        os.umask(old)
+
+
+def test_output_directories_follow_the_umask(tmp_path):
+    """A published run directory, and each point directory of a sweep, gets the mode that
+    mkdir gives under the user's umask (0755 under 022, 0750 under 027), not mkdtemp's 0700."""
+    proc = _with_umask(0o022, ["run", "--preset", "fig2a", *COARSE, "-q", "--out", "run"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert oct((tmp_path / "run").stat().st_mode & 0o777) == oct(0o755)
+    args = ["sweep", "--preset", "fig2a", *COARSE, "-q", "--no-pictures", "--currents", "0.002", "--out", "sw"]
+    proc = _with_umask(0o027, args, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in [tmp_path / "sw", *(tmp_path / "sw").iterdir()]
+             if p.is_dir()}
+    assert len(modes) == 2 and set(modes.values()) == {oct(0o750)}, modes
+
+
 def _run_in_process(args: list[str], monkeypatch, tmp_path) -> int:
     from mpi4py import MPI  # noqa: F401
 
