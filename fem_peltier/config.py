@@ -13,6 +13,7 @@ values are what `Config.resolved()` returns and what is written with results.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -92,7 +93,11 @@ class Mesh(_Section):
     electrode_size: float | None = Field(
         None, gt=0, description="cell size at the electrode patches (m); default min(electrode_width/2, size)"
     )
-    file: str | None = Field(None, description="a saved .msh file to use instead of generating one")
+    file: str | None = Field(
+        None,
+        description="a saved .msh file to use instead of generating one; a relative path in a TOML file "
+        "is relative to that file's folder, one given with --set to the current directory",
+    )
     max_cells: int = Field(3_000_000, gt=0, description="refuse to mesh when the estimated cell count exceeds this")
 
 
@@ -357,7 +362,9 @@ def _check_consistency(cfg: Config) -> None:
     if me.electrode_size is not None and me.size is not None and me.electrode_size > me.size:
         raise _CrossError("mesh.electrode_size", "expected electrode_size <= mesh.size")
     if me.file is not None and not Path(me.file).is_file():
-        raise _CrossError("mesh.file", f"no such mesh file: {me.file}")
+        tried = os.path.abspath(me.file)
+        given = "" if tried == me.file else f" (mesh.file = '{me.file}', relative to the current directory)"
+        raise _CrossError("mesh.file", f"no such mesh file: {tried}{given}")
 
 
 def _check_petsc_option(key: str, value: Any) -> None:
@@ -414,6 +421,17 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(str(path), f"not valid TOML ({msg})") from None
+
+
+def _mesh_file_beside(data: dict[str, Any], toml: Path) -> dict[str, Any]:
+    """`data` with a relative ``mesh.file`` made absolute against the folder of the TOML file
+    that names it (so a case and its mesh can be moved together and run from anywhere)."""
+    mesh = data.get("mesh")
+    file = mesh.get("file") if isinstance(mesh, dict) else None
+    if isinstance(mesh, dict) and isinstance(file, str) and file and not os.path.isabs(file):
+        where = os.path.dirname(os.path.abspath(toml))
+        data = {**data, "mesh": {**mesh, "file": os.path.abspath(os.path.join(where, file))}}
+    return data
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -493,6 +511,6 @@ def load_config(
     if preset is not None:
         data = preset_data(preset)
     elif path is not None:
-        data = read_toml(path)
+        data = _mesh_file_beside(read_toml(path), Path(path))
     data = apply_overrides(data, list(overrides or []))
     return from_dict(data)

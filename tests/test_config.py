@@ -186,3 +186,29 @@ def test_toml_file_errors(tmp_path):
     with pytest.raises(InputError) as exc:
         load_config(preset="fig9")
     assert exc.value.key == "--preset"
+
+
+def test_mesh_file_relative_to_the_toml_file(tmp_path, monkeypatch):
+    """A relative mesh.file in a TOML file is found beside that file, whatever the current
+    directory; a `--set mesh.file=...` stays relative to the current directory; a missing
+    file is one line naming the absolute path that was tried."""
+    cases = tmp_path / "cases"
+    (cases / "meshes").mkdir(parents=True)
+    (cases / "meshes" / "film.msh").write_text("(only its existence is checked here)\n")
+    (cases / "case.toml").write_text('[mesh]\nfile = "meshes/film.msh"\n')
+    (cases / "missing.toml").write_text('[mesh]\nfile = "meshes/nothing.msh"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(path="../cases/case.toml")
+    assert cfg.mesh.file == str(cases / "meshes" / "film.msh")
+    with pytest.raises(InputError) as exc:
+        load_config(path=cases / "missing.toml")
+    assert exc.value.key == "mesh.file" and "\n" not in str(exc.value)
+    assert str(cases / "meshes" / "nothing.msh") in exc.value.message
+    # --set: relative to the current directory, and the absolute path tried is named
+    (elsewhere / "own.msh").write_text("x\n")
+    assert load_config(path=cases / "case.toml", overrides=["mesh.file=own.msh"]).mesh.file == "own.msh"
+    with pytest.raises(InputError) as exc:
+        load_config(path=cases / "case.toml", overrides=["mesh.file=meshes/film.msh"])
+    assert exc.value.key == "mesh.file" and str(elsewhere / "meshes" / "film.msh") in exc.value.message
