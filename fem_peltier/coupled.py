@@ -292,19 +292,31 @@ class CoupledProblem:
         self.ptc.value = c
 
     def residual_norm(self, F: PETSc.Vec, current: float) -> float:
-        """Scaled residual norm over the free potential and temperature dofs and the current
-        mismatch: |F_e|^2 / I_s^2 + |F_T|^2 / Q_s^2 + ((I - I_t) / I_s)^2."""
+        """Scaled residual norm over the free dofs and the drive's constraint:
+
+            current or source control:  |F_phi|^2 / I_s^2 + |F_T|^2 / Q_s^2 + ((I - I_t) / I_s)^2
+            voltage control:            |F_phi|^2 / I_s^2 + |F_j|^2 / V_s^2 + |F_T|^2 / Q_s^2
+
+        F_phi: current balance (A); F_T: heat balance (W); F_j: the mixed form's Ohm's-law
+        rows rho j + grad phi (V; V_s = I_s R_ref). Under voltage control nothing else ties
+        the current to the voltage: without F_j the start (j = 0, phi linear, T = T0) has a
+        zero residual and passes for a solution. Under current control the constraint does
+        that, and the Ohm's-law rows converge with the Newton steps (the step counts and
+        answers of the current-driven cases stay as they were)."""
         arr = F.array_r
         n_own = arr.size
-        phi_own = self.map_phi[self.map_phi < n_own]
-        T_own = self.map_T[self.map_T < n_own]
-        se = float(np.dot(arr[phi_own], arr[phi_own]))
-        sT = float(np.dot(arr[T_own], arr[T_own]))
-        se, sT = self.comm.allreduce(np.array([se, sT]), op=MPI.SUM)
+        rows = (self.map_phi, self.map_T) if self.controls_current else (self.map_phi, self.map_T, self.map_J)
+        sums = [0.0, 0.0, 0.0]
+        for i, dofs in enumerate(rows):
+            own = dofs[dofs < n_own]
+            sums[i] = float(np.dot(arr[own], arr[own]))
+        se, sT, sJ = self.comm.allreduce(np.array(sums), op=MPI.SUM)
         I_scale = self.drive.current_scale_A
         r2 = se / I_scale**2 + sT / self.Q_scale**2
         if self.controls_current:
             r2 += ((current - self.target_current()[0]) / I_scale) ** 2
+        else:
+            r2 += sJ / (I_scale * self.R_ref) ** 2
         return math.sqrt(r2)
 
     def phase_snapshot(self) -> np.ndarray:
