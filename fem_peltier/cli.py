@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import typing
 
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--currents",
         metavar="LIST",
         help="currents in A, in order: a list I1,I2,... and/or ranges start:stop:n, e.g. "
-        "0:0.02:5,0.02:0:5 for up then down (write --currents=-0.01,... when it starts with '-')",
+        "0:0.02:5,0.02:0:5 for up then down; negative values as they are (--currents -0.01,-0.02)",
     )
     values.add_argument(
         "--voltages",
@@ -197,9 +198,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# options whose value may start with '-' (a negative number or range): argparse would take
+# `--currents -0.01,-0.02` for an option without its value
+_NUMERIC_LIST_OPTIONS = ("--currents", "--voltages", "--J", "--P")
+_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d)")
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """`--currents -0.01,...` as `--currents=-0.01,...` (the same for the other list options)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":  # everything after it is positional
+            out.extend(argv[i:])
+            break
+        if arg in _NUMERIC_LIST_OPTIONS and i + 1 < len(argv) and _NEGATIVE_VALUE.match(argv[i + 1]):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else list(argv)))
     if args.version:
         _say(f"{PROG} {__version__}")
         return EXIT_OK

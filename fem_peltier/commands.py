@@ -56,6 +56,16 @@ def _fmt(x: Any) -> str:
 
 def _load(args: argparse.Namespace) -> tuple[Config, str]:
     """Load, validate and resolve the configuration; return it and a short name for it."""
+    for text in args.set or []:
+        if "=" not in text:  # `--set mesh.size 1e-4` leaves 1e-4 as the positional CONFIG.toml
+            stray = args.config
+            if stray is not None and not stray.endswith(".toml") and not Path(stray).exists():
+                raise InputError(
+                    "--set",
+                    f"'--set {text} {stray}': a --set takes section.key=value as one argument; "
+                    f"write --set {text}={stray}",
+                )
+            raise InputError("--set", f"expected section.key=value (one argument, no spaces), got '{text}'")
     if args.config is not None and args.preset is not None:
         raise InputError("--preset", f"give either a CONFIG.toml ({args.config}) or --preset, not both")
     if args.config is None and args.preset is None:

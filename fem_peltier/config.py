@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -417,10 +419,29 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise InputError(str(path), "config file not found")
     try:
-        return tomllib.loads(p.read_text())
+        text = p.read_text()
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(str(path), f"not valid TOML ({msg})") from None
+        hint = ""
+        at = re.search(r"at line (\d+)", msg) if isinstance(exc, tomllib.TOMLDecodeError) else None
+        if at:
+            lines = text.splitlines()
+            lineno = int(at.group(1))
+            line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+            found = re.search(r"=\s*(true|false)\b", line, flags=re.IGNORECASE)
+            if found:
+                hint = f"; write `{found.group(1).lower()}`: TOML booleans are lower case"
+        raise InputError(str(path), f"not valid TOML ({msg}){hint}") from None
+    if not any(isinstance(v, dict) for v in data.values()):
+        what = f"only keys outside any section ({', '.join(data)})" if data else "nothing set"
+        raise InputError(
+            str(path),
+            f"no configuration sections, {what}: a config file needs at least one of "
+            f"{', '.join(f'[{s}]' for s in Config.model_fields)} (an empty file is refused rather than "
+            "running the default case)",
+        )
+    return data
 
 
 def _mesh_file_beside(data: dict[str, Any], toml: Path) -> dict[str, Any]:
@@ -455,11 +476,28 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return parts[0], parts[1], value
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Return a copy of the config dict with ``section.key=value`` overrides applied."""
+Overrides = list[str] | Mapping[str, Any]
+
+
+def _override_items(overrides: Overrides) -> list[tuple[str, str, Any]]:
+    """(section, key, value) of ``section.key=value`` strings, or of a mapping
+    ``{"section.key": value}`` whose values are Python values (None clears a key)."""
+    if not isinstance(overrides, Mapping):
+        return [parse_override(text) for text in overrides]
+    items = []
+    for name, value in overrides.items():
+        parts = str(name).strip().split(".")
+        if len(parts) != 2 or not all(parts):
+            raise InputError("overrides", f"expected keys 'section.key' (e.g. 'mesh.size'), got {name!r}")
+        items.append((parts[0], parts[1], value))
+    return items
+
+
+def apply_overrides(data: dict[str, Any], overrides: Overrides) -> dict[str, Any]:
+    """Return a copy of the config dict with overrides applied: ``section.key=value`` strings
+    (the value read as TOML) or a mapping ``{"section.key": value}`` of Python values."""
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
-    for text in overrides:
-        sec, key, value = parse_override(text)
+    for sec, key, value in _override_items(overrides):
         if sec not in Config.model_fields:
             raise InputError(
                 f"{sec}.{key}", f"unknown section '{sec}'; expected one of {', '.join(Config.model_fields)}"
@@ -496,15 +534,22 @@ def _to_input_error(exc: ValidationError) -> InputError:
         known = ", ".join(section_cls.model_fields) if isinstance(section_cls, type) else ""
         return InputError(loc, f"unknown key; [{parts[0]}] accepts {known}")
     given = err.get("input")
+    if typ == "bool_type" and isinstance(given, str) and given.strip().lower() in ("true", "false"):
+        word = given.strip().lower()
+        return InputError(loc, f"write `{word}`: TOML booleans are lower case (got {given!r})")
     return InputError(loc or "config", f"{err['msg']} (got {given!r})")
 
 
 def load_config(
     path: str | Path | None = None,
     preset: str | None = None,
-    overrides: list[str] | None = None,
+    overrides: Overrides | None = None,
 ) -> Config:
-    """Defaults < preset or TOML file < overrides, validated. Exactly one of path/preset may be given."""
+    """Defaults < preset or TOML file < overrides, validated. Exactly one of path/preset may be given.
+
+    `overrides` is a list of ``"section.key=value"`` strings (the value read as TOML, as with
+    ``--set``) or a dict ``{"section.key": value}`` of Python values (None clears a key).
+    """
     if path is not None and preset is not None:
         raise InputError("--preset", "give either a CONFIG.toml or --preset, not both")
     data: dict[str, Any] = {}
@@ -512,5 +557,5 @@ def load_config(
         data = preset_data(preset)
     elif path is not None:
         data = _mesh_file_beside(read_toml(path), Path(path))
-    data = apply_overrides(data, list(overrides or []))
+    data = apply_overrides(data, overrides if isinstance(overrides, Mapping) else list(overrides or []))
     return from_dict(data)

@@ -311,3 +311,50 @@ def test_run_exit_codes(fake, tmp_path, capsys):
 
 
 # The sweep tests (stand-in and real solver) are in tests/test_sweep.py.
+
+
+# ---------------------------------------------------------------------------------------
+# Messages that name the real mistake
+
+
+def _one_error_line(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fem-peltier: error: "), lines
+    return lines[0]
+
+
+def test_set_without_equals_is_named(tmp_path, monkeypatch, capsys):
+    """`--set mesh.size 1e-4` leaves 1e-4 as the positional CONFIG: the error is the --set
+    without key=value (with the fix spelled out), not "CONFIG.toml or --preset"."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--preset", "fig2a", "--set", "mesh.size", "1e-4", "--out", "x"]) == 2
+    line = _one_error_line(capsys)
+    assert "--set" in line and "mesh.size=1e-4" in line and "--preset" not in line, line
+    assert cli.main(["config", "--preset", "fig2a", "--set", "mesh.size"]) == 2
+    line = _one_error_line(capsys)
+    assert "--set" in line and "section.key=value" in line and "--preset" not in line, line
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("how", ["set", "toml"])
+def test_capitalised_boolean_says_write_true(tmp_path, monkeypatch, capsys, how):
+    monkeypatch.chdir(tmp_path)
+    if how == "set":
+        args = ["config", "--preset", "fig2a", "--set", "thermal.joule_heating=True"]
+    else:
+        (tmp_path / "case.toml").write_text("[thermal]\njoule_heating = False\n")
+        args = ["config", "case.toml"]
+    assert cli.main(args) == 2
+    line = _one_error_line(capsys)
+    assert "joule_heating" in line or "case.toml" in line, line
+    assert ("`true`" in line if how == "set" else "`false`" in line) and "lower case" in line, line
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "length = 1e-3\n"], ids=["empty", "comment", "no-section"])
+def test_empty_config_file_is_refused(tmp_path, text):
+    """An empty TOML file (or one without any [section]) would silently run the default case."""
+    (tmp_path / "case.toml").write_text(text)
+    out = tmp_path / "out"
+    proc = fem("run", "case.toml", "--out", str(out), cwd=tmp_path)
+    assert_bad_input(proc, "case.toml")
+    assert not out.exists()

@@ -212,3 +212,20 @@ def test_mesh_file_relative_to_the_toml_file(tmp_path, monkeypatch):
     with pytest.raises(InputError) as exc:
         load_config(path=cases / "case.toml", overrides=["mesh.file=meshes/film.msh"])
     assert exc.value.key == "mesh.file" and str(elsewhere / "meshes" / "film.msh") in exc.value.message
+
+
+def test_overrides_as_a_dict():
+    """The Python API takes overrides as a dict of Python values as well as a list of strings."""
+    from_list = load_config(preset="fig2a", overrides=["mesh.size=1e-4", "geometry.electrodes=\"ends\"",
+                                                       "drive.current=none", "drive.voltage=2.0",
+                                                       "thermal.peltier_heating=false"])
+    from_dict_ = load_config(preset="fig2a", overrides={"mesh.size": 1e-4, "geometry.electrodes": "ends",
+                                                        "drive.current": None, "drive.voltage": 2.0,
+                                                        "thermal.peltier_heating": False})
+    assert from_dict_ == from_list and from_dict_.mesh.size == 1e-4
+    with pytest.raises(InputError) as exc:
+        load_config(preset="fig2a", overrides={"mesh.size": -1.0})
+    assert exc.value.key == "mesh.size"
+    with pytest.raises(InputError) as exc:
+        load_config(preset="fig2a", overrides={"mesh": 1e-4})
+    assert exc.value.key == "overrides" and "section.key" in exc.value.message

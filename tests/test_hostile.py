@@ -351,6 +351,13 @@ def test_fuzz_toml_files(data, draw):
             assert "\n" not in str(exc.value)
             _count("toml", "malformed")
             return
+        if not any(isinstance(v, dict) for v in parsed.values()):  # nothing under a [section]
+            with pytest.raises(InputError) as exc:
+                load_config(path=path)
+            assert exc.value.key == str(path) and "no configuration sections" in exc.value.message
+            assert "\n" not in str(exc.value)
+            _count("toml", "rejected")
+            return
         _count("toml", check_against_oracle(parsed, lambda: load_config(path=path)))
 
 
@@ -473,7 +480,8 @@ def test_cli_rejects_generated_bad_configs(data):
     field_bad, cross_bad = expected_problems(data)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        (Path(tmp) / "empty.toml").write_text("")  # all keys come from the overrides
+        # all keys come from the overrides (an empty file is refused: one empty section)
+        (Path(tmp) / "empty.toml").write_text("[geometry]\n")
         args = [a for o in overrides for a in ("--set", o)]
         proc = fem("run", "empty.toml", *args, "--out", str(out), cwd=Path(tmp))
         if proc.returncode == 2 and "--set" in proc.stderr and "section.key=value" in proc.stderr:

@@ -194,6 +194,18 @@ def test_sweep_table_and_resume(fake, tmp_path):
     assert len(solver.calls) == n
 
 
+def test_negative_values_without_equals(fake, tmp_path):
+    """`--currents -0.002,...` (no `=`) is a value, not an unknown option; ranges too."""
+    solver = fake()
+    args = ["sweep", "--preset", "fig2d", "--set", "mesh.size=1e-4", "--no-pictures", "-q"]
+    assert cli.main([*args, "--currents", "-0.002,-0.004", "--out", "neg"]) == 0
+    assert [c for c, _ in solver.calls] == [-0.002, -0.004]
+    solver = fake()
+    assert cli.main([*args, "--set", "drive.current=none", "--set", "drive.voltage=1.0",
+                     "--voltages", "-1:-3:3", "--out", "negv"]) == 0
+    assert [c for c, _ in solver.calls] == [-1.0, -2.0, -3.0]
+
+
 @pytest.mark.parametrize("change, key", [
     (["--preset", "fig2a"], "geometry.width"),                                 # another case
     (["--preset", "fig2d", "--set", "material.kappa=0.2"], "material.kappa"),  # one key changed
