@@ -78,6 +78,12 @@ class Drive(_Section):
     load_resistance: float = Field(
         0.0, ge=0, description="series load resistor (Ohm) between the voltage source and the film; 0 = none"
     )
+    allow_implausible: bool = Field(
+        False,
+        description="run a drive whose estimated Ohmic temperature rise is above 1e5 K (refused otherwise as a "
+        "likely unit slip, e.g. 10 A meant as 10 mA): the estimate is rho_I I^2/(kappa L^2) = J T0, with "
+        "I = V/(rho_I L/(W h) + load_resistance) under voltage control",
+    )
 
 
 class Thermal(_Section):
@@ -304,6 +310,52 @@ class ResolvedConfig(Config):
     solver: ResolvedSolver
 
 
+# Above this estimated Ohmic rise (K) a drive is taken for a unit slip (drive.allow_implausible
+# overrides it). Every preset and test case is below 300 K (J <= a few at T0 = 300 K); a film
+# melts or evaporates at a few thousand kelvin, so 1e5 K (J = 333 at T0 = 300 K) leaves a wide
+# margin for strongly driven cases and still catches amperes meant as milliamperes (J = 2e5).
+MAX_OHMIC_RISE_K = 1e5
+
+
+def ohmic_rise_estimate(cfg: Config, value: float | None = None) -> tuple[float, float]:
+    """(current I_est in A, estimated Ohmic rise J T0 = rho_I I_est^2 / (kappa L^2) in K) of the
+    drive (or of `value` in the drive's unit). Under voltage control I_est = V / (R_I + R_load) with
+    R_I = rho_I L / (W h), the insulating film's end-to-end resistance."""
+    g, m, d = cfg.geometry, cfg.material, cfg.drive
+    if d.current is not None:
+        current = abs(d.current if value is None else value)
+    else:
+        volts = abs((d.voltage or 0.0) if value is None else value)
+        current = volts / (m.rho_insulator * g.length / (g.width * g.thickness) + d.load_resistance)
+    return current, m.rho_insulator * current**2 / (m.kappa * g.length**2)
+
+
+def _check_drive_plausible(cfg: Config) -> None:
+    """Refuse a drive whose estimated Ohmic rise is absurd, naming the likely unit slip."""
+    d = cfg.drive
+    if d.allow_implausible:
+        return
+    key, unit, value = ("drive.current", "A", d.current) if d.current is not None else ("drive.voltage", "V", d.voltage)
+    if value is None:
+        return
+    current, rise = ohmic_rise_estimate(cfg)
+    if not rise > MAX_OHMIC_RISE_K:
+        return
+    t0 = cfg.thermal.t0
+    drives = f"{value:g} {unit}" if unit == "A" else f"{value:g} V (about {current:.3g} A through the insulating film)"
+    slip = ""
+    for prefix, scale in (("m", 1e-3), ("u", 1e-6)):
+        if ohmic_rise_estimate(cfg, value * scale)[1] <= MAX_OHMIC_RISE_K:
+            slip = f"; did you mean {value:g} {prefix}{unit} ({key} = {value * scale:g})?"
+            break
+    raise _CrossError(
+        key,
+        f"{drives}: J = {rise / t0:.3g} (rho_I I^2/(kappa L^2 T0)), an estimated Ohmic rise of {rise:.3g} K, "
+        f"far above anything a film survives (limit {MAX_OHMIC_RISE_K:.0e} K){slip} "
+        "Set drive.allow_implausible = true to run it anyway.",
+    )
+
+
 def _check_limits(cfg: Config) -> None:
     for key, (lo, hi, unit) in _LIMITS.items():
         sec, name = key.split(".")
@@ -330,6 +382,7 @@ def _check_consistency(cfg: Config) -> None:
     for key, val in (("drive.current", d.current), ("drive.voltage", d.voltage)):
         if val is not None and not math.isfinite(val):
             raise _CrossError(key, "expected a finite number")
+    _check_drive_plausible(cfg)
     if m.t_mit <= cfg.thermal.t0:
         raise _CrossError("material.t_mit", f"expected T_MIT > thermal.t0 = {cfg.thermal.t0} K, got {m.t_mit} K")
     if m.t_mit - m.hysteresis / 2 <= cfg.thermal.t0:

@@ -358,3 +358,11 @@ def test_empty_config_file_is_refused(tmp_path, text):
     proc = fem("run", "case.toml", "--out", str(out), cwd=tmp_path)
     assert_bad_input(proc, "case.toml")
     assert not out.exists()
+
+
+def test_implausible_drive_refused_before_anything(tmp_path):
+    """`--set drive.current=10` (10 mA meant): exit 2 at once, one line, nothing written."""
+    out = tmp_path / "out"
+    proc = fem("run", "--preset", "fig2a", "--set", "drive.current=10", "--out", str(out), cwd=tmp_path)
+    assert_bad_input(proc, "drive.current", "J = 2e+05", "10 mA")
+    assert not out.exists()

@@ -229,3 +229,31 @@ def test_overrides_as_a_dict():
     with pytest.raises(InputError) as exc:
         load_config(preset="fig2a", overrides={"mesh": 1e-4})
     assert exc.value.key == "overrides" and "section.key" in exc.value.message
+
+
+@pytest.mark.parametrize("overrides, key, words", [
+    (["drive.current=10"], "drive.current", ["10 A", "J = 2e+05", "did you mean 10 mA"]),
+    (["drive.current=-10"], "drive.current", ["-10 A", "J = 2e+05", "did you mean -10 mA"]),
+    (["drive.current=none", "drive.voltage=2000"], "drive.voltage", ["2000 V", "did you mean 2000 mV"]),
+    (["drive.current=2000"], "drive.current", ["2000 A", "did you mean 2000 uA"]),
+])
+def test_implausible_drive_is_refused(overrides, key, words):
+    """A drive whose estimated Ohmic rise is absurd (amperes meant as mA) is a bad input naming
+    the drive key, the estimate and the likely unit slip; drive.allow_implausible runs it anyway."""
+    with pytest.raises(InputError) as exc:
+        load_config(preset="fig2a", overrides=overrides)
+    assert exc.value.key == key and "\n" not in str(exc.value)
+    for w in words:
+        assert w in exc.value.message, (w, exc.value.message)
+    assert "drive.allow_implausible" in exc.value.message
+    cfg = load_config(preset="fig2a", overrides=[*overrides, "drive.allow_implausible=true"])
+    assert cfg.drive.allow_implausible is True
+
+
+def test_plausible_drives_pass():
+    """Every preset, the Fig. 2 sweeps' largest current and the README's voltage examples pass the check."""
+    for name in preset_names():
+        load_config(preset=name)
+    load_config(preset="fig2d", overrides=["drive.current=0.025"])
+    load_config(preset="fig2a", overrides=["drive.current=none", "drive.voltage=4.0"])
+    load_config(preset="fig2a", overrides=["drive.current=none", "drive.voltage=4.0", "drive.load_resistance=200"])

@@ -57,7 +57,7 @@ RULES: dict[str, tuple[str, bool, str]] = {
     "material.kappa": ("float", False, POS), "material.kappa_substrate": ("float", True, POS),
     "material.t_mit": ("float", False, POS), "material.hysteresis": ("float", False, NONNEG),
     "drive.current": ("float", True, ANY), "drive.voltage": ("float", True, ANY),
-    "drive.load_resistance": ("float", False, NONNEG),
+    "drive.load_resistance": ("float", False, NONNEG), "drive.allow_implausible": ("bool", False, ANY),
     "thermal.t0": ("float", False, POS), "thermal.joule_heating": ("bool", False, ANY),
     "thermal.peltier_heating": ("bool", False, ANY),
     "mesh.size": ("float", True, POS), "mesh.electrode_size": ("float", True, POS),
@@ -153,6 +153,17 @@ def expected_problems(data) -> tuple[set[str], set[str]]:
             v = values[key]
             if v is not None and v != 0 and not lo <= abs(v) <= hi:
                 bad |= {key} | extra
+    # the drive's estimated Ohmic rise rho_I I^2/(kappa L^2) above 1e5 K (docs/errors.md), with
+    # I = |V|/(rho_I L/(W h) + R_load) under voltage control, unless drive.allow_implausible
+    if not val["drive.allow_implausible"] and (val["drive.current"] is None) != (val["drive.voltage"] is None):
+        rho, kap = val["material.rho_insulator"], val["material.kappa"]
+        if val["drive.current"] is not None:
+            cur, key = abs(val["drive.current"]), "drive.current"
+        else:
+            cur = abs(val["drive.voltage"]) / (rho * L / (W * h) + val["drive.load_resistance"])
+            key = "drive.voltage"
+        if rho * cur**2 / (kap * L**2) > 1e5:
+            bad |= {key}
     for v in (val, res):
         if (v["drive.current"] is None) == (v["drive.voltage"] is None):
             bad |= {"drive.current", "drive.voltage"}
