@@ -37,6 +37,7 @@ class SolveReport:
     newton_steps: int
     levels: list[dict] = field(default_factory=list)
     final_width: float = math.nan
+    drive_reached_fraction: float = 0.0  # of the configured drive, in the state left behind (0: none solved)
     phase_updates: int = 0
     metal_fraction_history: list[float] = field(default_factory=list)
 
@@ -99,6 +100,7 @@ def solve(
             rep.phase_updates = updates
             rep.metal_fraction_history.append(mf)
             rep.final_width = w_final
+            rep.drive_reached_fraction = 1.0
             rep.converged, rep.reason, rep.newton_steps = True, "converged", steps_total
             return rep
         problem.restore_state(state)
@@ -131,7 +133,14 @@ def solve(
         if not ok and w_prev is None:
             steps_total += level_steps
             problem.restore_state(state)
-            ok, level_steps, updates, reason = _ramp_drive(problem, s, max(1, s.max_iterations - steps_total), final)
+            ok, level_steps, updates, reason, reached = _ramp_drive(
+                problem, s, max(1, s.max_iterations - steps_total), final
+            )
+            if not ok and reached > 0:
+                # keep the furthest converged point of the ramp (a partial drive, reported as such)
+                state = problem.save_state()
+                rep.final_width = w
+                rep.drive_reached_fraction = reached
         steps_total += level_steps
         rep.phase_updates += updates
         mf = metal_fraction(problem)
@@ -157,6 +166,7 @@ def solve(
             rep.metal_fraction_history.append(mf)
             state = problem.save_state()
             rep.final_width = w
+            rep.drive_reached_fraction = 1.0
             if last:
                 rep.converged = True
                 rep.reason = "converged"
@@ -185,8 +195,13 @@ def solve(
     return rep
 
 
-def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[bool, int, int, str]:
-    """Continuation in the drive at fixed band width: scale 0 -> 1 with adaptive increments."""
+def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[bool, int, int, str, float]:
+    """Continuation in the drive at fixed band width: scale 0 -> 1 with adaptive increments.
+
+    Returns (converged, Newton steps, phase updates, reason, scale reached). On failure the
+    problem holds the last converged point of the ramp, at the drive it reached (the full
+    drive's start if none converged), never a state rescaled to a drive it was not solved at.
+    """
     steps = updates = 0
     scale, ds = 0.0, 0.25
     state = problem.save_state()
@@ -206,12 +221,14 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
             problem.restore_state(state)
             ds /= 2
             if ds < 1e-3:
-                problem.set_drive_scale(1.0)
-                return False, steps, updates, f"drive ramp stalled at {scale:.3f} of the drive ({reason})"
+                return False, steps, updates, f"drive ramp stalled at {scale:.3f} of the drive ({reason})", scale
         if steps >= budget:
-            problem.set_drive_scale(1.0)
-            return False, steps, updates, f"iteration budget exhausted during the drive ramp (last: {reason})"
-    return True, steps, updates, "converged"
+            problem.restore_state(state)
+            why = f"iteration budget exhausted during the drive ramp at {scale:.3g} of the drive"
+            if reason != "converged":
+                why += f" (last: {reason})"
+            return False, steps, updates, why, scale
+    return True, steps, updates, "converged", 1.0
 
 
 def _solve_level(problem: CoupledProblem, s, budget: int, final: bool = True) -> tuple[bool, int, int, str]:

@@ -89,6 +89,9 @@ def run(
             "dofs": problem.n_dofs,
             "ranks": comm.size,
             "transition_width_K": report.final_width,
+            # the state written: its band width and the share of the configured drive it was solved at
+            "band_width_K": float(problem.law.width.value),
+            "drive_reached_fraction": report.drive_reached_fraction,
             "band_levels": len([lv for lv in report.levels if lv["converged"]]),
             "phase_updates": report.phase_updates,
             "pseudo_transient_restarts": problem.ptc_restarts,
