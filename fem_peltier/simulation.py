@@ -58,7 +58,7 @@ def run(
     cfg = cfg.resolved()
     exists = comm.bcast(out is not None and Path(out).exists() if comm.rank == 0 else None, root=0)
     if exists and not overwrite:  # decided on rank 0, raised on every rank
-        raise InputError(str(out), "output directory already exists; pass --overwrite to replace its results")
+        raise InputError(str(out), "output directory already exists; pass overwrite=True to replace its results")
     warm = problem is not None
     if problem is None:
         fm = film_mesh if film_mesh is not None else create_mesh(cfg, comm)

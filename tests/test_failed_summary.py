@@ -38,3 +38,15 @@ def test_converged_run_reached_the_whole_drive() -> None:
     s = fp.run(cfg).summary
     assert s["converged"] and s["drive_reached_fraction"] == 1.0
     assert s["band_width_K"] == s["transition_width_K"] == cfg.resolved().solver.transition_width
+
+
+def test_api_error_names_the_keyword_argument(tmp_path) -> None:
+    """fp.run into an existing directory names run()'s keyword, not the command-line flag."""
+    from mpi4py import MPI  # noqa: F401
+
+    import fem_peltier as fp
+
+    (tmp_path / "out").mkdir()
+    cfg = fp.load_config(preset="fig2a", overrides={"mesh.size": 1e-4})
+    with pytest.raises(fp.InputError, match="pass overwrite=True"):
+        fp.run(cfg, out=tmp_path / "out")
