@@ -13,6 +13,9 @@ from .sweep_plan import directions
 
 #: "metal is present" when some film is metallic (m >= 0.5) below this fraction counts as none
 METAL_FRACTION_EPS = 1e-4
+#: A metal-fraction step is a jump (a switch) when its rate per unit drive exceeds this many
+#: times the rate of each neighbouring step; a smooth growth is not a switch.
+JUMP_RATIO = 3.0
 
 
 def row_float(row: dict[str, str], key: str) -> float | None:
@@ -101,6 +104,32 @@ def _step(row_a: dict, row_b: dict, a: int, b: int, column: str, kind: str) -> d
     return out
 
 
+def _rate(rows: list[dict[str, str]], a: int, b: int, column: str) -> float | None:
+    """|change of metal fraction| per unit change of the drive between points a and b."""
+    ma, mb = row_float(rows[a], "metal_fraction"), row_float(rows[b], "metal_fraction")
+    va, vb = row_float(rows[a], column), row_float(rows[b], column)
+    if ma is None or mb is None or va is None or vb is None or va == vb:
+        return None
+    return abs(mb - ma) / abs(vb - va)
+
+
+def _is_jump(rates: list[float | None], k: int) -> bool:
+    """Step k is a discontinuity: its rate exceeds JUMP_RATIO times each neighbour's. A step
+    without a neighbour cannot be told from a smooth change and is not called a jump."""
+    rk = rates[k]
+    neighbours = [r for i in (k - 1, k + 1) if 0 <= i < len(rates) and (r := rates[i]) is not None]
+    if rk is None or not neighbours:
+        return False
+    return all(rk > JUMP_RATIO * r for r in neighbours)
+
+
+def ramp_switch(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """A ramp's switch: metal appearing/vanishing, else its largest metal-fraction step if that
+    is a jump; None when the metal fraction changes smoothly over the ramp."""
+    jump = entry.get("largest_jump")
+    return entry["switch"] or (jump if jump and jump.get("discontinuous") else None)
+
+
 def switching_report(rows: list[dict[str, str]], column: str, length: float) -> dict[str, Any]:
     """Switches per ramp, loop width and first-metal side per polarity, from the sweep table."""
     maybe = [row_float(r, column) for r in rows]
@@ -127,7 +156,8 @@ def switching_report(rows: list[dict[str, str]], column: str, length: float) -> 
         }
         sign = 1.0 if r["direction"] == "up" else -1.0
         best = None
-        for a, b in zip(seq, seq[1:]):
+        rates = [_rate(rows, a, b, column) for a, b in zip(seq, seq[1:])]
+        for k, (a, b) in enumerate(zip(seq, seq[1:])):
             pa, pb = metal_present(rows[a]), metal_present(rows[b])
             if entry["switch"] is None and r["direction"] == "up" and not pa and pb:
                 entry["switch"] = _step(rows[a], rows[b], a, b, column, "metal appears")
@@ -135,12 +165,13 @@ def switching_report(rows: list[dict[str, str]], column: str, length: float) -> 
                 entry["switch"] = _step(rows[a], rows[b], a, b, column, "metal vanishes")
             ma, mb = row_float(rows[a], "metal_fraction"), row_float(rows[b], "metal_fraction")
             if ma is not None and mb is not None and (best is None or sign * (mb - ma) > best[0]):
-                best = (sign * (mb - ma), a, b)
+                best = (sign * (mb - ma), a, b, k)
         if best is not None and best[0] > 0:
             entry["largest_jump"] = _step(
                 rows[best[1]], rows[best[2]], best[1], best[2], column, "largest metal-fraction change"
             )
             entry["largest_jump"]["delta_metal_fraction"] = sign * best[0]
+            entry["largest_jump"]["discontinuous"] = _is_jump(rates, best[3])
         report["ramps"].append(entry)
     for pol in ("+", "-"):
         mine = [e for e in report["ramps"] if e["polarity"] == pol]
@@ -153,7 +184,7 @@ def switching_report(rows: list[dict[str, str]], column: str, length: float) -> 
         )
         for name, e in (("up", up), ("down", down)):
             if e is not None:
-                sw = e["switch"] or e["largest_jump"]
+                sw = ramp_switch(e)
                 summary[f"switch_{name}"] = sw["estimate"] if sw else None
                 summary[f"switch_{name}_between"] = sw["between"] if sw else None
                 summary[f"switch_{name}_kind"] = sw["kind"] if sw else None
@@ -191,11 +222,11 @@ def format_report(report: dict[str, Any]) -> str:
         return "-" if v is None else f"{v:.4g}"
 
     for e in report.get("ramps", []):
-        sw = e["switch"] or e["largest_jump"]
+        sw = ramp_switch(e)
         text = (
             f"{sw['kind']} between {g(sw['between'][0])} and {g(sw['between'][1])} {unit} (~{g(sw['estimate'])})"
             if sw
-            else "none"
+            else "no switching in this range"
         )
         lines.append(f"  {e['polarity']:<8} {e['direction']:<5} {g(e['from']):>10} {g(e['to']):>10}  {text}")
     for pol, s in report.get("polarities", {}).items():
