@@ -1,4 +1,4 @@
-"""Closed forms of model.md section 4 (paper Eqs. 8-14), pure numpy/math, SI units.
+"""Closed forms of docs/physics.md, Closed-form checks (paper Eqs. 8-14), pure numpy/math, SI units.
 
 h is the film thickness, zeta = h - z the depth below the top, j_cr the critical current density.
 """

@@ -1,4 +1,4 @@
-"""Run configuration: TOML sections and keys of model.md section 6, SI units.
+"""Run configuration: TOML sections and keys (docs/configuration.md), SI units.
 
 A configuration is built from (in this order) the built-in defaults, a preset
 or a TOML file, and `--set section.key=value` overrides. It is validated in
@@ -222,7 +222,7 @@ class Config(_Section):
         return self.material.seebeck_insulator - self.material.seebeck_metal
 
     def groups(self) -> dict[str, float | None]:
-        """Dimensionless groups of model.md section 3 (J and P need a current drive)."""
+        """Dimensionless groups (docs/physics.md) (J and P need a current drive)."""
         g, m, t0 = self.geometry, self.material, self.thermal.t0
         L, k, rho_i = g.length, m.kappa, m.rho_insulator
         dS = self.delta_seebeck

@@ -74,7 +74,7 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
 
 
 def summary_quantities(problem: CoupledProblem) -> dict:
-    """The physical entries of summary.json (model.md section 6)."""
+    """The physical entries of summary.json (README: Exit codes)."""
     p = problem
     cfg = p.cfg
     g = cfg.geometry

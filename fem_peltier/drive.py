@@ -2,7 +2,7 @@
 
 The positive electrode is at potential V, the negative one at 0. Newton only needs
 the constraint the drive puts on the total current I entering at the positive
-electrode, as a target and its derivative in V (model.md section 2):
+electrode, as a target and its derivative in V (docs/physics.md):
 
     current:   I = I_drive                        dI_target/dV = 0
     source:    I = (V_source - V) / R_load         dI_target/dV = -1 / R_load

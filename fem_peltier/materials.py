@@ -1,7 +1,7 @@
 """Material laws: what each property is as a function of the phase (and, later, of T).
 
 The film switches between an insulating (I) and a metallic (M) phase; its per-cell
-metal fraction m (phase.py) blends the two phases' laws (model.md section 2):
+metal fraction m (phase.py) blends the two phases' laws (docs/physics.md):
 
     m(T_c)  = (1 + tanh((T_c - T_centre) / w)) / 2
     sigma   = sigma_I (rho_I / rho_M)^m          (log-linear in m), S/m

@@ -1,6 +1,6 @@
 """Film (and optional substrate) meshes with tagged electrodes, mirror-symmetric in x.
 
-Geometry (model.md section 1, z up): the film is [0, L] x [0, W] x [0, h]; an
+Geometry (docs/physics.md, z up): the film is [0, L] x [0, W] x [0, h]; an
 optional substrate [0, L] x [0, W] x [-h_sub, 0] shares a conforming interface
 with it. Electrodes are either two rectangular top-surface patches
 (``geometry.electrodes = "point"``) or the film's end faces x = 0 and x = L

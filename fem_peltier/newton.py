@@ -7,7 +7,7 @@ and hooks: `update_phase` after every trial state, `unphysical` to reject a tria
 and a phase snapshot to measure how much the phase moved.
 
 One step linearises F(u + du, V + dV) = 0, I(u + du) = I_target(V + dV) and
-eliminates dV by two solves with one matrix (model.md section 2):
+eliminates dV by two solves with one matrix (docs/physics.md):
 
     J y = -F,    J z = -dF/dV,    dV = (I_t - I - c.y) / (c.z + c.chi - dI_t/dV),
     du = y + dV (z + chi)

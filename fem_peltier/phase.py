@@ -3,7 +3,7 @@
 The paper's rule is sharp (m = 1 above T_MIT, else 0). fem_peltier smooths it
 over a band of width w (K), as a Stefan problem would, and drives the phase by
 the cell-mean temperature T_c so that m, sigma, rho and S are constant in each
-cell (model.md section 2):
+cell (docs/physics.md):
 
     m(T_c)  = (1 + tanh((T_c - T_centre) / w)) / 2
 

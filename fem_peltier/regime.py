@@ -1,4 +1,4 @@
-"""Regime map over the Joule and Peltier numbers (model.md section 3).
+"""Regime map over the Joule and Peltier numbers (docs/physics.md).
 
     J = rho_I I^2 / (kappa L^2 T0),   P = |I| Delta S / (kappa L)
 
@@ -49,7 +49,7 @@ COLORS = {
     "not converged": "black",
 }
 
-#: Paper cases (model.md section 3): name -> (J, P, W/L)
+#: Paper cases (docs/physics.md): name -> (J, P, W/L)
 PAPER_CASES = {
     "Fig. 2a,b": (0.2, 0.2, 1.0),
     "Fig. 2c": (1.2, 0.02, 1.0),

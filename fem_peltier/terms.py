@@ -1,4 +1,4 @@
-"""The residual as a sum of named physics terms (model.md sections 1-2).
+"""The residual as a sum of named physics terms (docs/physics.md).
 
     F(u; v) = F_e                                   electrical conduction
             + integral of kappa grad T . grad w     heat conduction, film and substrate

@@ -1,4 +1,4 @@
-"""Validation suite: fem_peltier against the closed forms of model.md section 4 (paper Eqs. 8-14).
+"""Validation suite: fem_peltier against the closed forms of docs/physics.md, Closed-form checks (paper Eqs. 8-14).
 
 Each check solves, measures, compares with its closed form and returns a `Check`
 holding rows of (quantity, computed, expected, error, tolerance, pass), the raw

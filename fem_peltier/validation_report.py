@@ -143,7 +143,7 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
         "[validation/validation.json](validation/validation.json), "
         "[validation/validation.csv](validation/validation.csv).",
         "",
-        "Closed forms are those of `model.md` section 4 (paper Eqs. 8-14). Errors are absolute unless the "
+        "Closed forms are those of docs/physics.md, Closed-form checks (paper Eqs. 8-14). Errors are absolute unless the "
         "tolerance says (rel). Rows without a tolerance are reported, not tested.",
         "",
         "## Summary",
@@ -225,7 +225,7 @@ MEANS_NOTE = [
 ]
 REGIME_NOTE = [
     "Interpretation (the table and the computed conclusions above are the evidence). Taken literally, the "
-    "caption's J = P = 0.2 with the electrode patches of model.md section 1 does not reproduce Fig. 2a: "
+    "caption's J = P = 0.2 with the electrode patches of docs/physics.md (Geometry) does not reproduce Fig. 2a: "
     "the Peltier asymmetry is present (the metal is deeper and hotter at the negative electrode, and "
     "reversing the current mirrors the pattern exactly, see the polarity figure) but Joule heating keeps "
     "the film metallic all the way between the patches. Metal confined near the negative electrode, as "
@@ -242,7 +242,7 @@ REGIME_NOTE = [
     "a 'trial phase boundary', which suggests a prescribed or partly iterated interface rather than a "
     "self-consistent steady state; (3) the caption's numbers are approximate ('I ~ 10 mA'), and a factor "
     "of a few in J moves the point across the channel boundary. The band width w (3 K = 0.01 T0 here) is "
-    "not varied in this report; model.md section 2 reports the integral quantities nearly stationary "
+    "not varied in this report; docs/physics.md reports the integral quantities nearly stationary "
     "between band widths of 0.005-0.01 T0, and the last continuation levels of fig2a change the metal "
     "fraction by well under 1 per cent, small against what separates the regimes.",
     "",
