@@ -143,8 +143,8 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
         "[validation/validation.json](validation/validation.json), "
         "[validation/validation.csv](validation/validation.csv).",
         "",
-        "Closed forms are those of docs/physics.md, Closed-form checks (paper Eqs. 8-14). Errors are absolute unless the "
-        "tolerance says (rel). Rows without a tolerance are reported, not tested.",
+        "Closed forms are those of docs/physics.md, Closed-form checks (paper Eqs. 8-14). "
+        "Errors are absolute unless the tolerance says (rel). Rows without a tolerance are reported, not tested.",
         "",
         "## Summary",
         "",
