@@ -217,8 +217,10 @@ save(p, "clip_electrode.png")
 # %% [markdown]
 # ## 4. Streamlines of the current density
 #
-# j is constant per cell (gradient of a P1 potential); for integration it is averaged to
-# the vertices. Seeds sit in a small sphere under the positive electrode, where the current
+# The run's current is a Raviart-Thomas field (the default `current_discretization =
+# "mixed"`: its normal component is continuous across facets, so no current is lost); the
+# output field `current_density_A_m2` holds its value at each cell's centre, and for
+# integration it is averaged to the vertices. Seeds sit in a small sphere under the positive electrode, where the current
 # enters; the lines follow j to the negative electrode and are coloured by |j|.
 
 # %%
