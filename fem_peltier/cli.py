@@ -7,7 +7,7 @@ Commands::
     fem-peltier schema
     fem-peltier mesh  (CONFIG.toml | --preset NAME) [--set ...] [--out FILE.msh]
     fem-peltier run   (CONFIG.toml | --preset NAME) [--set ...] --out DIR [--overwrite]
-    fem-peltier sweep (CONFIG.toml | --preset NAME) --currents I1,I2,... [--set ...] --out DIR [--resume]
+    fem-peltier sweep (CONFIG.toml | --preset NAME) --currents I1,I2,... [--set ...] --out DIR [--resume | --overwrite]
 
 Exit codes (model.md section 6): 0 converged; 3 finished without converging
 (outputs written); 2 bad input (one line on stderr naming the key or file,
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 import typing
 
@@ -139,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", required=True, help="sweep directory (one run directory per point)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in DIR after its last row")
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing sweep in DIR (removed before the first point; only a sweep directory is replaced)",
+    )
+    p.add_argument(
         "--from-scratch",
         action="store_true",
         help="solve every point independently instead of starting from the previous converged point",
@@ -224,7 +230,8 @@ def join_negative_values(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else list(argv)))
+    argv = join_negative_values(sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(argv)
     if args.version:
         _say(f"{PROG} {__version__}")
         return EXIT_OK
@@ -247,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
         _error("terminated (SIGTERM)" if terminated else "interrupted")
+        notes = getattr(exc, "__notes__", None)
+        if notes and args.command == "sweep":  # how many points were kept, and how to go on
+            again = [a for a in argv if a != "--overwrite"] + ([] if "--resume" in argv else ["--resume"])
+            _say(f"{PROG}: {notes[0]}; continue with: {PROG} {shlex.join(again)}", err=True)
         return 143 if terminated else 130
     except Exception:
         # Anything unexpected: keep the traceback (exit 1). Under MPI, stop the other ranks

@@ -282,6 +282,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         resume=bool(args.resume),
         from_scratch=bool(args.from_scratch),
         pictures=not args.no_pictures,
+        overwrite=bool(args.overwrite),
     )
     barrier()
     _import_solver_module("simulation")

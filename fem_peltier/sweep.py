@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Callable
@@ -176,6 +178,10 @@ def execute(plan: Plan, *, quiet: bool = False, say: Callable[[str], None] = pri
     out = plan.out
     rows = list(plan.rows)
     if is_root():
+        if plan.replace and out.exists():  # --overwrite: the old sweep goes before the first point
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, trash / "old")
+            shutil.rmtree(trash, ignore_errors=True)
         out.mkdir(parents=True, exist_ok=True)
         stored = out / SWEEP_CONFIG
         if not stored.is_file():
@@ -189,6 +195,16 @@ def execute(plan: Plan, *, quiet: bool = False, say: Callable[[str], None] = pri
         for stale in out.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
     barrier()
+    try:
+        return _execute(plan, rows, quiet, say)
+    except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM: the CLI prints this under its error line
+        exc.add_note(f"{len(rows)} of {len(plan.values)} points kept in {out} ({SWEEP_CSV})")
+        raise
+
+
+def _execute(plan: Plan, rows: list[dict[str, str]], quiet: bool, say: Callable[[str], None]) -> int:
+    """The points after the completed `rows` (appended to it as they finish), then the report."""
+    out = plan.out
     backend = make_backend(plan.points[0])
     if plan.warm and rows:
         last = max((i for i, r in enumerate(rows) if r.get("converged") == "true"), default=None)

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,6 +188,7 @@ class Plan:
     identity: dict[str, Any]
     rows: list[dict[str, str]] = field(default_factory=list)
     pictures: bool = True  # the PNGs of each point's run directory
+    replace: bool = False  # --overwrite: remove the existing sweep in `out` before the first point
 
     @property
     def directions(self) -> list[str]:
@@ -229,8 +231,18 @@ def plan_sweep(
     resume: bool = False,
     from_scratch: bool = False,
     pictures: bool = True,
+    overwrite: bool = False,
 ) -> Plan:
-    """Validate the points and the output directory (InputError on any problem; writes nothing)."""
+    """Validate the points and the output directory (InputError on any problem; writes nothing).
+
+    An existing `out` is continued with `resume`, replaced with `overwrite` (only when it is a
+    sweep directory or empty: --overwrite never deletes anything else) and refused otherwise.
+    """
+    if resume and overwrite:
+        raise InputError(
+            "--overwrite",
+            "give either --resume (continue the sweep in --out) or --overwrite (start it again), not both",
+        )
     values = parse_values(text, param.option)
     points = [point_config(cfg, param, v) for v in values]
     out = Path(out)
@@ -248,9 +260,21 @@ def plan_sweep(
     if out.exists() or out.is_symlink():
         if not out.is_dir():
             raise InputError(str(out), "exists and is not a directory")
+        if overwrite:
+            if any(out.iterdir()) and not (out / SWEEP_CONFIG).is_file():
+                raise InputError(
+                    str(out),
+                    f"not a fem-peltier sweep directory (no {SWEEP_CONFIG}); --overwrite replaces only a sweep",
+                )
+            if not os.access(out.absolute().parent, os.W_OK | os.X_OK):
+                raise InputError(str(out), f"cannot replace the sweep: {out.absolute().parent} is not writable")
+            plan.replace = True
+            return plan
         if not resume:
             raise InputError(
-                str(out), "output directory already exists; pass --resume to continue that sweep, or choose a new --out"
+                str(out),
+                "output directory already exists; pass --resume to continue that sweep, --overwrite to start it "
+                "again, or choose a new --out",
             )
     if out.is_dir() and any(out.iterdir()):
         stored = out / SWEEP_CONFIG

@@ -276,9 +276,9 @@ sys.exit(main(sys.argv[1:-1]))
 
 
 def signal_when_flagged(cmd: list[str], cwd: Path, flag: Path, sig: int, code: int, never: str,
-                        check_before=None) -> None:
+                        check_before=None) -> str:
     """Start `cmd`, wait until it creates `flag`, send `sig`; it must exit with `code` and print
-    exactly the one-line message of that signal, no traceback."""
+    exactly the one-line error message of that signal, no traceback. Returns stderr."""
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
     try:
@@ -297,6 +297,7 @@ def signal_when_flagged(cmd: list[str], cwd: Path, flag: Path, sig: int, code: i
     assert proc.returncode == code, err[-2000:]
     assert error_lines(err) == [f"fem-peltier: error: {'terminated (SIGTERM)' if code == 143 else 'interrupted'}"]
     assert "Traceback" not in err
+    return err
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
@@ -332,7 +333,12 @@ def test_signal_during_sweep_point(tmp_path, sig, code):
     flag = tmp_path / "solving"
     args = ["sweep", "--preset", "fig2a", *COARSE, "-q", "--no-pictures", "--currents", "0.002", "--out", "sw"]
     cmd = [sys.executable, "-c", SLOW_SWEEP_POINT, *args, str(flag)]
-    signal_when_flagged(cmd, tmp_path, flag, sig, code, "the sweep never started its first point")
+    err = signal_when_flagged(cmd, tmp_path, flag, sig, code, "the sweep never started its first point")
+    # the error line first, then what was kept and how to continue (the command to run)
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[0] == error_lines(err)[0], err[-2000:]
+    assert lines[1].startswith("fem-peltier: 0 of 1 points kept in sw"), lines[1]
+    assert "--resume" in lines[1] and "--currents 0.002" in lines[1] and "--out sw" in lines[1], lines[1]
     assert (out / "sweep_config.toml").is_file() and not (out / "sweep.csv").exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
     if sig == signal.SIGTERM:  # the real solver continues the sweep from its first point

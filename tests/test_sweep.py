@@ -206,6 +206,29 @@ def test_negative_values_without_equals(fake, tmp_path):
     assert [c for c, _ in solver.calls] == [-1.0, -2.0, -3.0]
 
 
+def test_overwrite_replaces_a_sweep(fake, tmp_path):
+    """`sweep --overwrite` starts the sweep in DIR again (as `run --overwrite` replaces a run);
+    without it DIR is refused as before; it never deletes a directory that is not a sweep."""
+    solver = fake()
+    args = ["sweep", "--preset", "fig2d", "--set", "mesh.size=1e-4", "--no-pictures", "-q", "--out", "sw"]
+    assert cli.main([*args, "--currents", "0.005,0.01"]) == 0
+    assert cli.main([*args, "--currents", "0.002"]) == 2  # exists: refused, untouched
+    assert len(rows_of(tmp_path / "sw" / "sweep.csv")) == 2
+    assert cli.main([*args, "--currents", "0.002", "--overwrite", "--resume"]) == 2
+    solver = fake()
+    assert cli.main([*args, "--currents", "0.002", "--overwrite"]) == 0
+    assert [c for c, _ in solver.calls] == [0.002]
+    rows = rows_of(tmp_path / "sw" / "sweep.csv")
+    assert [r["current_set_A"] for r in rows] == ["0.002"]
+    assert sorted(p.name for p in (tmp_path / "sw").iterdir() if p.name.startswith("point_")) == [rows[0]["run_dir"]]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the old sweep is gone, no trash left
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    assert cli.main([*args[:-1], "notes", "--currents", "0.002", "--overwrite"]) == 2
+    assert (other / "keep.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize("change, key", [
     (["--preset", "fig2a"], "geometry.width"),                                 # another case
     (["--preset", "fig2d", "--set", "material.kappa=0.2"], "material.kappa"),  # one key changed
@@ -310,6 +333,8 @@ def test_killed_sweep_resumes_without_lost_or_duplicated_rows(ramp):
     assert killed["code"] != 0, "the sweep finished before it could be killed"
     assert killed["code"] == 143 and "fem-peltier: error: terminated (SIGTERM)" in killed["stderr"], killed["stderr"]
     assert 1 <= len(killed["rows"]) < 5
+    kept = f"fem-peltier: {len(killed['rows'])} of 5 points kept in sw"
+    assert kept in killed["stderr"] and "--resume" in killed["stderr"], killed["stderr"]
     assert not killed["hidden"], killed["hidden"]  # no half-written run directory or table left behind
     assert resumed.returncode == 0, resumed.stderr
     rows = rows_of(ramp["cwd"] / "sw" / "sweep.csv")
