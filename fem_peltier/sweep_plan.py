@@ -13,6 +13,7 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -50,23 +51,28 @@ FIXED_COLUMNS = ["point", "direction"]
 # Parsing the list of points
 
 
-def _number(text: str, option: str) -> float:
+def _number(text: str, option: str) -> Decimal:
+    """The value as written (a decimal, so that ranges are computed without float noise)."""
     try:
-        v = float(text)
-    except ValueError:
+        v = Decimal(text.strip())
+    except InvalidOperation:
         raise InputError(option, f"not a number: '{text}'") from None
-    if not math.isfinite(v):
+    if not v.is_finite() or not math.isfinite(float(v)):
         raise InputError(option, f"expected finite values, got '{text}'")
     return v
 
 
-def _tidy(v: float) -> float:
-    """Round to 12 significant digits so that 0:0.02:5 and 0.02:0:5 give identical values."""
-    return float(f"{v:.12g}") + 0.0  # + 0.0 turns -0.0 into 0.0
+def _tidy(v: Decimal) -> float:
+    """The float of a decimal value (the nearest float to the number as written; -0 as 0)."""
+    return float(v) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def parse_values(text: str, option: str = CURRENT.option) -> list[float]:
     """Parse ``"0.001,0.002"``, ``"0:0.02:5"`` (start:stop:n, n points, both ends) and mixtures.
+
+    Values are kept as written (the nearest float to the decimal number given); the points
+    inside a range are computed in decimal arithmetic, so 0.001:0.002:5 gives 0.00125 exactly
+    as it would be written, with no float noise in sweep.csv.
 
     Items are comma-separated and kept in order. Where an item starts with the value the
     previous one ended with and one of them is a range (``0:0.02:5,0.02:0:5``) the shared
@@ -93,6 +99,8 @@ def parse_values(text: str, option: str = CURRENT.option) -> list[float]:
                 raise InputError(option, f"a range needs n >= 2 points, got '{s}'")
             if start == stop:
                 raise InputError(option, f"a range needs start != stop, got '{s}'")
+            # in decimal arithmetic (28 digits): 0.001:0.002:5 gives 0.00125, not 0.0012500000000000002,
+            # and 0:0.02:5 and 0.02:0:5 give the same values
             seg = [_tidy(start + (stop - start) * k / (n - 1)) for k in range(n)]
             seg[0], seg[-1] = _tidy(start), _tidy(stop)
             is_range = True

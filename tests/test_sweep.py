@@ -51,6 +51,18 @@ def test_parse_values(text, expected):
     assert sweep.parse_values(text) == expected
 
 
+def test_values_are_stored_as_given():
+    """Listed values and range ends are the numbers the user wrote (no rounding to 12 digits, no
+    float noise); range points in between are the decimal values start + k (stop - start)/(n - 1)."""
+    given = "0.0123456789012345"
+    assert sweep.parse_values(f"{given},0.002") == [float(given), 0.002]
+    assert sweep.parse_values(f"0.001:{given}:2") == [0.001, float(given)]
+    assert sweep.parse_values("0.1:0.7:7") == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+    assert sweep.parse_values("1e-3:2e-3:5") == [0.001, 0.00125, 0.0015, 0.00175, 0.002]
+    assert [repr(v) for v in sweep.parse_values("0.0015:0.0025:3")] == ["0.0015", "0.002", "0.0025"]
+    assert sweep.parse_values("0:1:4")[1:3] == [1 / 3, 2 / 3]
+
+
 def test_ranges_are_exact_on_the_way_back():
     values = sweep.parse_values("0:0.021:8,0.021:0:8")
     up, down = values[:8], values[7:]
