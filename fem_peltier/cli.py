@@ -8,6 +8,9 @@ Commands::
     fem-peltier mesh  (CONFIG.toml | --preset NAME) [--set ...] [--out FILE.msh]
     fem-peltier run   (CONFIG.toml | --preset NAME) [--set ...] --out DIR [--overwrite]
     fem-peltier sweep (CONFIG.toml | --preset NAME) --currents I1,I2,... [--set ...] --out DIR [--resume | --overwrite]
+    fem-peltier validate [--out DIR] [--quick] [--only PARTS] [--report-only]
+    fem-peltier figure NAME --out DIR [--set ...]
+    fem-peltier regime --out DIR [--J LIST] [--P LIST] [--set ...]
 
 Exit codes (model.md section 6): 0 converged; 3 finished without converging
 (outputs written); 2 bad input (one line on stderr naming the key or file,
@@ -161,7 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[verbosity],
         help="run the validation suite and write DIR/validation.md (+ pictures, CSV/JSON)",
     )
-    p.add_argument("--out", metavar="DIR", default="docs", help="report directory (default docs)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="validation-output",
+        help="report directory (default validation-output; benchmarks/validation_full.sh regenerates the "
+        "shipped report with --out docs)",
+    )
     p.add_argument("--quick", action="store_true", help="coarse meshes and short sweeps (about 3 minutes)")
     p.add_argument(
         "--only",

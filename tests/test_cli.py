@@ -366,3 +366,45 @@ def test_implausible_drive_refused_before_anything(tmp_path):
     proc = fem("run", "--preset", "fig2a", "--set", "drive.current=10", "--out", str(out), cwd=tmp_path)
     assert_bad_input(proc, "drive.current", "J = 2e+05", "10 mA")
     assert not out.exists()
+
+
+def test_validate_default_out_is_a_new_folder(monkeypatch, tmp_path):
+    """`fem-peltier validate` without --out writes into validation-output/, never over the
+    shipped docs/ report; benchmarks/validation_full.sh regenerates docs/ explicitly."""
+    from fem_peltier import commands
+
+    written = []
+    fake = types.SimpleNamespace(
+        SUITE=("eq8_eq9",), run_suite=lambda level, out, parts: {"checks": []},
+        write_report=lambda result, out, cmd: written.append((Path(out), cmd)) or Path(out) / "validation.md")
+    monkeypatch.setattr(commands, "_import_solver_module", lambda name: fake)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["validate", "--quick"]) == 0
+    assert written == [(Path("validation-output"), "fem-peltier validate --out validation-output --quick")]
+    script = (REPO / "benchmarks" / "validation_full.sh").read_text()
+    assert "run validate --out docs" in script
+
+
+def test_readme_command_summary_is_complete():
+    """The README's command summary names every subcommand and every option of each."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("## Command line", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    missing = []
+    for name, parser in sub.choices.items():
+        lines = [ln for ln in block.splitlines() if ln.startswith(f"fem-peltier {name} ")]
+        if not lines:
+            missing.append(name)
+            continue
+        # the command's line and its continuation lines (indented)
+        start = block.splitlines().index(lines[0])
+        own = [lines[0]]
+        for ln in block.splitlines()[start + 1:]:
+            if not ln.startswith(" "):
+                break
+            own.append(ln)
+        for action in parser._actions:
+            opts = [o for o in action.option_strings if o.startswith("--")]
+            if opts and opts[0] not in ("--help", "--verbose", "--quiet") and opts[0] not in " ".join(own):
+                missing.append(f"{name} {opts[0]}")
+    assert not missing, missing
