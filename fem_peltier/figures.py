@@ -28,7 +28,7 @@ import numpy as np
 
 from .parallel import is_root
 from .plotting import pyplot
-from .sampling import film_heights, sample_top_grid
+from .sampling import film_heights, probe_all, sample_top_grids
 
 log = logging.getLogger("fem_peltier.figures")
 
@@ -38,19 +38,13 @@ FIG2E_CURRENTS = (0.005, 0.01, 0.025)
 
 def sample_slice(problem, T_fun, nx: int = 240, nz: int = 60) -> dict[str, np.ndarray]:
     """T and m on the slice y = W/2 (collective): arrays of shape (nz, nx)."""
-    from .diagnostics import probe
-
     g = problem.cfg.geometry
     x = np.linspace(0, g.length, nx)
     z = film_heights(g.thickness, nz)
     X, Z = np.meshgrid(x, z)
     pts = np.column_stack([X.ravel(), np.full(X.size, g.width / 2), Z.ravel()])
-    return {
-        "x": x,
-        "z": z,
-        "T": probe(problem, T_fun, pts).reshape(X.shape),
-        "m": probe(problem, problem.m, pts).reshape(X.shape),
-    }
+    T, m = (v.reshape(X.shape) for v in probe_all(problem, [T_fun, problem.m], pts))
+    return {"x": x, "z": z, "T": T, "m": m}
 
 
 def sample_top(problem, T_fun, nx: int = 200, ny: int = 200) -> dict[str, np.ndarray]:
@@ -58,7 +52,8 @@ def sample_top(problem, T_fun, nx: int = 200, ny: int = 200) -> dict[str, np.nda
     g = problem.cfg.geometry
     x = np.linspace(0, g.length, nx)
     y = np.linspace(0, g.width, ny)
-    return {"x": x, "y": y, "T": sample_top_grid(problem, T_fun, x, y), "m": sample_top_grid(problem, problem.m, x, y)}
+    T, m = sample_top_grids(problem, [T_fun, problem.m], x, y)
+    return {"x": x, "y": y, "T": T, "m": m}
 
 
 def sample_case(res) -> dict[str, Any]:

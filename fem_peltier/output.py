@@ -23,13 +23,13 @@ from dolfinx import fem, io
 
 from .config import Config
 from .coupled import CoupledProblem
-from .diagnostics import probe
+
 from .errors import InputError
 from .fields import POTENTIAL, TEMPERATURE
 from .terms import INTERFACE_FACETS, HeatSource
 from .files import atomic_write_text, write_json_atomic
 from .plotting import pyplot
-from .sampling import sample_top_grid, top_z
+from .sampling import probe_all, sample_top_grids, top_z
 
 
 @contextlib.contextmanager
@@ -176,15 +176,13 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     zs[-1] = top_z(h)
     X, Z = np.meshgrid(xs, zs)
     pts = np.column_stack([X.ravel(), np.full(X.size, W / 2), Z.ravel()])
-    Ts = probe(p, fields["T"], pts).reshape(X.shape)
-    ms = probe(p, p.m, pts).reshape(X.shape)
+    Ts, ms = (v.reshape(X.shape) for v in probe_all(p, [fields["T"], p.m], pts))
     ms[Z < 0] = 0.0
     # top surface z = h
     ny = max(21, int(nx * W / L))
     ys = np.linspace(0, W, ny)
     X2, Y2 = np.meshgrid(xs, ys)
-    Tt = sample_top_grid(p, fields["T"], xs, ys)
-    mt = sample_top_grid(p, p.m, xs, ys)
+    Tt, mt = sample_top_grids(p, [fields["T"], p.m], xs, ys)
     paths = [directory / "slice_T.png", directory / "top_T.png"]
     current = p.current()  # collective: never inside the rank-0 block below
     if p.comm.rank != 0:

@@ -36,10 +36,16 @@ def sample_top_grid(
     problem: Any, f: Any, xs: np.ndarray, ys: np.ndarray, indexing: Literal["xy", "ij"] = "xy"
 ) -> np.ndarray:
     """Values of the scalar Function `f` on the top-surface grid: shape (ny, nx) ("xy") or (nx, ny) ("ij")."""
+    return sample_top_grids(problem, [f], xs, ys, indexing)[0]
 
+
+def sample_top_grids(
+    problem: Any, funcs: list[Any], xs: np.ndarray, ys: np.ndarray, indexing: Literal["xy", "ij"] = "xy"
+) -> list[np.ndarray]:
+    """Several Functions on one top-surface grid (the point location is done once)."""
     pts = top_grid_points(xs, ys, problem.cfg.geometry.thickness, indexing)
     shape = (ys.size, xs.size) if indexing == "xy" else (xs.size, ys.size)
-    return probe(problem, f, pts).reshape(shape)
+    return [v.reshape(shape) for v in probe_all(problem, funcs, pts)]
 
 
 def top_line_points(problem: Any, n: int = 801) -> np.ndarray:
@@ -55,6 +61,12 @@ def probe(problem: Any, f: Any, points: np.ndarray) -> np.ndarray:
     Each point is evaluated in one owned cell of the rank that holds it; results are
     combined by an allreduce, so every rank gets every value.
     """
+    return probe_all(problem, [f], points)[0]
+
+
+def probe_all(problem: Any, funcs: list[Any], points: np.ndarray) -> list[np.ndarray]:
+    """`probe` for several scalar Functions at the same points: the cells holding the points
+    are located once (the costly part: a cell-by-cell distance test per candidate)."""
     from mpi4py import MPI  # here: the plotting modules import this one without DOLFINx
     from dolfinx import geometry
 
@@ -64,21 +76,21 @@ def probe(problem: Any, f: Any, points: np.ndarray) -> np.ndarray:
     cand = geometry.compute_collisions_points(problem.cell_tree(), pts)
     coll = geometry.compute_colliding_cells(msh, cand, pts)
     n_own = msh.topology.index_map(tdim).size_local
-    idx, cells = [], []
-    for i in range(pts.shape[0]):
-        links = coll.links(i)
-        links = links[links < n_own]
-        if links.size:
-            idx.append(i)
-            cells.append(links[0])
-    vals = np.zeros(pts.shape[0])
+    # the first owned colliding cell of each point, without a Python loop over the points
+    offsets, links = np.asarray(coll.offsets), np.asarray(coll.array)
+    point_of_link = np.repeat(np.arange(pts.shape[0]), np.diff(offsets))
+    owned = links < n_own
+    idx, first = np.unique(point_of_link[owned], return_index=True)
+    cells = links[owned][first].astype(np.int32)
     hits = np.zeros(pts.shape[0])
-    if idx:
-        idx_a = np.array(idx)
-        v = f.eval(pts[idx_a], np.array(cells, dtype=np.int32))
-        vals[idx_a] = np.asarray(v).reshape(len(idx), -1)[:, 0]
-        hits[idx_a] = 1.0
-    vals = problem.comm.allreduce(vals, op=MPI.SUM)
+    hits[idx] = 1.0
     hits = problem.comm.allreduce(hits, op=MPI.SUM)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(hits > 0, vals / np.maximum(hits, 1), np.nan)
+    out = []
+    for f in funcs:
+        vals = np.zeros(pts.shape[0])
+        if idx.size:
+            vals[idx] = np.asarray(f.eval(pts[idx], cells)).reshape(idx.size, -1)[:, 0]
+        vals = problem.comm.allreduce(vals, op=MPI.SUM)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.where(hits > 0, vals / np.maximum(hits, 1), np.nan))
+    return out
