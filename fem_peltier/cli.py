@@ -12,7 +12,7 @@ Commands::
     fem-peltier figure NAME --out DIR [--set ...]
     fem-peltier regime --out DIR [--J LIST] [--P LIST] [--set ...]
 
-Exit codes (model.md section 6): 0 converged; 3 finished without converging
+Exit codes (README: Exit codes): 0 converged; 3 finished without converging
 (outputs written); 2 bad input (one line on stderr naming the key or file,
 nothing written); 1 anything else.
 

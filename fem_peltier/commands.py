@@ -1,6 +1,6 @@
 """The subcommands of ``fem-peltier`` (cli.py builds the parser and calls them).
 
-Each `cmd_*` takes the parsed arguments and returns the exit code (model.md section 6).
+Each `cmd_*` takes the parsed arguments and returns the exit code (README: Exit codes).
 """
 
 from __future__ import annotations
