@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fem_peltier")
 
-#: A warm start that fails at the final band width continues from the same state at this
-#: many transition widths (then down by solver.width_factor) before a cold continuation.
-WARM_WIDENING = 4.0
-
 
 @dataclass
 class SolveReport:
@@ -60,10 +56,9 @@ def solve(
     current or voltage, with adaptive steps).
 
     With `warm_start` (the state is a converged neighbour, e.g. the previous point of a
-    sweep), Newton alone starts at the final band width so that the branch (and the
-    hysteresis memory) of that state is followed; if it stagnates, the continuation runs
-    from the same state at WARM_WIDENING transition widths down, and only if that fails
-    does the full continuation from the widest band run.
+    sweep), Newton starts at the final band width so that the branch (and the
+    hysteresis memory) of that state is followed; only if that fails does the full
+    continuation from the widest band run.
 
     `start_width` starts the continuation at that band width from the present state
     (a state transferred from a coarser mesh, see sequencing.py); if Newton fails on
@@ -83,11 +78,7 @@ def solve(
     if warm_start:
         problem.set_width(w_final)
         t_level = time.perf_counter()
-        # Newton alone, no pseudo-transient fallback: a warm start that does not converge
-        # quickly is abandoned early for the short continuation below
-        ok, steps_total, updates, reason = _solve_level(
-            problem, s, s.newton_max_iterations, True, pseudo_transient=False
-        )
+        ok, steps_total, updates, reason = _solve_level(problem, s, s.max_iterations, True)
         mf = metal_fraction(problem)
         rep.levels.append(
             {
@@ -113,9 +104,6 @@ def solve(
             rep.converged, rep.reason, rep.newton_steps = True, "converged", steps_total
             return rep
         problem.restore_state(state)
-        # a short continuation from the neighbour's state: from WARM_WIDENING transition widths
-        # down (its failure falls back to the full continuation from the initial state)
-        start_width = w = min(WARM_WIDENING * w_final, s.initial_width)
     while True:
         problem.set_width(w)
         t_level = time.perf_counter()
@@ -243,9 +231,7 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
     return True, steps, updates, "converged", 1.0
 
 
-def _solve_level(
-    problem: CoupledProblem, s, budget: int, final: bool = True, pseudo_transient: bool = True
-) -> tuple[bool, int, int, str]:
+def _solve_level(problem: CoupledProblem, s, budget: int, final: bool = True) -> tuple[bool, int, int, str]:
     """Newton at fixed w, repeated while the hysteresis memory (band centres) changes.
 
     Intermediate continuation levels (`final=False`) only need a good starting point
@@ -261,7 +247,7 @@ def _solve_level(
         start = problem.save_state()
         nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols)
         steps += nr.steps
-        if not nr.converged and steps < budget and pseudo_transient:
+        if not nr.converged and steps < budget:
             # Newton from this start failed: pseudo-transient continuation from the same start
             log.debug("    Newton failed (%s); pseudo-transient continuation", nr.reason)
             problem.restore_state(start)
