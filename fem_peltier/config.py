@@ -322,12 +322,15 @@ def ohmic_rise_estimate(cfg: Config, value: float | None = None) -> tuple[float,
     drive (or of `value` in the drive's unit). Under voltage control I_est = V / (R_I + R_load) with
     R_I = rho_I L / (W h), the insulating film's end-to-end resistance."""
     g, m, d = cfg.geometry, cfg.material, cfg.drive
-    if d.current is not None:
-        current = abs(d.current if value is None else value)
-    else:
-        volts = abs((d.voltage or 0.0) if value is None else value)
-        current = volts / (m.rho_insulator * g.length / (g.width * g.thickness) + d.load_resistance)
-    return current, m.rho_insulator * current**2 / (m.kappa * g.length**2)
+    try:  # extreme inputs (a length of 1e-300 m, a current of 1e200 A) give an infinite rise
+        if d.current is not None:
+            current = abs(d.current if value is None else value)
+        else:
+            volts = abs((d.voltage or 0.0) if value is None else value)
+            current = volts / (m.rho_insulator * g.length / (g.width * g.thickness) + d.load_resistance)
+        return current, m.rho_insulator * current**2 / (m.kappa * g.length**2)
+    except (ZeroDivisionError, OverflowError):
+        return math.inf, math.inf
 
 
 def _check_drive_plausible(cfg: Config) -> None:

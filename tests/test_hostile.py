@@ -157,12 +157,16 @@ def expected_problems(data) -> tuple[set[str], set[str]]:
     # I = |V|/(rho_I L/(W h) + R_load) under voltage control, unless drive.allow_implausible
     if not val["drive.allow_implausible"] and (val["drive.current"] is None) != (val["drive.voltage"] is None):
         rho, kap = val["material.rho_insulator"], val["material.kappa"]
-        if val["drive.current"] is not None:
-            cur, key = abs(val["drive.current"]), "drive.current"
-        else:
-            cur = abs(val["drive.voltage"]) / (rho * L / (W * h) + val["drive.load_resistance"])
-            key = "drive.voltage"
-        if rho * cur**2 / (kap * L**2) > 1e5:
+        key = "drive.current" if val["drive.current"] is not None else "drive.voltage"
+        try:
+            if val["drive.current"] is not None:
+                cur = abs(val["drive.current"])
+            else:
+                cur = abs(val["drive.voltage"]) / (rho * L / (W * h) + val["drive.load_resistance"])
+            rise = rho * cur**2 / (kap * L**2)
+        except (ZeroDivisionError, OverflowError):
+            rise = math.inf
+        if rise > 1e5:
             bad |= {key}
     for v in (val, res):
         if (v["drive.current"] is None) == (v["drive.voltage"] is None):
