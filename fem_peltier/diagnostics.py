@@ -16,6 +16,7 @@ import dolfinx.fem.petsc as fpetsc
 
 from .coupled import CoupledProblem
 from .fields import TEMPERATURE
+from .metal_regions import metal_regions, region_summary
 from .sampling import probe, top_line_points  # probe: also imported from here by tests
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
 
@@ -86,7 +87,7 @@ def summary_quantities(problem: CoupledProblem) -> dict:
     top_area = sum(integrate(p, one * p.ds(i)) for i in top_ids)
     top_T = sum(integrate(p, p.T * p.ds(i)) for i in top_ids)
 
-    # metal extent on the top line and in depth (m >= 0.5 means metal)
+    # metal extent on the top line (all regions together) and in depth (m >= 0.5 means metal)
     line = top_line_points(p)
     m_line = probe(p, p.m, line)
     metal_x = line[m_line >= 0.5, 0]
@@ -116,6 +117,8 @@ def summary_quantities(problem: CoupledProblem) -> dict:
         "metal_top_x_range_m": x_range,
         "metal_max_depth_m": depth,
     }
+    # the connected metal regions, the electrodes they touch, the reach from each electrode
+    out.update(region_summary(metal_regions(p), g.length))
     out.update(heat_terms(p))
     out["interface_facets"] = comm.allreduce(
         int(np.count_nonzero(p.interface_facets < p.msh.topology.index_map(tdim - 1).size_local)), op=MPI.SUM
