@@ -7,16 +7,22 @@ a point (J, P) fixes the current and the Seebeck jump:
 
     I = sqrt(J kappa L^2 T0 / rho_I),   Delta S = P kappa L / I   (S_M = 0, S_I = Delta S)
 
-Each converged state is classified from the DG0 phase m on the slice y = W/2
-(a column x is "metal" when m >= 0.5 anywhere in 0 < z < h):
+Each converged state is classified from its connected metal regions (metal_regions.py:
+film cells with m >= 0.5 joined through shared facets; a region touches an electrode when
+one of its cells has a vertex on the electrode's patch):
 
-    insulating      no metal column
-    negative only   metal over the negative electrode (x < electrode_length), not the positive one
+    insulating      no metal
+    negative only   metal touching the negative electrode, none touching the positive one
     positive only   the mirror case
-    both            metal over both electrodes, insulating somewhere between
-    channel         every column from x = 0 to x = L metal: the electrodes are joined
-    detached        metal only away from both electrodes
+    both            metal touching each electrode, in separate regions (insulator between)
+    channel         one region touches both electrodes: the electrodes are joined by metal
+    detached        metal only in regions touching neither electrode
     not converged   the solver did not converge (shown, not classified)
+
+Regions away from the electrodes do not change the category of a state whose metal also
+touches an electrode. The reach of the metal from each electrode (neg_reach_over_L,
+pos_reach_over_L) is that of the regions touching it (summary keys metal_reach_negative_m,
+metal_reach_positive_m, from x = 0 and from x = L), in units of L.
 
 All functions are collective except the plotting (rank 0).
 """
@@ -33,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .metal_regions import MetalRegion, metal_regions, reaches
 from .plotting import pyplot
 from .sampling import top_z
 
@@ -102,19 +109,14 @@ def metal_columns(problem, nx: int = 400, nz: int = 24) -> tuple[np.ndarray, np.
     return x, np.nanmax(m, axis=1) >= 0.5
 
 
-def classify(problem, converged: bool = True) -> str:
-    """The category of a solved state (see the module docstring)."""
-    if not converged:
-        return "not converged"
-    g = problem.cfg.geometry
-    x, metal = metal_columns(problem)
-    e = g.electrode_length if g.electrodes == "point" else 0.02 * g.length
-    neg = bool(metal[x < e].any())
-    pos = bool(metal[x > g.length - e].any())
-    if not metal.any():
+def classify_regions(regions: list[MetalRegion]) -> str:
+    """The category of a state with these metal regions (see the module docstring)."""
+    if not regions:
         return "insulating"
-    if metal.all():
+    if any(g.touches_negative and g.touches_positive for g in regions):
         return "channel"
+    neg = any(g.touches_negative for g in regions)
+    pos = any(g.touches_positive for g in regions)
     if neg and pos:
         return "both"
     if neg:
@@ -122,6 +124,13 @@ def classify(problem, converged: bool = True) -> str:
     if pos:
         return "positive only"
     return "detached"
+
+
+def classify(problem, converged: bool = True) -> str:
+    """The category of a solved state (see the module docstring; collective)."""
+    if not converged:
+        return "not converged"
+    return classify_regions(metal_regions(problem))
 
 
 def regime_point(
@@ -136,19 +145,15 @@ def regime_point(
     try:
         res = run(cfg, out=None, pictures=False)
         converged, s = bool(res.converged), res.summary
-        category = classify(res.problem, converged)
+        regions = metal_regions(res.problem)
+        category = classify_regions(regions) if converged else "not converged"
         x, metal = metal_columns(res.problem)
         reach = [float(x[metal].min()), float(x[metal].max())] if metal.any() else None
         L = cfg.geometry.length
-        # reach of the metal connected to each electrode along the slice (units of L)
-        neg_reach: float | None = (
-            float(x[np.argmin(metal)] / L) if not metal.all() and metal[0] else (1.0 if metal.all() else 0.0)
-        )
-        pos_reach = (
-            float((L - x[len(x) - 1 - np.argmin(metal[::-1])]) / L)
-            if not metal.all() and metal[-1]
-            else (1.0 if metal.all() else 0.0)
-        )
+        # reach of the metal regions touching each electrode, from x = 0 and from x = L (units of L)
+        neg_m, pos_m = reaches(regions, L)
+        neg_reach: float | None = neg_m / L
+        pos_reach: float | None = pos_m / L
     except SolverError as exc:
         converged, s, category, reach = False, {"reason": str(exc)}, "not converged", None
         neg_reach = pos_reach = None
@@ -171,6 +176,9 @@ def regime_point(
         "T_top_mean_K",
         "metal_top_x_range_m",
         "metal_max_depth_m",
+        "metal_regions",
+        "metal_reach_negative_m",
+        "metal_reach_positive_m",
         "reason",
         "cells",
         "transition_width_K",
@@ -261,8 +269,8 @@ def plot_regime(points: list[dict[str, Any]], path: Path, title: str = "") -> st
 
 
 def regime_table(points: list[dict[str, Any]]) -> list[str]:
-    """Markdown table: rows P, columns J, cells = category (metal fraction; reach of the metal from the
-    negative / positive electrode along y = W/2, in units of L)."""
+    """Markdown table: rows P, columns J, cells = category (metal fraction; reach of the metal regions
+    touching the negative / positive electrode, from x = 0 / x = L, in units of L)."""
     Js = sorted({pt["J"] for pt in points})
     Ps = sorted({pt["P"] for pt in points}, reverse=True)
     by = {(pt["J"], pt["P"]): pt for pt in points}

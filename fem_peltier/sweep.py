@@ -117,8 +117,9 @@ __all__ = [
 
 log = logging.getLogger("fem_peltier.sweep")
 
-#: summary keys that are lists but still go into the table (as JSON)
-LIST_COLUMNS = ("metal_top_x_range_m",)
+#: summary keys that are lists but still go into the table (as JSON): the top-line extent of
+#: all the metal, and the connected metal regions (the switching report's first-metal side)
+LIST_COLUMNS = ("metal_top_x_range_m", "metal_region_list")
 
 
 def make_backend(cfg: Config) -> SolverBackend:

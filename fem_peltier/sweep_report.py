@@ -1,6 +1,8 @@
 """The switching report of a sweep: ramps, where metal appears and vanishes, loop width, first-metal side.
 
-Read from the rows of sweep.csv only (no DOLFINx, no matplotlib).
+Read from the rows of sweep.csv only (no DOLFINx, no matplotlib). The first-metal side
+comes from the connected metal regions of the point (metal_regions.py), not from the
+overall extent of the metal.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 import math
 from typing import Any
 
+from .metal_regions import spans_midline
 from .sweep_plan import directions
 
 #: "metal is present" when some film is metallic (m >= 0.5) below this fraction counts as none
@@ -16,6 +19,9 @@ METAL_FRACTION_EPS = 1e-4
 #: A metal-fraction step is a jump (a switch) when its rate per unit drive exceeds this many
 #: times the rate of each neighbouring step; a smooth growth is not a switch.
 JUMP_RATIO = 3.0
+#: The metal sits at one electrode when the regions on that side hold more than this many
+#: times the metal volume of the regions on the other side (metal_side); else "both".
+SIDE_MAJORITY = 2.0
 
 
 def row_float(row: dict[str, str], key: str) -> float | None:
@@ -38,10 +44,73 @@ def metal_present(row: dict[str, str]) -> bool:
     return mf is not None and mf > METAL_FRACTION_EPS
 
 
+def region_list(row: dict[str, str]) -> list[dict[str, Any]] | None:
+    """The metal regions of a row (its metal_region_list column), or None when the table has
+    no such column (written before the regions were reported) or the cell is not a list."""
+    text = row.get("metal_region_list")
+    if not text:
+        return None
+    try:
+        regions = json.loads(text)
+    except ValueError:
+        return None
+    return regions if isinstance(regions, list) else None
+
+
+def region_side(region: dict[str, Any], length: float) -> str:
+    """The side of one region: the electrode it touches ("both" for a channel touching the two),
+    else the side of its x midpoint ("both" exactly at L/2)."""
+    neg, pos = bool(region.get("touches_negative")), bool(region.get("touches_positive"))
+    if neg or pos:
+        return "both" if neg and pos else "negative" if neg else "positive"
+    x0, x1 = region["x_range_m"]
+    mid = (x0 + x1) / 2
+    return "negative" if mid < length / 2 else "positive" if mid > length / 2 else "both"
+
+
 def metal_side(row: dict[str, str], length: float) -> dict[str, Any]:
-    """Which electrode the metal sits at: the top-line extent vs L/2, else the metal's mean x."""
+    """Which electrode the metal sits at, from the connected metal regions (metal_region_list).
+
+    Each region has a side (region_side: the electrode it touches, else where its middle is).
+    The row's side is "both" when one region joins the two electrodes, else the side whose
+    regions hold more than SIDE_MAJORITY times the metal volume of the other side, else
+    "both"; "unknown" without metal. `spans_midline` is true only when one region reaches
+    across x = L/2 (separate regions on the two sides do not span it).
+
+    A table written before the regions were reported (no metal_region_list column) falls back
+    to the top-line extent metal_top_x_range_m (all regions together) and metal_x_mean_m.
+    """
     rng = json.loads(row["metal_top_x_range_m"]) if row.get("metal_top_x_range_m") else None
     xmean = row_float(row, "metal_x_mean_m")
+    regions = region_list(row)
+    out: dict[str, Any] = {"top_x_range_m": rng, "metal_x_mean_m": xmean}
+    if regions is not None:
+        volume = {"negative": 0.0, "positive": 0.0}
+        channel = False
+        for g in regions:
+            side_g = region_side(g, length)
+            if side_g == "both":
+                channel = channel or (bool(g.get("touches_negative")) and bool(g.get("touches_positive")))
+                for k in volume:
+                    volume[k] += float(g.get("volume_m3") or 0.0) / 2
+            else:
+                volume[side_g] += float(g.get("volume_m3") or 0.0)
+        side = "unknown"
+        if channel:
+            side = "both"
+        elif volume["negative"] > SIDE_MAJORITY * volume["positive"]:
+            side = "negative"
+        elif volume["positive"] > SIDE_MAJORITY * volume["negative"]:
+            side = "positive"
+        elif regions:
+            side = "both"
+        return {
+            "side": side,
+            **out,
+            "spans_midline": any(spans_midline(g, length) for g in regions),
+            "metal_regions": len(regions),
+            "metal_volume_by_side_m3": volume,
+        }
     side = "unknown"
     if rng is not None and rng[1] < length / 2:
         side = "negative"
@@ -51,12 +120,7 @@ def metal_side(row: dict[str, str], length: float) -> dict[str, Any]:
         side = "negative" if xmean < length / 2 else "positive"
     elif rng is not None or xmean is not None:
         side = "both"
-    return {
-        "side": side,
-        "top_x_range_m": rng,
-        "metal_x_mean_m": xmean,
-        "spans_midline": bool(rng is not None and rng[0] < length / 2 < rng[1]),
-    }
+    return {"side": side, **out, "spans_midline": bool(rng is not None and rng[0] < length / 2 < rng[1])}
 
 
 def _polarity(v: float) -> str | None:

@@ -8,6 +8,7 @@ same regions, including those that cross the partition boundary.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +151,7 @@ def test_two_ranks_give_the_same_regions(serial):
 
 
 # ---------------------------------------------------------------------------------------
-# A CoupledProblem's phase (film cells with m >= 0.5)
+# A CoupledProblem's phase (film cells with m >= 0.5) and the regime categories
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +164,11 @@ def box_problem():
     return CoupledProblem(cfg, box_film_mesh(cfg, (20, 10, 4)))
 
 
-def test_problem_regions(box_problem):
+def test_problem_regions_and_regime(box_problem):
     """Metal under the negative patch plus one speck at the positive patch's inner rim (fig2a at
     2 mA looks like this): the top-line extent spans the film, the regions do not."""
     from fem_peltier.metal_regions import metal_regions, region_summary
+    from fem_peltier.regime import classify
 
     p = box_problem
     xc = p.xc.x.array.reshape(-1, 3)
@@ -179,5 +181,71 @@ def test_problem_regions(box_problem):
     assert s["metal_regions"] == 2 and s["metal_regions_detached"] == 0
     assert s["metal_reach_negative_m"] == pytest.approx(3 * DX, rel=1e-12)
     assert s["metal_reach_positive_m"] == pytest.approx(2 * DX, rel=1e-12)
+    assert classify(p) == "both"
     p.prescribe_phase(blob)
+    assert classify(p) == "negative only"
     assert region_summary(metal_regions(p), L)["metal_region_list"][0]["cells"] == 6 * 3 * 2
+
+
+# ---------------------------------------------------------------------------------------
+# The switching report's first-metal side
+
+
+def _row(rng, regions):
+    return {
+        "metal_top_x_range_m": json.dumps(rng),
+        "metal_x_mean_m": repr(0.6e-4),
+        "metal_region_list": json.dumps(regions),
+    }
+
+
+def _region(x0, x1, volume, neg=False, pos=False):
+    return {
+        "x_range_m": [x0, x1],
+        "y_range_m": [0.4e-3, 0.6e-3],
+        "depth_m": 5e-5,
+        "volume_m3": volume,
+        "cells": 10,
+        "touches_negative": neg,
+        "touches_positive": pos,
+    }
+
+
+def test_side_from_regions_not_the_union():
+    """fig2a at 2 mA: the top-line extent is [0, 0.914 mm] but the metal is a region at the
+    negative electrode and a speck at the positive one; no region spans the midline."""
+    from fem_peltier.sweep_report import metal_side
+
+    row = _row(
+        [0.0, 0.914e-3], [_region(0.0, 0.127e-3, 3.3e-13, neg=True), _region(0.906e-3, 0.915e-3, 1.4e-16, pos=True)]
+    )
+    side = metal_side(row, L)
+    assert side["spans_midline"] is False
+    assert side["side"] == "negative"
+    assert side["metal_regions"] == 2
+    assert side["top_x_range_m"] == [0.0, 0.914e-3]  # still reported
+
+
+def test_side_spanning_region_and_channel():
+    from fem_peltier.sweep_report import metal_side
+
+    grown = _row([0.0, 0.6e-3], [_region(0.0, 0.6e-3, 1e-12, neg=True)])
+    assert metal_side(grown, L)["spans_midline"] is True and metal_side(grown, L)["side"] == "negative"
+    channel = _row([0.0, L], [_region(0.0, L, 1e-12, neg=True, pos=True)])
+    assert metal_side(channel, L)["side"] == "both" and metal_side(channel, L)["spans_midline"] is True
+    even = _row([0.0, L], [_region(0.0, 0.2e-3, 1e-12, neg=True), _region(0.8e-3, L, 0.8e-12, pos=True)])
+    assert metal_side(even, L)["side"] == "both" and metal_side(even, L)["spans_midline"] is False
+    detached = _row([0.6e-3, 0.7e-3], [_region(0.6e-3, 0.7e-3, 1e-13)])
+    assert metal_side(detached, L)["side"] == "positive"
+    none = {"metal_top_x_range_m": "", "metal_x_mean_m": "", "metal_region_list": "[]"}
+    assert metal_side(none, L)["side"] == "unknown" and metal_side(none, L)["spans_midline"] is False
+
+
+def test_side_of_an_older_table():
+    """A sweep.csv without metal_region_list (written before the regions): the extent decides."""
+    from fem_peltier.sweep_report import metal_side
+
+    row = {"metal_top_x_range_m": json.dumps([0.0, 0.914e-3]), "metal_x_mean_m": repr(0.6e-4)}
+    side = metal_side(row, L)
+    assert side["spans_midline"] is True and side["side"] == "negative"
+    assert "metal_regions" not in side
