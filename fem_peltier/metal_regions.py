@@ -35,11 +35,11 @@ facet neighbours sits together on the rank that owns either of them.
    takes the smallest label among its cells.
 3. The owners' labels are sent to the ghost copies (a forward scatter of an int64 vector
    over the cell index map); each local component again takes the smallest label among its
-   cells, ghosts included. Steps 3 repeat until no label changed on any rank (one
+   cells, ghosts included. Step 3 repeats until no label changed on any rank (one
    allreduce per round). A label only decreases and only moves between neighbouring
    cells, so this ends, and it ends with one label per global region: the smallest
-   global index of its cells, whatever the partition. The rounds needed are the number
-   of rank boundaries a region crosses on its way (1-3 in practice), not its size.
+   global index of its cells, whatever the partition. The rounds needed grow with the
+   number of rank changes along a path through the region, not with its size.
 4. Each rank sums its owned cells per label (cells, volume, x/y/z extent, electrode
    contact), and the per-label rows of all ranks are gathered and merged.
 
