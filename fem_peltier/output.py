@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
@@ -28,7 +29,7 @@ from .errors import InputError
 from .fields import POTENTIAL, TEMPERATURE
 from .terms import INTERFACE_FACETS, HeatSource
 from .files import atomic_write_text, write_json_atomic
-from .plotting import pyplot
+from .plotting import DEEPEST_METAL, METAL_BOUNDARY, drive_label, kelvin_colorbar, pyplot, t_over_t0_axis
 from .sampling import probe_all, sample_top_grids, top_z
 
 
@@ -161,12 +162,51 @@ def write_fields(directory: Path, problem: CoupledProblem, fields: dict[str, fem
     return path
 
 
-def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, fem.Function]) -> list[Path]:
-    """slice_T.png (T/T0 on y = W/2) and top_T.png (T/T0 on z = h) with metal outlines (collective)."""
+def local_metal_fraction(problem: CoupledProblem, T: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """The phase law at the local temperature: m(x) = (1 + tanh((T(x) - T_centre)/w)) / 2 with the
+    band centre of the cell holding x and the state's band width w (numpy; NaN stays NaN).
+
+    A cell's metal fraction is this law at its centre (the phase is driven by the cell-mean
+    temperature, which for P1 is the centre value), so the m = 0.5 contour of m(x) separates
+    the centres of metal cells from those of insulating ones: it is the metal boundary as
+    `metal_max_depth_m` (the depth of the deepest metal cell centre) measures it, without the
+    cell-shaped staircase of the piecewise-constant m (whose corners reach up to a cell beyond
+    the centres).
+    """
+    w = float(problem.law.width.value)
+    with np.errstate(invalid="ignore"):
+        return 0.5 * (1.0 + np.tanh(np.clip((T - centre) / w, -20.0, 20.0)))
+
+
+def deepest_metal_centre(problem: CoupledProblem) -> dict | None:
+    """The centre of the deepest metal film cell (m >= 0.5; smallest centre z, as
+    `metal_max_depth_m`) and whether that cell is cut by the slice y = W/2; None without
+    metal (collective: every rank gets the same answer)."""
     p = problem
-    cfg = p.cfg
-    g = cfg.geometry
-    t0, tmit = cfg.thermal.t0, cfg.material.t_mit
+    tdim = p.msh.topology.dim
+    n_own = p.msh.topology.index_map(tdim).size_local
+    m_cell = p.m.x.array[p.Q0.dofmap.list[:n_own, 0]]
+    xc = p.xc.x.array.reshape(-1, 3)[p.xc.function_space.dofmap.list[:n_own, 0]]
+    metal = np.flatnonzero((m_cell >= 0.5) & p.film_mask[:n_own])
+    mine = None
+    if metal.size:
+        half_w = p.cfg.geometry.width / 2
+        y = p.msh.geometry.x[p.msh.geometry.dofmaps[0][metal], 1]
+        cut = (y.min(axis=1) <= half_w) & (y.max(axis=1) >= half_w)
+        # the deepest centre; among equally deep ones a cell on the slice
+        k = np.lexsort((~cut, xc[metal, 2]))[0]
+        mine = (float(xc[metal[k], 2]), not bool(cut[k]), [float(v) for v in xc[metal[k]]])
+    found = [c for c in p.comm.allgather(mine) if c is not None]
+    if not found:
+        return None
+    z, off, x = min(found)
+    return {"centre": np.array(x), "on_slice": not off, "depth": p.cfg.geometry.thickness - z}
+
+
+def sample_pictures(problem: CoupledProblem, fields: dict[str, fem.Function]) -> dict:
+    """Everything slice_T.png and top_T.png show, sampled on every rank (collective)."""
+    p = problem
+    g = p.cfg.geometry
     L, W, h, hs = g.length, g.width, g.thickness, g.substrate_thickness
     nx = 241
     # vertical slice y = W/2
@@ -176,50 +216,85 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     zs[-1] = top_z(h)
     X, Z = np.meshgrid(xs, zs)
     pts = np.column_stack([X.ravel(), np.full(X.size, W / 2), Z.ravel()])
-    Ts, ms = (v.reshape(X.shape) for v in probe_all(p, [fields["T"], p.m], pts))
+    Ts, centre = (v.reshape(X.shape) for v in probe_all(p, [fields["T"], p.law.centre], pts))
+    ms = local_metal_fraction(p, Ts, centre)
     ms[Z < 0] = 0.0
     # top surface z = h
     ny = max(21, int(nx * W / L))
     ys = np.linspace(0, W, ny)
-    X2, Y2 = np.meshgrid(xs, ys)
     Tt, mt = sample_top_grids(p, [fields["T"], p.m], xs, ys)
-    paths = [directory / "slice_T.png", directory / "top_T.png"]
-    current = p.current()  # collective: never inside the rank-0 block below
-    if p.comm.rank != 0:
-        return paths
+    return {
+        "cfg": p.cfg,
+        "current_A": p.current(),  # collective
+        "voltage_V": p.V,
+        "band_width_K": float(p.law.width.value),
+        "deepest_metal": deepest_metal_centre(p),  # collective
+        "slice": {"x": xs, "z": zs, "T": Ts, "m": ms},
+        "top": {"x": xs, "y": ys, "T": Tt, "m": mt},
+    }
+
+
+def build_pictures(data: dict) -> dict[str, Any]:
+    """The matplotlib Figures of slice_T.png and top_T.png from `sample_pictures` (rank 0)."""
+    from matplotlib.patches import Rectangle
+
     plt = pyplot()
+    cfg = data["cfg"]
+    g = cfg.geometry
+    t0, tmit = cfg.thermal.t0, cfg.material.t_mit
+    L, W = g.length, g.width
+    drive = drive_label(data["current_A"], data["voltage_V"], data["band_width_K"])
     mm = 1e3
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6.5), gridspec_kw={"height_ratios": [2, 1]})
-    cs = ax.contourf(X * mm, Z * mm, Ts / t0, levels=40, cmap="inferno")
-    fig.colorbar(cs, ax=ax, label="T / T0")
+    sl, top = data["slice"], data["top"]
+    X, Z = np.meshgrid(sl["x"], sl["z"])
+    Ts, ms = sl["T"], sl["m"]
+
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 5.8), gridspec_kw={"height_ratios": [1.6, 1]}, layout="constrained")
+    cs = ax.contourf(X * mm, Z * mm, Ts, levels=40, cmap="inferno")
+    kelvin_colorbar(fig, cs, ax, t0, orientation="horizontal", shrink=0.8, aspect=40)
     if np.nanmax(ms) >= 0.5 > np.nanmin(ms):
-        ax.contour(X * mm, Z * mm, ms, levels=[0.5], colors="cyan", linewidths=1.5)
-    if np.nanmax(Ts) >= tmit > np.nanmin(Ts):
+        ax.contour(X * mm, Z * mm, ms, levels=[0.5], colors="cyan", linewidths=1.5).set_gid(METAL_BOUNDARY)
+    hysteresis = cfg.material.hysteresis
+    if hysteresis and np.nanmax(Ts) >= tmit > np.nanmin(Ts):  # without hysteresis: the cyan line
         ax.contour(X * mm, Z * mm, Ts, levels=[tmit], colors="white", linestyles="--", linewidths=1)
+    deepest = data["deepest_metal"]
+    if deepest is None:
+        where = "no metal"
+    elif deepest["on_slice"]:
+        c = deepest["centre"]
+        ax.plot([c[0] * mm], [c[2] * mm], "x", color="cyan", ms=7, mew=1.5, gid=DEEPEST_METAL)
+        depth = deepest["depth"] * mm
+        where = f"cyan x: centre of the deepest metal cell, metal_max_depth_m = {depth:.3g} mm below the top"
+    else:
+        where = f"the deepest metal cell (metal_max_depth_m = {deepest['depth'] * mm:.3g} mm) is off this slice"
     ax.set_aspect("equal")
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("z (mm)")
-    ax.set_title(
-        f"T/T0 at y = W/2, I = {current * 1e3:.4g} mA\ncyan: metal boundary (m = 0.5); white dashed: T = T_MIT",
-        fontsize=9,
+    law = (
+        f"T_MIT -/+ H/2 = {tmit:g} -/+ {hysteresis / 2:g} K in metal/insulating cells; white dashed: T = T_MIT"
+        if hysteresis
+        else f"the isotherm T = T_MIT = {tmit:g} K"
     )
-    ax2.plot(xs * mm, Ts[-1] / t0, color="k", label="T(x, top)/T0")
-    ax2.axhline(tmit / t0, color="tab:red", ls="--", label="T_MIT/T0")
+    ax.set_title(
+        f"T at y = W/2; {drive}\ncyan: metal boundary, m = 0.5 of the phase law at the local T ({law})\n{where}",
+        fontsize=8,
+    )
+    ax2.plot(sl["x"] * mm, Ts[-1], color="k", label="T(x, W/2, top)")
+    ax2.axhline(tmit, color="tab:red", ls="--", label=f"T_MIT = {tmit:g} K")
     ax2.set_xlabel("x (mm)")
-    ax2.set_ylabel("T / T0")
+    ax2.set_ylabel("T (K)")
+    t_over_t0_axis(ax2, t0)
     ax2.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
+    figures = {"slice_T.png": fig}
 
-    fig, ax = plt.subplots(figsize=(7, 7 * W / L + 1))
-    cs = ax.contourf(X2 * mm, Y2 * mm, Tt / t0, levels=40, cmap="inferno")
-    fig.colorbar(cs, ax=ax, label="T / T0")
+    X2, Y2 = np.meshgrid(top["x"], top["y"])
+    Tt, mt = top["T"], top["m"]
+    fig, ax = plt.subplots(figsize=(7.5, 7 * W / L + 1), layout="constrained")
+    cs = ax.contourf(X2 * mm, Y2 * mm, Tt, levels=40, cmap="inferno")
+    kelvin_colorbar(fig, cs, ax, t0, shrink=0.8)
     if np.nanmax(mt) >= 0.5 > np.nanmin(mt):
-        ax.contour(X2 * mm, Y2 * mm, mt, levels=[0.5], colors="cyan", linewidths=1.5)
+        ax.contour(X2 * mm, Y2 * mm, mt, levels=[0.5], colors="cyan", linewidths=1.5).set_gid(METAL_BOUNDARY)
     if g.electrodes == "point":
-        from matplotlib.patches import Rectangle
-
         for x0 in (0.0, L - g.electrode_length):
             ax.add_patch(
                 Rectangle(
@@ -234,8 +309,23 @@ def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, f
     ax.set_aspect("equal")
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("y (mm)")
-    ax.set_title("top surface T/T0\ncyan: metal outline (m = 0.5); green: electrodes (- left, + right)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
+    ax.set_title(
+        f"T on the top surface z = h; {drive}\n"
+        "cyan: outline of the metal cells (m >= 0.5); green: electrodes (- left, + right)",
+        fontsize=8,
+    )
+    figures["top_T.png"] = fig
+    return figures
+
+
+def write_pictures(directory: Path, problem: CoupledProblem, fields: dict[str, fem.Function]) -> list[Path]:
+    """slice_T.png (T on y = W/2) and top_T.png (T on z = h) with metal outlines (collective)."""
+    data = sample_pictures(problem, fields)  # collective: never inside the rank-0 block below
+    paths = [directory / "slice_T.png", directory / "top_T.png"]
+    if problem.comm.rank != 0:
+        return paths
+    plt = pyplot()
+    for name, fig in build_pictures(data).items():
+        fig.savefig(directory / name, dpi=120)
+        plt.close(fig)
     return paths
