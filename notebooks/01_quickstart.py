@@ -157,7 +157,8 @@ CAMERA = [(L * 1.45, -W * 1.35, h * 5.5), (L / 2, W / 2, 0.0), (0, 0, 1)]  # vie
 # top surface z = h. The white line is the isotherm T = T_MIT.
 
 # %%
-p = new_plotter(f"T on y = W/2 and on the top surface (I = {s['current_A'] * 1e3:.3g} mA)")
+p = new_plotter(f"T on y = W/2 and on the top surface: I = {s['current_A'] * 1e3:.4g} mA, V = {s['voltage_V']:.4g} V, "
+                f"band w = {s['band_width_K']:.3g} K ({s['cells']} cells)")
 sl_y = grid.slice(normal="y", origin=(L / 2, W / 2, h / 2))
 # top surface, back half only (y >= W/2), so that the vertical slice stays visible
 sl_top = grid.slice(normal="z", origin=(L / 2, W / 2, h * 0.999)).clip(normal="-y", origin=(L / 2, W / 2, h / 2))
