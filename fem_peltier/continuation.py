@@ -23,6 +23,7 @@ from dolfinx import fem
 
 from .mesh import FILM
 from .phase import update_centre
+from .warm_start import predict, remember, solve_warm, warm_restart_width
 
 if TYPE_CHECKING:
     from .coupled import CoupledProblem
@@ -76,34 +77,47 @@ def solve(
     rep = SolveReport(False, "", 0)
     state = problem.save_state()
     if warm_start:
+        # from the last converged states, or from the present state (a seeded problem)
+        branch = problem.branch or [state]
         problem.set_width(w_final)
         t_level = time.perf_counter()
-        ok, steps_total, updates, reason = _solve_level(problem, s, s.max_iterations, True)
+        target = problem.drive.value
+        wr = solve_warm(problem, branch, target)
+        steps_total = wr.newton_steps
         mf = metal_fraction(problem)
         rep.levels.append(
             {
                 "width_K": w_final,
-                "newton_steps": steps_total,
-                "converged": ok,
+                "newton_steps": wr.newton_steps,
+                "converged": wr.converged,
                 "metal_fraction": mf,
                 "wall_s": time.perf_counter() - t_level,
                 "warm_start": True,
+                "drive_substeps": wr.substeps,
             }
         )
         log.info(
-            "  warm start at w = %.4g K: %s after %d Newton steps",
+            "  warm start at w = %.4g K: %s after %d Newton steps in %d drive sub-step(s)",
             w_final,
-            "converged" if ok else f"failed ({reason})",
-            steps_total,
+            "converged" if wr.converged else f"failed ({wr.reason}); full continuation",
+            wr.newton_steps,
+            wr.substeps,
         )
-        if ok:
-            rep.phase_updates = updates
+        if wr.converged:
+            rep.phase_updates = wr.phase_updates
             rep.metal_fraction_history.append(mf)
             rep.final_width = w_final
             rep.drive_reached_fraction = 1.0
             rep.converged, rep.reason, rep.newton_steps = True, "converged", steps_total
+            remember(problem.branch, problem.save_state())
             return rep
-        problem.restore_state(state)
+        # a short band-width continuation from the neighbour's state (predicted at the new
+        # drive); if its first level fails too, the full continuation from the cold state
+        predict(problem, branch[-1], target, branch)
+        problem.branch.clear()  # these continuations may land on another branch
+        state = problem.save_state()
+        start_width = warm_restart_width(s)
+        w = start_width
     while True:
         problem.set_width(w)
         t_level = time.perf_counter()
@@ -126,7 +140,7 @@ def solve(
                 }
             )
             steps_total += level_steps
-            problem.restore_state(problem.initial_state)
+            problem.reset_to_initial()
             state = problem.save_state()
             w, start_width = s.initial_width, None
             continue
@@ -170,6 +184,8 @@ def solve(
             if last:
                 rep.converged = True
                 rep.reason = "converged"
+                if final:
+                    remember(problem.branch, state)
                 break
             w_prev, w = w, max(w * s.width_factor, w_final)
         else:
@@ -231,34 +247,45 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
     return True, steps, updates, "converged", 1.0
 
 
-def _solve_level(problem: CoupledProblem, s, budget: int, final: bool = True) -> tuple[bool, int, int, str]:
+def _solve_level(
+    problem: CoupledProblem, s, budget: int, final: bool = True, restart: bool = True, newton_steps: int | None = None
+) -> tuple[bool, int, int, str]:
     """Newton at fixed w, repeated while the hysteresis memory (band centres) changes.
 
     Intermediate continuation levels (`final=False`) only need a good starting point
-    for the next level: they stop at the looser `solver.level_rtol`.
+    for the next level: they stop at the looser `solver.level_rtol`. With `restart`, a
+    failed Newton solve is retried with pseudo-transient continuation from the same start.
+    `newton_steps` caps each Newton solve (default solver.newton_max_iterations).
     """
+    cap = s.newton_max_iterations if newton_steps is None else newton_steps
     steps = 0
     updates = 0
-    if final:
-        tols = (s.newton_rtol, s.phase_tol, s.temperature_rtol)
-    else:
-        tols = (max(s.newton_rtol, s.level_rtol), math.inf, math.inf)
+    loose: tuple[float, float, float] = (max(s.newton_rtol, s.level_rtol), math.inf, math.inf)
+    tight: tuple[float, float, float] = (s.newton_rtol, s.phase_tol, s.temperature_rtol) if final else loose
+    # while the hysteresis memory is changing, each solve only has to place the phase for
+    # the next update: loose tolerances; the state that leaves the memory unchanged is
+    # closed at the level's own tolerances (and the memory checked once more)
+    settling = problem.cfg.material.hysteresis > 0
     for _ in range(s.max_phase_updates):
+        tols = loose if settling else tight
         start = problem.save_state()
-        nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols)
+        nr = problem.newton(min(cap, budget - steps), *tols)
         steps += nr.steps
-        if not nr.converged and steps < budget:
+        if restart and not nr.converged and steps < budget:
             # Newton from this start failed: pseudo-transient continuation from the same start
             log.debug("    Newton failed (%s); pseudo-transient continuation", nr.reason)
             problem.restore_state(start)
             problem.ptc_restarts += 1
-            nr = problem.newton(min(s.newton_max_iterations, budget - steps), *tols, pseudo_transient=True)
+            nr = problem.newton(min(cap, budget - steps), *tols, pseudo_transient=True)
             steps += nr.steps
         if not nr.converged:
             return False, steps, updates, nr.reason
         changed = update_centre(problem.law, problem.m, problem.cfg)
         if changed == 0:
-            return True, steps, updates, "converged"
+            if tols is tight:
+                return True, steps, updates, "converged"
+            settling = False  # memory settled on a loosely solved state: close it tightly
+            continue
         updates += 1
         problem.update_phase()
         if steps >= budget:

@@ -191,6 +191,8 @@ class CoupledProblem:
 
         self.n_cells = msh.topology.index_map(tdim).size_global
         self.initial_state = self.save_state()
+        # converged states at the final band width, newest last: the warm-start predictor's memory
+        self.branch: list[State] = []
         self.ptc_restarts = 0  # band levels (re)started with pseudo-transient continuation
         self._cell_tree: geometry.BoundingBoxTree | None = None
 
@@ -404,13 +406,23 @@ class CoupledProblem:
 
     def set_drive_scale(self, scale: float) -> None:
         """Scale the configured drive (current, voltage or source voltage) by `scale` (continuation)."""
+        self.set_drive_value(self.drive.configured * scale)
+
+    def set_drive_value(self, value: float) -> None:
+        """Set the present drive (A or V), scaling phi, j and V by value / old value (the
+        scaling predictor: exact for a fixed phase pattern and temperature)."""
         d = self.drive
-        new = d.configured * scale
-        self._scale_potential(potential_ratio(new, self.V if d.mode == VOLTAGE else d.value))
-        d.value = new
+        self._scale_potential(potential_ratio(value, self.V if d.mode == VOLTAGE else d.value))
+        d.value = float(value)
         if d.mode == VOLTAGE:
-            self.V = new
+            self.V = d.value
             self.u.x.array[self.dofs_pos] = self.V
+
+    def reset_to_initial(self) -> None:
+        """Back to the initial (cold) state of the problem, at the present drive."""
+        value = self.drive.value
+        self.restore_state(self.initial_state)  # also restores the initial drive value
+        self.set_drive_value(value)
 
     def set_drive(self, cfg: Config) -> None:
         """Take a new drive from `cfg`, keeping the present state (warm start for sweeps).

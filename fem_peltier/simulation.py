@@ -24,6 +24,7 @@ from .errors import InputError
 from .mesh import FilmMesh, create_mesh
 from .output import output_fields, staged_directory, write_config, write_fields, write_json, write_pictures
 from .sequencing import coarse_levels, solve_sequenced
+from .warm_start import cold_instead
 
 log = logging.getLogger("fem_peltier")
 
@@ -67,6 +68,12 @@ def run(
     else:
         t_mesh = 0.0
         problem.set_drive(cfg)
+        why = cold_instead(problem, problem.drive.value)
+        if why is not None:
+            log.info("solved cold, not warm-started: %s", why)
+            problem.reset_to_initial()
+            problem.branch.clear()
+            warm = False
     log.info("mesh: %d cells, %d dofs on %d rank(s) (%.2f s)", problem.n_cells, problem.n_dofs, comm.size, t_mesh)
     t_solve = time.perf_counter()
     coarse: list = []
@@ -94,6 +101,7 @@ def run(
             "drive_reached_fraction": report.drive_reached_fraction,
             "band_levels": len([lv for lv in report.levels if lv["converged"]]),
             "phase_updates": report.phase_updates,
+            "warm_started": warm,
             "pseudo_transient_restarts": problem.ptc_restarts,
             "metal_fraction_history": report.metal_fraction_history,
             "mesh_source": problem.fm.source,

@@ -39,6 +39,7 @@ class SolverBackend:
             gcfg, state = self.good
             self.problem = CoupledProblem(gcfg, self.fm)
             self.problem.restore_state(state)
+            self.problem.branch = [state]
         return self.problem
 
     def solve(self, pcfg: Config, pdir: Path, warm: bool, pictures: bool = True) -> tuple[bool, dict[str, Any], bool]:
@@ -62,7 +63,7 @@ class SolverBackend:
             self.problem, self.good = p, (pcfg, p.save_state())
         else:
             self.problem = None
-        return bool(result.converged), summary, problem is not None
+        return bool(result.converged), summary, bool(summary.get("warm_started", problem is not None))
 
     def restore(self, pcfg: Config, path: Path) -> None:
         """Resume: make the checkpoint `path` (written for `pcfg`) the warm start."""
@@ -71,6 +72,7 @@ class SolverBackend:
         problem = CoupledProblem(pcfg, self.fm)
         load_state(problem, path)
         self.problem, self.good = problem, (pcfg, problem.save_state())
+        problem.branch = [self.good[1]]
 
     def write_series(self, out: Path, entries: list[tuple[float, Path]], cfg: Config) -> Path | None:
         """sweep_fields.xdmf: temperature_K and phase of every checkpoint at time t (published atomically)."""
