@@ -6,6 +6,7 @@ Sampling is collective: every rank calls it and every rank gets every value
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Literal
 
 import numpy as np
@@ -74,11 +75,9 @@ def probe_all(problem: Any, funcs: list[Any], points: np.ndarray) -> list[np.nda
     tdim = msh.topology.dim
     pts = np.ascontiguousarray(points, dtype=np.float64)
     cand = geometry.compute_collisions_points(problem.cell_tree(), pts)
-    coll = geometry.compute_colliding_cells(msh, cand, pts)
     n_own = msh.topology.index_map(tdim).size_local
     # the first owned colliding cell of each point, without a Python loop over the points
-    offsets, links = np.asarray(coll.offsets), np.asarray(coll.array)
-    point_of_link = np.repeat(np.arange(pts.shape[0]), np.diff(offsets))
+    point_of_link, links = _colliding(msh, cand, pts)
     owned = links < n_own
     idx, first = np.unique(point_of_link[owned], return_index=True)
     cells = links[owned][first].astype(np.int32)
@@ -94,3 +93,45 @@ def probe_all(problem: Any, funcs: list[Any], points: np.ndarray) -> list[np.nda
         with np.errstate(invalid="ignore", divide="ignore"):
             out.append(np.where(hits > 0, vals / np.maximum(hits, 1), np.nan))
     return out
+
+
+#: a point belongs to a cell when every barycentric coordinate is >= -this
+BARYCENTRIC_TOL = 1e-10
+_AFFINE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _affine_maps(msh: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(x0, B^-1) of every local cell of an affine simplex mesh, x = x0 + B lambda; None otherwise."""
+    if msh in _AFFINE:
+        return _AFFINE[msh]
+    cmap = msh.geometry.cmap
+    tdim = msh.topology.dim
+    maps = None
+    if cmap.degree == 1 and msh.topology.cell_name() in ("tetrahedron", "triangle") and tdim == 3:
+        x = msh.geometry.x[msh.geometry.dofmaps[0]]  # (cells, 4, 3)
+        B = np.transpose(x[:, 1:, :] - x[:, :1, :], (0, 2, 1))  # columns x_i - x_0
+        maps = (x[:, 0, :].copy(), np.linalg.inv(B))
+    _AFFINE[msh] = maps
+    return maps
+
+
+def _colliding(msh: Any, cand: Any, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point index, cell) of every candidate cell that contains its point, in candidate order.
+
+    On an affine tetrahedral mesh the test is the barycentric coordinates lambda = B^-1 (p - x0)
+    of all candidate pairs at once (lambda_i >= -tol and 1 - sum lambda >= -tol); otherwise
+    DOLFINx's cell-by-cell distance test.
+    """
+    from dolfinx import geometry
+
+    offsets, links = np.asarray(cand.offsets), np.asarray(cand.array)
+    point_of_link = np.repeat(np.arange(pts.shape[0]), np.diff(offsets))
+    maps = _affine_maps(msh)
+    if maps is None:
+        coll = geometry.compute_colliding_cells(msh, cand, pts)
+        offsets, links = np.asarray(coll.offsets), np.asarray(coll.array)
+        return np.repeat(np.arange(pts.shape[0]), np.diff(offsets)), links
+    x0, Binv = maps
+    lam = np.einsum("kij,kj->ki", Binv[links], pts[point_of_link] - x0[links])
+    inside = (lam.min(axis=1) >= -BARYCENTRIC_TOL) & (lam.sum(axis=1) <= 1 + BARYCENTRIC_TOL)
+    return point_of_link[inside], links[inside]
