@@ -23,7 +23,7 @@ from dolfinx import fem
 
 from .mesh import FILM
 from .phase import update_centre
-from .warm_start import predict, remember, solve_warm, warm_restart_width
+from .warm_start import SUBSTEP_NEWTON_STEPS, predict, remember, solve_warm, warm_restart_width
 
 if TYPE_CHECKING:
     from .coupled import CoupledProblem
@@ -73,6 +73,7 @@ def solve(
     w_final = s.transition_width if stop_width is None else max(stop_width, s.transition_width)
     w = s.initial_width if start_width is None else min(start_width, s.initial_width)
     w_prev = None
+    restart_level = False  # the first level after a failed warm start: capped, it must fail fast
     steps_total = 0
     rep = SolveReport(False, "", 0)
     state = problem.save_state()
@@ -117,6 +118,7 @@ def solve(
         problem.branch.clear()  # these continuations may land on another branch
         state = problem.save_state()
         start_width = warm_restart_width(s)
+        restart_level = True
         w = start_width
     while True:
         problem.set_width(w)
@@ -124,7 +126,18 @@ def solve(
         budget = max(1, s.max_iterations - steps_total)
         last = w <= w_final * (1 + 1e-12)
         final = last and w_final <= s.transition_width  # a stop above it is a staging state
-        ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
+        if restart_level:
+            ok, level_steps, updates, reason = _solve_level(
+                problem,
+                s,
+                min(budget, 2 * SUBSTEP_NEWTON_STEPS),
+                final,
+                restart=False,
+                newton_steps=SUBSTEP_NEWTON_STEPS,
+            )
+            restart_level = False
+        else:
+            ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
         if not ok and w_prev is None and start_width is not None and w < s.initial_width:
             # the transferred state was not good enough: full continuation from the start
             log.info(

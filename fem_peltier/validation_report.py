@@ -182,8 +182,9 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
             "(the fig2a preset with I and S_I set from J and P, current > 0 so that current leaves the film "
             "at the negative electrode x < 0.1 L) on the coarse mesh (`"
             + " ".join(REGIME_MESH[result["level"]])
-            + "`), and classified from the phase on the slice y = W/2 (a column is metal when m >= 0.5 anywhere "
-            "in its depth). Cell: category (metal fraction).",
+            + "`), and classified from its connected metal regions (film cells with m >= 0.5 joined through "
+            "shared faces): channel when one region touches both electrodes, both / negative only / positive "
+            "only by which electrodes the regions touch, detached when none does. Cell: category (metal fraction).",
             "",
         ]
         L += regime_table(result["regime"])

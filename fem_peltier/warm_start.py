@@ -11,11 +11,14 @@ the electrode voltage V; the hysteresis memory is that of u1), or, with one stat
 the scaling predictor phi, j, V <- (d'/d1) phi, j, V (exact for a fixed phase pattern and
 temperature, see CoupledProblem.set_drive_value). A predictor that makes the
 temperature unphysical falls back to the scaling one. Intermediate sub-steps are closed
-at solver.level_rtol; the last at the full tolerances. A sub-step whose Newton fails is
-halved; once the sub-step falls below 1/MAX_SPLIT of the interval, or the warm start has
-used WARM_BUDGET_FRACTION of solver.max_iterations, it gives up and the caller runs the
-full band-width continuation, so a failed warm start costs a few Newton steps, not a
-cold run's worth.
+at solver.level_rtol; the last at the full tolerances. Each Newton solve has at most
+SUBSTEP_NEWTON_STEPS steps and no pseudo-transient restart; a sub-step that fails is
+halved; once the sub-step falls below 1/MAX_SPLIT of the interval, or WARM_BUDGET Newton
+steps are used, the warm start gives up. The caller (continuation.solve) then restarts the
+band-width continuation at `warm_restart_width` from the predicted state (its first level
+capped at 2 SUBSTEP_NEWTON_STEPS, without restarts), and if that fails too, runs the cold
+continuation at the point's own drive: a failed warm start costs at most WARM_BUDGET +
+2 SUBSTEP_NEWTON_STEPS Newton steps more than a cold one.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ BRANCH_LENGTH = 2
 #: a failed warm start restarts the band continuation at this many final band widths
 RESTART_WIDTH_FACTOR = 4.0
 #: without a branch to follow, a drive step above this share of the drive is solved cold
-MAX_RELATIVE_STEP = 0.25
+MAX_RELATIVE_STEP = 0.15
 
 
 def cold_instead(problem: CoupledProblem, target: float) -> str | None:
