@@ -15,6 +15,7 @@ Sweeps (docs/sweeps.md):
   loop     the hysteresis loop of fig2a (H = 20 K), 1 -> 4 -> 1 mA in 0.25 mA steps
   fig2e    fig2d at the Fig. 2e currents 5, 10, 25 mA
   coarse   fig2a at 2, 4, 6, 8, 10 mA (drive doubling between the first points)
+  fine     fig2a without hysteresis, 1.5 -> 4 mA in 0.25 mA steps
 
 Results are appended to benchmarks/results/warm_start.csv and printed as Markdown.
 """
@@ -38,6 +39,7 @@ SWEEPS: dict[str, list[str]] = {
     "loop": [*LOOP, "--set", "material.hysteresis=20", "--currents", "0.001:0.004:13,0.004:0.001:13"],
     "fig2e": ["--preset", "fig2d", "--set", "mesh.size=1e-4", "--currents", "0.005,0.01,0.025"],
     "coarse": ["--preset", "fig2a", "--set", "mesh.size=1e-4", "--currents", "0.002,0.004,0.006,0.008,0.01"],
+    "fine": [*LOOP, "--currents", "0.0015:0.004:11"],
 }
 
 
@@ -81,8 +83,8 @@ def compare(name: str, warm: list[dict[str, str]], cold: list[dict[str, str]], f
         "all_converged": all(r["converged"] == "true" for r in warm + cold),
         "steps_warm_mean": steps_w / max(len(idx), 1),
         "steps_cold_mean": steps_c / max(len(idx), 1),
-        "steps_ratio": steps_w / max(steps_c, 1),
-        "solve_time_ratio": time_w / max(time_c, 1e-300),
+        "steps_ratio": steps_w / steps_c if idx else "- (all cold)",
+        "solve_time_ratio": time_w / time_c if idx else "-",
         "fallbacks": fallbacks,
         "answers_differ_at": " ".join(warm[i]["current_set_A"] for i in differ) or "-",
     }
@@ -90,7 +92,7 @@ def compare(name: str, warm: list[dict[str, str]], cold: list[dict[str, str]], f
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sweeps", default="loop,fig2e,coarse", help="comma-separated: " + ", ".join(SWEEPS))
+    ap.add_argument("--sweeps", default="loop,fig2e,coarse,fine", help="comma-separated: " + ", ".join(SWEEPS))
     ap.add_argument("--keep", type=Path, help="keep the sweep folders here (default: a temporary folder)")
     ap.add_argument("--csv", type=Path, default=HERE / "results" / "warm_start.csv")
     a = ap.parse_args()
