@@ -104,7 +104,7 @@ def _affine_maps(msh: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """(x0, B^-1) of every local cell of an affine simplex mesh, x = x0 + B lambda; None otherwise."""
     if msh in _AFFINE:
         return _AFFINE[msh]
-    cmap = msh.geometry.cmap
+    cmap = msh.geometry.cmaps[0]
     tdim = msh.topology.dim
     maps = None
     if cmap.degree == 1 and msh.topology.cell_name() in ("tetrahedron", "triangle") and tdim == 3:
