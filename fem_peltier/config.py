@@ -21,11 +21,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import InputError
+from .property_laws import PROPERTIES, LawError, PropertyLaw, check_range, parse_law, value_at
 
 PRESETS_PACKAGE = "fem_peltier.presets"
+#: material properties that may be temperature laws (property_laws.py)
+LAW_KEYS = tuple(PROPERTIES)
 
 
 class _Section(BaseModel):
@@ -49,19 +52,72 @@ class Geometry(_Section):
     electrode_width: float | None = Field(None, gt=0, description="patch width along y (m); default 0.02 L")
 
 
-class Material(_Section):
-    """Film and substrate material parameters, SI units."""
+_LAW_HELP = (
+    "; a number or a temperature law, an inline table {law = ...} (docs/physics.md, Material laws): "
+    "linear, exponential, arrhenius, power or table"
+)
 
-    rho_insulator: float = Field(0.06, gt=0, description="insulating-phase resistivity rho_I (Ohm m)")
-    rho_metal: float = Field(0.006, gt=0, description="metallic-phase resistivity rho_M (Ohm m)")
-    seebeck_insulator: float = Field(2.0e-3, description="insulating-phase Seebeck coefficient S_I (V/K)")
-    seebeck_metal: float = Field(0.0, description="metallic-phase Seebeck coefficient S_M (V/K)")
-    kappa: float = Field(0.1, gt=0, description="film thermal conductivity (W/(m K))")
+
+class Material(_Section):
+    """Film and substrate material parameters, SI units. rho_insulator, rho_metal, seebeck_insulator,
+    seebeck_metal, kappa and kappa_metal are each a number (constant) or a temperature law, e.g.
+    `rho_insulator = {law = "arrhenius", value = 0.06, t_ref = 300, activation_energy_eV = 0.2}`
+    (docs/physics.md, Material laws)."""
+
+    rho_insulator: float | PropertyLaw = Field(
+        0.06, description="insulating-phase resistivity rho_I (Ohm m), > 0" + _LAW_HELP
+    )
+    rho_metal: float | PropertyLaw = Field(
+        0.006, description="metallic-phase resistivity rho_M (Ohm m), > 0" + _LAW_HELP
+    )
+    seebeck_insulator: float | PropertyLaw = Field(
+        2.0e-3, description="insulating-phase Seebeck coefficient S_I (V/K)" + _LAW_HELP
+    )
+    seebeck_metal: float | PropertyLaw = Field(
+        0.0, description="metallic-phase Seebeck coefficient S_M (V/K)" + _LAW_HELP
+    )
+    kappa: float | PropertyLaw = Field(
+        0.1,
+        description="film thermal conductivity (W/(m K)), > 0; of the insulating phase when "
+        "kappa_metal differs" + _LAW_HELP,
+    )
+    kappa_metal: float | PropertyLaw | None = Field(
+        None, description="metallic-phase film thermal conductivity (W/(m K)), > 0; default = kappa" + _LAW_HELP
+    )
     kappa_substrate: float | None = Field(
-        None, gt=0, description="substrate thermal conductivity (W/(m K)); default = kappa"
+        None, gt=0, description="substrate thermal conductivity (W/(m K)); default = kappa (at thermal.t0)"
     )
     t_mit: float = Field(360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)")
     hysteresis: float = Field(0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2")
+
+    @field_validator(*LAW_KEYS, mode="before")
+    @classmethod
+    def _property(cls, value: Any, info: ValidationInfo) -> Any:
+        """A number (positive for rho and kappa) or a law table, checked here (one line naming the key)."""
+        key = f"material.{info.field_name}"
+        if value is None and info.field_name == "kappa_metal":
+            return None
+        if isinstance(value, PropertyLaw):
+            return value
+        if isinstance(value, dict):
+            try:
+                return parse_law(value)
+            except LawError as exc:
+                raise _CrossError(key, str(exc)) from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _CrossError(key, f"expected a number or a law table {{law = ...}}, got {value!r}")
+        if not math.isfinite(value):
+            raise _CrossError(key, f"expected a finite number, got {value!r}")
+        if PROPERTIES[str(info.field_name)][2] and not value > 0:
+            raise _CrossError(key, f"Input should be greater than 0 (got {value!r})")
+        return float(value)
+
+    def at(self, name: str, T: float) -> float:
+        """Property `name` (a number or a law) at temperature T (kappa_metal: kappa when unset)."""
+        prop = getattr(self, name)
+        if prop is None and name == "kappa_metal":
+            prop = self.kappa
+        return value_at(prop, T)
 
 
 class Drive(_Section):
@@ -206,11 +262,14 @@ class Config(_Section):
         e_w = g.electrode_width if g.electrode_width is not None else 0.02 * L
         data = self.model_dump()
         data["geometry"].update(electrode_length=e_len, electrode_width=e_w)
-        data["material"]["kappa_substrate"] = m.kappa_substrate if m.kappa_substrate is not None else m.kappa
+        t0 = self.thermal.t0
+        data["material"]["kappa_substrate"] = m.kappa_substrate if m.kappa_substrate is not None else m.at("kappa", t0)
+        data["material"]["kappa_metal"] = (
+            data["material"]["kappa_metal"] if m.kappa_metal is not None else (data["material"]["kappa"])
+        )
         size = me.size if me.size is not None else L / 20
         data["mesh"]["size"] = size
         data["mesh"]["electrode_size"] = me.electrode_size if me.electrode_size is not None else min(e_w / 2, size)
-        t0 = self.thermal.t0
         data["solver"]["transition_width"] = s.transition_width if s.transition_width is not None else 0.01 * t0
         data["solver"]["initial_width"] = s.initial_width if s.initial_width is not None else 0.2 * t0
         data["solver"]["t_ceiling"] = s.t_ceiling if s.t_ceiling is not None else 10.0 * t0
@@ -218,18 +277,26 @@ class Config(_Section):
 
     @property
     def delta_seebeck(self) -> float:
-        """Delta S = S_I - S_M (V/K)."""
-        return self.material.seebeck_insulator - self.material.seebeck_metal
+        """Delta S = S_I - S_M (V/K) (of temperature laws: at T_MIT, where the phases meet)."""
+        m = self.material
+        return m.at("seebeck_insulator", m.t_mit) - m.at("seebeck_metal", m.t_mit)
+
+    def law_range(self) -> tuple[float, float]:
+        """[T_lo, T_hi] (K) over which temperature laws are checked and evaluated: thermal.t0 / 2
+        (Peltier cooling below the sink) to solver.t_ceiling (default 10 T0; a hotter state is
+        rejected as a runaway, so the run never uses a law above it)."""
+        ceiling = self.solver.t_ceiling if self.solver.t_ceiling is not None else 10.0 * self.thermal.t0
+        return 0.5 * self.thermal.t0, ceiling
 
     def groups(self) -> dict[str, float | None]:
         """Dimensionless groups (docs/physics.md) (J and P need a current drive)."""
         g, m, t0 = self.geometry, self.material, self.thermal.t0
-        L, k, rho_i = g.length, m.kappa, m.rho_insulator
+        L, k, rho_i = g.length, m.at("kappa", t0), m.at("rho_insulator", t0)
         dS = self.delta_seebeck
         out: dict[str, float | None] = {
             "h_over_L": g.thickness / L,
             "W_over_L": g.width / L,
-            "r": m.rho_metal / rho_i,
+            "r": m.at("rho_metal", t0) / rho_i,
             "theta": m.t_mit / t0,
             "ZT0": dS**2 * t0 / (rho_i * k),
             "J": None,
@@ -262,6 +329,7 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
     "material.seebeck_metal": (0.0, 1.0, "V/K"),
     "material.kappa": (1e-6, 1e6, "W/(m K)"),
     "material.kappa_substrate": (1e-6, 1e6, "W/(m K)"),
+    "material.kappa_metal": (1e-6, 1e6, "W/(m K)"),
     "material.t_mit": (1e-3, 1e5, "K"),
     "material.hysteresis": (0.0, 1e5, "K"),
     "thermal.t0": (1e-3, 1e5, "K"),
@@ -284,6 +352,7 @@ class ResolvedGeometry(Geometry):
 
 class ResolvedMaterial(Material):
     kappa_substrate: float
+    kappa_metal: float | PropertyLaw
 
 
 class ResolvedMesh(Mesh):
@@ -322,13 +391,15 @@ def ohmic_rise_estimate(cfg: Config, value: float | None = None) -> tuple[float,
     drive (or of `value` in the drive's unit). Under voltage control I_est = V / (R_I + R_load) with
     R_I = rho_I L / (W h), the insulating film's end-to-end resistance."""
     g, m, d = cfg.geometry, cfg.material, cfg.drive
+    t0 = cfg.thermal.t0
+    rho_i, kappa = m.at("rho_insulator", t0), m.at("kappa", t0)  # laws: at the sink temperature
     try:  # extreme inputs (a length of 1e-300 m, a current of 1e200 A) give an infinite rise
         if d.current is not None:
             current = abs(d.current if value is None else value)
         else:
             volts = abs((d.voltage or 0.0) if value is None else value)
-            current = volts / (m.rho_insulator * g.length / (g.width * g.thickness) + d.load_resistance)
-        return current, m.rho_insulator * current**2 / (m.kappa * g.length**2)
+            current = volts / (rho_i * g.length / (g.width * g.thickness) + d.load_resistance)
+        return current, rho_i * current**2 / (kappa * g.length**2)
     except (ZeroDivisionError, OverflowError):
         return math.inf, math.inf
 
@@ -363,6 +434,8 @@ def _check_limits(cfg: Config) -> None:
     for key, (lo, hi, unit) in _LIMITS.items():
         sec, name = key.split(".")
         val = getattr(getattr(cfg, sec), name)
+        if isinstance(val, PropertyLaw):  # a law: its value at the sink temperature
+            val = value_at(val, cfg.thermal.t0)
         if val is None or val == 0:
             continue
         if not lo <= abs(val) <= hi:
@@ -390,8 +463,12 @@ def _check_consistency(cfg: Config) -> None:
         raise _CrossError("material.t_mit", f"expected T_MIT > thermal.t0 = {cfg.thermal.t0} K, got {m.t_mit} K")
     if m.t_mit - m.hysteresis / 2 <= cfg.thermal.t0:
         raise _CrossError("material.hysteresis", f"expected t_mit - hysteresis/2 > t0 = {cfg.thermal.t0} K")
-    if m.rho_metal >= m.rho_insulator:
-        raise _CrossError("material.rho_metal", f"expected rho_metal < rho_insulator = {m.rho_insulator} Ohm m")
+    _check_laws(cfg)
+    if m.at("rho_metal", m.t_mit) >= m.at("rho_insulator", m.t_mit):
+        at = "" if isinstance(m.rho_metal, float) and isinstance(m.rho_insulator, float) else " at T_MIT"
+        raise _CrossError(
+            "material.rho_metal", f"expected rho_metal < rho_insulator = {m.at('rho_insulator', m.t_mit)} Ohm m{at}"
+        )
     L, W = g.length, g.width
     if g.electrodes == "point":
         e_len = g.electrode_length if g.electrode_length is not None else 0.1 * L
@@ -423,6 +500,16 @@ def _check_consistency(cfg: Config) -> None:
         tried = os.path.abspath(me.file)
         given = "" if tried == me.file else f" (mesh.file = '{me.file}', relative to the current directory)"
         raise _CrossError("mesh.file", f"no such mesh file: {tried}{given}")
+
+
+def _check_laws(cfg: Config) -> None:
+    """Every temperature law finite (rho and kappa also > 0) over cfg.law_range()."""
+    t_range = cfg.law_range()
+    for name in LAW_KEYS:
+        try:
+            check_range(getattr(cfg.material, name), name, t_range)
+        except LawError as exc:
+            raise _CrossError(f"material.{name}", str(exc)) from None
 
 
 def _check_petsc_option(key: str, value: Any) -> None:
@@ -501,13 +588,23 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def _mesh_file_beside(data: dict[str, Any], toml: Path) -> dict[str, Any]:
-    """`data` with a relative ``mesh.file`` made absolute against the folder of the TOML file
-    that names it (so a case and its mesh can be moved together and run from anywhere)."""
+    """`data` with a relative ``mesh.file`` (and a relative ``file`` of a material law table)
+    made absolute against the folder of the TOML file that names it (so a case and its mesh and
+    data can be moved together and run from anywhere)."""
+    where = os.path.dirname(os.path.abspath(toml))
     mesh = data.get("mesh")
     file = mesh.get("file") if isinstance(mesh, dict) else None
     if isinstance(mesh, dict) and isinstance(file, str) and file and not os.path.isabs(file):
-        where = os.path.dirname(os.path.abspath(toml))
         data = {**data, "mesh": {**mesh, "file": os.path.abspath(os.path.join(where, file))}}
+    mat = data.get("material")
+    if isinstance(mat, dict):
+        laws = {}
+        for key, spec in mat.items():
+            f = spec.get("file") if isinstance(spec, dict) else None
+            if isinstance(f, str) and f and not os.path.isabs(f):
+                laws[key] = {**spec, "file": os.path.abspath(os.path.join(where, f))}
+        if laws:
+            data = {**data, "material": {**mat, **laws}}
     return data
 
 

@@ -94,11 +94,13 @@ class CoupledProblem:
         self.Vc = fem.Constant(msh, 0.0)  # positive-electrode potential in the mixed form (V)
         # pseudo-transient coefficient c (W/(m^3 K)): adds c M_T to the Jacobian only
         self.ptc = fem.Constant(msh, 0.0)
-        self.ptc_scale = float(mat.kappa) / float(g.thickness) ** 2
+        self.ptc_scale = mat.at("kappa", th.t0) / float(g.thickness) ** 2
         self.xc = cell_centroids(msh)
         self.m_expr = self.law.metal_fraction(cell_mean_temperature(self.T, self.xc))
-        self.sigma = self.law.sigma(self.m_expr)
-        self.S = self.law.seebeck(self.m_expr)
+        # the laws of T are evaluated at the local temperature (materials.py)
+        self.sigma = self.law.sigma(self.m_expr, self.T)
+        self.S = self.law.seebeck(self.m_expr, self.T)
+        self.kappa = self.materials.film_kappa(self.m_expr, self.T)
         self.m = fem.Function(self.Q0, name="phase")
         self._m_interp = fem.Expression(self.m_expr, self.Q0.element.interpolation_points)
 
@@ -144,9 +146,7 @@ class CoupledProblem:
         self.physics = Physics(
             [
                 Term("electrical_conduction", "electrical", el.residual),
-                *conduction_terms(
-                    self.T, w, self.materials.kappa_film, self.materials.kappa_substrate, self.dx, self.has_substrate
-                ),
+                *conduction_terms(self.T, w, self.kappa, self.materials.kappa_substrate, self.dx, self.has_substrate),
             ],
             [
                 HeatSource("joule", self.joule_on * self.joule_expr, self.joule_on, FILM_CELLS, "joule_heat_W_m3"),
@@ -154,13 +154,20 @@ class CoupledProblem:
             ],
             w,
         )
+        # Thomson heat, the volume part of -T j . grad S when S depends on T (switched with Peltier)
+        dS_dT = self.law.seebeck_slope(self.m_expr, self.T)
+        if dS_dT is not None:
+            q_thomson = self.peltier_on * thermal.thomson_density(self.T, dS_dT, self.j)
+            self.physics.sources.append(
+                HeatSource("thomson", q_thomson, self.peltier_on, FILM_CELLS, "thomson_heat_W_m3")
+            )
 
         # --- drive ------------------------------------------------------------------------------
-        self.R_ref = mat.rho_insulator * g.length / (g.width * g.thickness)  # crude scale (Ohm)
+        self.R_ref = mat.at("rho_insulator", th.t0) * g.length / (g.width * g.thickness)  # crude scale (Ohm)
         self.drive = Drive.from_config(cfg.drive, self.R_ref)
         self._V = 0.0
         self.V = self.drive.initial_voltage(self.R_ref)
-        self.Q_scale = mat.kappa * g.length * (mat.t_mit - th.t0)
+        self.Q_scale = mat.at("kappa", th.t0) * g.length * (mat.t_mit - th.t0)
 
         # --- initial state: T = T0, potential rising linearly in x from 0 to V --------------
         self.u.x.array[self.map_T] = th.t0

@@ -43,6 +43,7 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     F.destroy()
     total = sum(out.values())
     denom = sum(abs(v) for v in out.values())
+    out.setdefault("heat_thomson_W", 0.0)  # reported always: 0 when S does not depend on T
     out["heat_to_sink_W"] = sink
     out["heat_balance_rel"] = abs(total - sink) / denom if denom > 0 else 0.0
     out.update(peltier_flux_form(p))
@@ -56,11 +57,14 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
 
         P = integral over the film of S j . grad T  -  integral over the electrodes of T S j . n.
 
+    P is the whole -T j . grad S: the interface (facet) Peltier heat plus, when S depends
+    on T, the Thomson heat in the cells; the check compares it with their sum.
     It equals the facet-jump form exactly only when the normal current is continuous
-    across facets (solver.current_discretization = "mixed"); with the P1 potential the
+    across facets (solver.current_discretization = "mixed") and the quadrature integrates
+    both exactly (S linear in T); with the P1 potential the
     difference measures the non-conservation of avg(j) . n. `peltier_gross_W` is the sum
-    of the absolute facet contributions (heating plus cooling), the natural scale of
-    that difference when heating and cooling nearly cancel.
+    of the absolute facet contributions (heating plus cooling; plus |Thomson| over the
+    film), the natural scale of that difference when heating and cooling nearly cancel.
     """
     p = problem
     if not float(p.peltier_on.value):
@@ -69,6 +73,10 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
     bnd = integrate(p, p.T * p.S * ufl.dot(p.j, p.n) * (p.ds(ELECTRODE_NEG) + p.ds(ELECTRODE_POS)))
     gross = integrate(p, abs(p.q_peltier) * p.dS(1))
     peltier = p.comm.allreduce(fem.assemble_scalar(p.peltier_form), op=MPI.SUM)
+    thomson = next((s for s in p.physics.sources if s.name == "thomson"), None)
+    if thomson is not None:
+        peltier += integrate(p, thomson.density * p.dx(FILM))
+        gross += integrate(p, abs(thomson.density) * p.dx(FILM))
     flux = vol - bnd
     mismatch = abs(peltier - flux) / gross if gross > 0 else 0.0
     return {"heat_peltier_flux_form_W": flux, "peltier_gross_W": gross, "peltier_forms_mismatch_rel": mismatch}

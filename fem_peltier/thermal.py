@@ -2,9 +2,11 @@
 
     -div(kappa grad T) = rho |j|^2 - T j . grad S
 
-with T = T0 on the heat-sink face and no flux elsewhere. Because S is constant
-in each cell, grad S is a sum of surface deltas on the facets where the phase
-changes, and the Peltier term becomes the facet integral
+with T = T0 on the heat-sink face and no flux elsewhere. The phase m is constant
+in each cell, so grad S is a sum of surface deltas on the facets where the phase
+changes (Peltier) plus, when S depends on T, the volume part (dS/dT) grad T
+inside each cell (Thomson, -T (dS/dT) j . grad T). The Peltier term is the facet
+integral
 
     + integral over F of avg(T) jump(S, n) . avg(j) avg(w) dS,
 
@@ -22,6 +24,11 @@ import ufl
 def conduction(T, w, kappa, dx) -> ufl.Form:
     """Integral of kappa grad(T) . grad(w) (W)."""
     return kappa * ufl.inner(ufl.grad(T), ufl.grad(w)) * dx
+
+
+def thomson_density(T, dS_dT, j):
+    """Thomson heat per unit volume, -T (dS/dT) j . grad T (W/m^3), dS/dT at fixed phase."""
+    return -T * dS_dT * ufl.dot(j, ufl.grad(T))
 
 
 def peltier_facet_density(T, S, j, n):

@@ -17,9 +17,11 @@ def mpirun() -> str | None:
 
 
 def python(*args: str, cwd: Path | None = None, timeout: float = 60, launcher: list[str] | None = None):
-    """`[launcher] python ARGS` in `cwd`, no stdin, no inherited PYTHONPATH, output captured."""
+    """`[launcher] python ARGS` in `cwd`, no stdin, output captured; PYTHONPATH is this checkout
+    only (not the inherited one): a git worktree's tests run its own fem_peltier, not the one
+    installed in the (shared) venv."""
     env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     cmd = (launcher or []) + [sys.executable, *args]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)

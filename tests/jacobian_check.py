@@ -22,10 +22,22 @@ from fem_peltier.coupled import INTERFACE, CoupledProblem
 from fem_peltier.mesh import create_mesh
 
 disc = sys.argv[1]
-broken = len(sys.argv) > 2 and sys.argv[2] == "broken"  # a Jacobian 1% off: the check must see it
+broken = "broken" in sys.argv[2:]  # a Jacobian 1% off: the check must see it
+# every property a temperature law (one of each kind): the laws enter UFL, so the Jacobian stays exact
+# (table nodes outside the sampled T = T_MIT +- 10 K: a central difference across a kink is not a derivative)
+LAWS = [
+    'material.rho_insulator={law="arrhenius", value=0.06, t_ref=300, activation_energy_eV=0.2}',
+    'material.rho_metal={law="power", value=0.006, t_ref=300, exponent=1.5}',
+    'material.seebeck_insulator={law="linear", value=2e-3, t_ref=300, alpha=-2e-3}',
+    'material.seebeck_metal={law="table", T=[300, 340, 380, 400], value=[0, 1e-4, 3e-4, 2e-4]}',
+    'material.kappa={law="exponential", value=0.1, t_ref=300, beta=-1e-3}',
+    'material.kappa_metal={law="table", T=[300, 400], value=[0.3, 0.2]}',
+]
+laws = LAWS if "laws" in sys.argv[2:] else []
 comm = MPI.COMM_WORLD
 cfg = fp.load_config(
-    preset="fig2a", overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5", f'solver.current_discretization="{disc}"']
+    preset="fig2a",
+    overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5", f'solver.current_discretization="{disc}"', *laws],
 ).resolved()
 p = CoupledProblem(cfg, create_mesh(cfg, comm))
 width = 20.0
@@ -56,7 +68,10 @@ constrained = np.concatenate([bc.dof_indices()[0] for bc in p.bcs])
 du.x.array[constrained] = 0.0
 
 F_peltier = -p.q_peltier * ufl.avg(p.w_test) * p.dS(INTERFACE)
-for name, F in (("whole", p.F_ufl), ("peltier", F_peltier)):
+parts = [("whole", p.F_ufl), ("peltier", F_peltier)]
+if laws:
+    parts.append(("thomson", p.physics.source("thomson").residual(p.w_test, p.measures)))
+for name, F in parts:
     A = p.newton_solver.A
     dF = ufl.derivative(F, p.u, ufl.TrialFunction(p.U))
     if broken:

@@ -28,3 +28,20 @@ def test_jacobian_pattern_and_action(disc, ranks):
     assert out["peltier_facets"] == out["interior_film_facets"] > 1000
     assert out["whole_rel_error"] < 1e-6
     assert out["peltier_rel_error"] < 1e-6
+
+
+@pytest.mark.parametrize("disc", ["p1", "mixed"])
+def test_jacobian_with_temperature_laws(disc):
+    """Every property a temperature law (Arrhenius, power, linear, table, exponential) and the
+    Thomson heat on: the laws are UFL expressions of T, so the Jacobian is still exact."""
+    out = helper_json(HERE / "jacobian_check.py", disc, "laws", ranks=1)
+    print(out)
+    assert out["peltier_facets"] == out["interior_film_facets"] > 1000
+    assert out["whole_rel_error"] < 1e-6
+    assert out["peltier_rel_error"] < 1e-6
+    assert out["thomson_rel_error"] < 1e-6
+
+
+def test_jacobian_check_sees_a_wrong_law_jacobian():
+    out = helper_json(HERE / "jacobian_check.py", "mixed", "laws", "broken", ranks=1)
+    assert out["whole_rel_error"] > 1e-3
