@@ -21,6 +21,7 @@ from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 from dolfinx import fem
 
+from .drive import CURRENT as CURRENT_MODE
 from .mesh import FILM
 from .phase import update_centre
 from .warm_start import SUBSTEP_NEWTON_STEPS, predict, remember, solve_warm, warm_restart_width
@@ -204,7 +205,11 @@ def solve(
         else:
             problem.restore_state(state)
             if w_prev is None:
-                rep.reason = f"no solution at the initial band width {w:.4g} K ({reason})"
+                rep.reason = (
+                    f"{reason}; band width {w:.4g} K"
+                    if reason.startswith("thermal runaway")
+                    else f"no solution at the initial band width {w:.4g} K ({reason})"
+                )
                 break
             ratio = w / w_prev
             if ratio > 0.97:
@@ -224,19 +229,84 @@ def solve(
     return rep
 
 
+#: a voltage ramp whose local exponent d ln(T_max - T0) / d ln V reached this (Ohmic heating
+#: with constant properties: 2; infinite at the fold of the branch) is at a fold ...
+RUNAWAY_EXPONENT = 8.0
+#: ... and is declared a thermal runaway once its increments fall below this fraction of the drive
+RUNAWAY_DS = 1e-2
+
+
+def _t_max(problem: CoupledProblem) -> float:
+    return problem.comm.allreduce(float(np.max(problem.temperatures(), initial=-np.inf)), op=MPI.MAX)
+
+
+def thermal_runaway(problem: CoupledProblem, history: list[tuple[float, float]], reason: str) -> str | None:
+    """Why a stalled ramp of a voltage (or source) drive is a thermal runaway, or None.
+
+    Under voltage control the Joule heat sigma(T) V^2 grows with T when the resistivity
+    falls with T (an activated insulator, the metal-insulator switch); past the fold of the
+    T(V) branch there is no steady state and T rises without bound (docs/physics.md,
+    Thermal runaway). Seen from the ramp: a failed step that ran into solver.t_ceiling,
+    or the last two converged points (scale, T_max) rising with a local exponent
+    d ln(T_max - T0) / d ln V of RUNAWAY_EXPONENT or more (2 for Ohmic heating with
+    constant properties; it diverges at the fold).
+    """
+    d = problem.drive
+    if d.mode == CURRENT_MODE:
+        return None
+    t0 = problem.cfg.thermal.t0
+    ceiling = "runaway" in reason
+    exponent = 0.0
+    if len(history) >= 3:
+        (sa, ta), (sb, tb) = history[-2], history[-1]
+        if sa > 0 and sb > sa and ta > t0 and tb > ta:
+            exponent = math.log((tb - t0) / (ta - t0)) / math.log(sb / sa)
+    if not ceiling and exponent < RUNAWAY_EXPONENT:
+        return None
+    scale, t_top = history[-1] if history else (0.0, math.nan)
+    unit = "V" if d.mode == "voltage" else "V at the source"
+    why = (
+        "a Newton step ran into solver.t_ceiling"
+        if ceiling
+        else f"d ln(T_max - T0)/d ln V = {exponent:.3g} there, 2 for plain Ohmic heating: the fold of the branch"
+    )
+    return (
+        f"thermal runaway: no steady state found above {scale * d.configured:.4g} {unit} ({scale:.4f} of the drive, "
+        f"T_max = {t_top:.4g} K; {why})"
+    )
+
+
 def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[bool, int, int, str, float]:
     """Continuation in the drive at fixed band width: scale 0 -> 1 with adaptive increments.
 
     Returns (converged, Newton steps, phase updates, reason, scale reached). On failure the
     problem holds the last converged point of the ramp, at the drive it reached (the full
     drive's start if none converged), never a state rescaled to a drive it was not solved at.
+    A voltage ramp that stalls at a fold of T_max(V) reports a thermal runaway (`thermal_runaway`).
     """
     steps = updates = 0
     scale, ds = 0.0, 0.25
     state = problem.save_state()
     reason = "drive ramp"
+    history: list[tuple[float, float]] = [(0.0, problem.cfg.thermal.t0)]  # converged (scale, T_max)
+    hit_ceiling = False
+    # the lowest scale that failed: later trials bisect towards it rather than repeat it, and it is
+    # tried once more from a converged point within 1e-3 of the drive (Newton trouble, not a fold)
+    failed, retried = math.inf, False
     while scale < 1.0:
         trial = min(1.0, scale + ds)
+        if trial >= failed:
+            gap = failed - scale
+            runaway = thermal_runaway(problem, history, "runaway" if hit_ceiling else reason)
+            if runaway is not None and gap < RUNAWAY_DS:
+                return False, steps, updates, runaway, scale
+            if gap >= 1e-3:
+                trial = scale + gap / 2
+            elif not retried:
+                trial, retried = failed, True
+            else:
+                why = f"drive ramp stalled at {scale:.3f} of the drive ({reason})"
+                return False, steps, updates, why, scale
         problem.set_drive_scale(trial)
         ok, n, u, reason = _solve_level(problem, s, max(1, budget - steps), final and trial >= 1.0)
         steps += n
@@ -245,14 +315,25 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
         if ok:
             scale = trial
             state = problem.save_state()
+            history.append((scale, _t_max(problem)))
             ds *= 1.5
+            if scale >= failed:
+                failed, retried = math.inf, False
         else:
+            hit_ceiling = hit_ceiling or "runaway" in reason
+            failed = min(failed, trial)
             problem.restore_state(state)
-            ds /= 2
+            ds = min(ds, trial - scale) / 2
+            runaway = thermal_runaway(problem, history, "runaway" if hit_ceiling else reason)
+            if runaway is not None and ds < RUNAWAY_DS:
+                return False, steps, updates, runaway, scale
             if ds < 1e-3:
                 return False, steps, updates, f"drive ramp stalled at {scale:.3f} of the drive ({reason})", scale
         if steps >= budget:
             problem.restore_state(state)
+            runaway = thermal_runaway(problem, history, "runaway" if hit_ceiling else reason)
+            if runaway is not None:
+                return False, steps, updates, runaway, scale
             why = f"iteration budget exhausted during the drive ramp at {scale:.3g} of the drive"
             if reason != "converged":
                 why += f" (last: {reason})"
