@@ -8,9 +8,12 @@ import typing
 from typing import Any
 
 from .config import Config
+from .property_laws import PropertyLaw
 
 
 def _type_name(annotation: Any) -> str:
+    if annotation is PropertyLaw:
+        return "law table"
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:
         return " or ".join(json.dumps(a) for a in typing.get_args(annotation))
