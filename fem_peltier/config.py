@@ -792,7 +792,7 @@ def load_config(
 
 def _with_material_hint(exc: InputError, material: str | None) -> InputError:
     """A T_MIT-below-T0 error of a material preset, with the sink temperature it suggests."""
-    if material is None or exc.key not in ("material.t_mit", "material.hysteresis"):
+    if material is None or exc.key not in ("material.t_mit", "material.hysteresis") or "t0" not in exc.message:
         return exc
     t0 = material_suggested_t0(material)
     if t0 is None:
