@@ -132,6 +132,9 @@ def test_v2o3_needs_a_sink_below_its_transition():
     assert err.value.key == "material.t_mit" and "thermal.t0=100" in err.value.message
     cfg = load_config(preset="fig2a", material="v2o3", overrides=["thermal.t0=100"])
     assert cfg.thermal.t0 == 100.0 and cfg.material.t_mit == 155.0
+    with pytest.raises(InputError) as err:  # other t_mit errors get no sink-temperature hint
+        load_config(preset="fig2a", material="v2o3", overrides=["thermal.t0=100", "material.t_mit=-1"])
+    assert err.value.key == "material.t_mit" and "thermal.t0" not in err.value.message
 
 
 # ---------------------------------------------------------------------------------------
