@@ -73,8 +73,9 @@ COARSE_MESH = ("mesh.size=1e-4", "mesh.electrode_size=2e-5")
 def drive_for(J: float, P: float, cfg) -> tuple[float, float]:
     """(I, Delta S) of the point (J, P): I = sqrt(J kappa L^2 T0 / rho_I), Delta S = P kappa L / I."""
     g, m, t0 = cfg.geometry, cfg.material, cfg.thermal.t0
-    current = math.sqrt(J * m.kappa * g.length**2 * t0 / m.rho_insulator)
-    return current, P * m.kappa * g.length / current
+    kappa, rho_i = m.at("kappa", t0), m.at("rho_insulator", t0)  # temperature laws: at T0, as the groups
+    current = math.sqrt(J * kappa * g.length**2 * t0 / rho_i)
+    return current, P * kappa * g.length / current
 
 
 def point_config(J: float, P: float, overrides: list[str] | tuple[str, ...] = (), preset: str = "fig2a"):
