@@ -12,10 +12,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import Config, load_config, preset_names  # noqa: E402
+from .config import Config, load_config, material_names, preset_names  # noqa: E402
 from .errors import InputError, SolverError  # noqa: E402
 
-__all__ = ["Config", "InputError", "SolverError", "__version__", "load_config", "preset_names", "run"]
+__all__ = ["Config", "InputError", "SolverError", "__version__", "load_config", "material_names", "preset_names", "run"]
 
 
 def run(cfg: Config, out=None, **kwargs):

@@ -3,14 +3,19 @@
 Commands::
 
     fem-peltier presets
-    fem-peltier config (CONFIG.toml | --preset NAME) [--set section.key=value ...]
+    fem-peltier config (CONFIG.toml | --preset NAME) [--material NAME] [--set section.key=value ...]
     fem-peltier schema
-    fem-peltier mesh  (CONFIG.toml | --preset NAME) [--set ...] [--out FILE.msh]
-    fem-peltier run   (CONFIG.toml | --preset NAME) [--set ...] --out DIR [--overwrite]
-    fem-peltier sweep (CONFIG.toml | --preset NAME) --currents I1,I2,... [--set ...] --out DIR [--resume | --overwrite]
+    fem-peltier mesh  (CONFIG.toml | --preset NAME) [--material NAME] [--set ...] [--out FILE.msh]
+    fem-peltier run   (CONFIG.toml | --preset NAME) [--material NAME] [--set ...] --out DIR [--overwrite]
+    fem-peltier sweep (CONFIG.toml | --preset NAME) [--material NAME] --currents I1,I2,... [--set ...] --out DIR
+                      [--resume | --overwrite]
     fem-peltier validate [--out DIR] [--quick] [--only PARTS] [--report-only]
     fem-peltier figure NAME --out DIR [--set ...]
     fem-peltier regime --out DIR [--J LIST] [--P LIST] [--set ...]
+
+A configuration is built from the defaults, then the preset or CONFIG.toml, then
+the material preset of --material (its film properties replace the configuration's),
+then the --set overrides in order.
 
 Exit codes (README: Exit codes): 0 converged; 3 finished without converging
 (outputs written); 2 bad input (one line on stderr naming the key or file,
@@ -86,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("config", nargs="?", metavar="CONFIG.toml", help="a TOML configuration file")
     source.add_argument("--preset", metavar="NAME", help="a built-in case instead of a file (see `presets`)")
     source.add_argument(
+        "--material",
+        metavar="NAME",
+        help="a material preset (ca2ruo4, vo2, nbo2, v2o3; see `presets` and docs/materials.md) replacing the "
+        "film properties of the preset or file; applied before the --set overrides",
+    )
+    source.add_argument(
         "--set",
         action="append",
         metavar="SECTION.KEY=VALUE",
@@ -104,7 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("presets", parents=[verbosity], help="list the built-in cases and their dimensionless groups")
+    p = sub.add_parser(
+        "presets",
+        parents=[verbosity],
+        help="list the built-in cases (with their dimensionless groups) and material presets",
+    )
     p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("config", parents=[verbosity, source], help="print the resolved configuration as TOML")

@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import Config, _to_input_error, load_config, preset_description, preset_names
+from .config import (
+    Config,
+    _to_input_error,
+    load_config,
+    material_data,
+    material_description,
+    material_names,
+    material_suggested_t0,
+    preset_description,
+    preset_names,
+)
 from .config_reference import schema_markdown
 from .errors import InputError, SolverError
 from .files import atomic_write_text
@@ -70,7 +80,8 @@ def _load(args: argparse.Namespace) -> tuple[Config, str]:
         raise InputError("--preset", f"give either a CONFIG.toml ({args.config}) or --preset, not both")
     if args.config is None and args.preset is None:
         raise InputError("CONFIG", "give a CONFIG.toml file or --preset NAME (see `fem-peltier presets`)")
-    cfg = load_config(path=args.config, preset=args.preset, overrides=list(args.set or []))
+    material = getattr(args, "material", None)
+    cfg = load_config(path=args.config, preset=args.preset, overrides=list(args.set or []), material=material)
     try:
         cfg = cfg.resolved()
     except Exception as exc:  # the cross-checks may fail only once derived defaults are filled in
@@ -154,7 +165,29 @@ def cmd_presets(args: argparse.Namespace) -> int:
         drive_txt = f"I = {drive.current:g} A" if drive.current is not None else f"V = {drive.voltage:g} V"
         _say(f"{name:<{width}}  {preset_description(name)}")
         _say(f"{'':<{width}}  {groups}  ({drive_txt}, electrodes = {cfg.geometry.electrodes})")
+    _say("")
+    _say("Material presets (--material NAME, combined with a preset or CONFIG.toml; docs/materials.md):")
+    names = material_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        _say(f"{name:<{width}}  {material_description(name)}")
+        _say(f"{'':<{width}}  {_material_summary(name)}")
     return EXIT_OK
+
+
+def _material_summary(name: str) -> str:
+    """T_MIT, rho_I at the suggested sink temperature and at T_MIT, rho_M, Delta S (one line)."""
+    from .config import Material
+
+    m = Material.model_validate(material_data(name))
+    t0 = material_suggested_t0(name) or 300.0
+    rho_t0, rho_mit = m.at("rho_insulator", t0), m.at("rho_insulator", m.t_mit)
+    ds = m.at("seebeck_insulator", m.t_mit) - m.at("seebeck_metal", m.t_mit)
+    return (
+        f"T_MIT={m.t_mit:g} K  hysteresis={m.hysteresis:g} K  rho_I(T0={t0:g} K)={rho_t0:.3g} Ohm m  "
+        f"rho_I(T_MIT)={rho_mit:.3g} Ohm m  rho_M={m.at('rho_metal', m.t_mit):.3g} Ohm m  "
+        f"Delta S={ds * 1e6:.4g} uV/K  kappa={m.at('kappa', t0):.3g}/{m.at('kappa_metal', m.t_mit):.3g} W/(m K)"
+    )
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -163,7 +196,8 @@ def cmd_config(args: argparse.Namespace) -> int:
     cfg, name = _load(args)
     g = cfg.groups()
     source = f"preset {args.preset}" if args.preset else f"file {args.config}"
-    extra = "".join(f" --set {s}" for s in (args.set or []))
+    material = getattr(args, "material", None)
+    extra = (f" --material {material}" if material else "") + "".join(f" --set {s}" for s in (args.set or []))
     header = [
         f"# fem-peltier {__version__}: resolved configuration ({source}{extra})",
         "# dimensionless groups: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in g.items() if v is not None),

@@ -27,6 +27,8 @@ from .errors import InputError
 from .property_laws import PROPERTIES, LawError, PropertyLaw, check_range, parse_law, value_at
 
 PRESETS_PACKAGE = "fem_peltier.presets"
+#: folder of the material presets (TOML files with a [material] section) inside PRESETS_PACKAGE
+MATERIALS_FOLDER = "materials"
 #: material properties that may be temperature laws (property_laws.py)
 LAW_KEYS = tuple(PROPERTIES)
 
@@ -556,6 +558,68 @@ def preset_description(name: str) -> str:
     return tomllib.loads(text).get("description", "")
 
 
+# ---------------------------------------------------------------------------------------
+# Material presets (docs/materials.md): fem_peltier/presets/materials/NAME.toml, each a
+# `description`, an advisory `suggested_t0` (K) and a [material] section
+
+#: the film keys a material preset defines; the configuration's values of these keys are
+#: replaced as a whole by --material (a key the preset leaves out falls back to its default),
+#: every other [material] key (kappa_substrate, the electrodes' Seebeck coefficient) is kept
+MATERIAL_FILM_KEYS = (
+    "rho_insulator",
+    "rho_metal",
+    "seebeck_insulator",
+    "seebeck_metal",
+    "kappa",
+    "kappa_metal",
+    "t_mit",
+    "hysteresis",
+)
+
+
+def _materials_dir() -> Any:
+    return resources.files(PRESETS_PACKAGE).joinpath(MATERIALS_FOLDER)
+
+
+def material_names() -> list[str]:
+    """Names of the built-in material presets (`--material NAME`, `load_config(material=...)`)."""
+    files = _materials_dir().iterdir()
+    return sorted(p.name[:-5] for p in files if p.name.endswith(".toml"))
+
+
+def _material_toml(name: str) -> dict[str, Any]:
+    if not isinstance(name, str) or name not in material_names():
+        raise InputError("--material", f"unknown material '{name}'; expected one of {', '.join(material_names())}")
+    return tomllib.loads(_materials_dir().joinpath(f"{name}.toml").read_text())
+
+
+def material_data(name: str) -> dict[str, Any]:
+    """The [material] section of material preset `name` (an InputError naming the
+    available ones when there is no such preset)."""
+    return dict(_material_toml(name)["material"])
+
+
+def material_description(name: str) -> str:
+    return str(_material_toml(name).get("description", ""))
+
+
+def material_suggested_t0(name: str) -> float | None:
+    """The sink temperature (K) the preset suggests (advice only: --material never sets thermal.t0)."""
+    t0 = _material_toml(name).get("suggested_t0")
+    return float(t0) if t0 is not None else None
+
+
+def apply_material(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of the config dict with material preset `name` overlaid on its [material]
+    section: the film keys (MATERIAL_FILM_KEYS) come from the preset only, other keys stay."""
+    mat = material_data(name)
+    base = data.get("material", {})
+    if not isinstance(base, dict):
+        raise InputError("material", "expected a table of keys")
+    kept = {k: v for k, v in base.items() if k not in MATERIAL_FILM_KEYS}
+    return {**data, "material": {**kept, **mat}}
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML config file; a missing or malformed file is an InputError naming it."""
     p = Path(path)
@@ -697,9 +761,16 @@ def load_config(
     path: str | Path | None = None,
     preset: str | None = None,
     overrides: Overrides | None = None,
+    material: str | None = None,
 ) -> Config:
-    """Defaults < preset or TOML file < overrides, validated. Exactly one of path/preset may be given.
+    """Defaults < preset or TOML file < material preset < overrides, validated. Exactly one of
+    path/preset may be given.
 
+    `material` names a material preset (`material_names()`, docs/materials.md): its [material]
+    section replaces the film properties of the configuration (MATERIAL_FILM_KEYS; the
+    substrate and electrode keys stay), before the overrides. It never changes thermal.t0: a
+    material whose T_MIT is below the configuration's sink temperature (V2O3) needs
+    ``thermal.t0`` set in the overrides (the error says so).
     `overrides` is a list of ``"section.key=value"`` strings (the value read as TOML, as with
     ``--set``) or a dict ``{"section.key": value}`` of Python values (None clears a key).
     """
@@ -710,5 +781,24 @@ def load_config(
         data = preset_data(preset)
     elif path is not None:
         data = _mesh_file_beside(read_toml(path), Path(path))
+    if material is not None:
+        data = apply_material(data, material)
     data = apply_overrides(data, overrides if isinstance(overrides, Mapping) else list(overrides or []))
-    return from_dict(data)
+    try:
+        return from_dict(data)
+    except InputError as exc:
+        raise _with_material_hint(exc, material) from None
+
+
+def _with_material_hint(exc: InputError, material: str | None) -> InputError:
+    """A T_MIT-below-T0 error of a material preset, with the sink temperature it suggests."""
+    if material is None or exc.key not in ("material.t_mit", "material.hysteresis") or "t0" not in exc.message:
+        return exc
+    t0 = material_suggested_t0(material)
+    if t0 is None:
+        return exc
+    return InputError(
+        exc.key,
+        f"{exc.message} (material preset '{material}' switches below the sink temperature of this "
+        f"configuration; set one below its T_MIT, e.g. --set thermal.t0={t0:g})",
+    )
