@@ -22,9 +22,12 @@ from .mesh_data import (
     FILM,
     GROUP_NAMES,
     OTHER,
+    SIDES,
     SINK,
     SUBSTRATE,
     TOP,
+    X0,
+    XL,
     MeshArrays,
 )
 
@@ -239,6 +242,10 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
             groups[SINK].append(s)
         elif g.electrodes == "ends" and abs(x1) < tol and z0 > -tol:
             groups[ELECTRODE_NEG].append(s)
+        elif abs(x1) < tol:
+            groups[X0].append(s)  # becomes XL in the mirror image
+        elif abs(y1 - y0) < tol:
+            groups[SIDES].append(s)
         else:
             groups[OTHER].append(s)
     gmsh.model.addPhysicalGroup(3, film_vols, FILM, name=GROUP_NAMES[FILM])
@@ -354,7 +361,11 @@ def _mirror(a: MeshArrays, length: float) -> MeshArrays:
     xr[:, 0] = length - xr[:, 0]
     tets_r = image[a.tets][:, [1, 0, 2, 3]]  # swap two nodes: keep positive orientation
     tris_r = image[a.tris][:, [1, 0, 2]]
-    tri_tags_r = np.where(a.tri_tags == ELECTRODE_NEG, ELECTRODE_POS, a.tri_tags).astype(np.int32)
+    swap = {ELECTRODE_NEG: ELECTRODE_POS, X0: XL}
+    tri_tags_r = a.tri_tags.copy()
+    for tag, image_tag in swap.items():
+        tri_tags_r[a.tri_tags == tag] = image_tag
+    tri_tags_r = tri_tags_r.astype(np.int32)
     return MeshArrays(
         np.vstack([x, xr]),
         np.vstack([a.tets, tets_r]),

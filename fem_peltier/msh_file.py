@@ -20,7 +20,6 @@ from .mesh_data import (
     FACET_GROUPS,
     FILM,
     GROUP_NAMES,
-    OTHER,
     SINK,
     SUBSTRATE,
     TOP,
@@ -119,7 +118,8 @@ def _read_checked(p: Path, cfg: ResolvedConfig) -> MeshArrays:
         except Exception as exc:  # noqa: BLE001
             raise bad(f"unreadable or truncated mesh ({type(exc).__name__}: {exc})") from None
     g = cfg.geometry
-    required = [FILM, ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, OTHER]
+    # the other outer faces: "sides", "x0", "xL" (or "other" in files written before those existed)
+    required = [FILM, ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP]
     if g.substrate_thickness > 0:
         required.append(SUBSTRATE)
     missing = [GROUP_NAMES[t] for t in required if GROUP_NAMES[t] not in found]

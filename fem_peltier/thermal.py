@@ -2,7 +2,10 @@
 
     -div(kappa grad T) = rho |j|^2 - T j . grad S
 
-with T = T0 on the heat-sink face and no flux elsewhere. Because S is constant
+with, on each outer surface (bcs.py, [[thermal.boundary]]), a temperature T = t, a
+convection (Robin) condition -kappa dT/dn = h (T - t_ambient), a flux
+-kappa dT/dn = -q (q > 0 flows in) or no flux; by default T = T0 on the bottom face
+and no flux elsewhere. Because S is constant
 in each cell, grad S is a sum of surface deltas on the facets where the phase
 changes, and the Peltier term becomes the facet integral
 
@@ -16,7 +19,11 @@ side of a facet is '+'.
 
 from __future__ import annotations
 
+from mpi4py import MPI  # noqa: F401  (first: loads libmpi before dolfinx/petsc4py)
+import numpy as np
 import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
 
 
 def conduction(T, w, kappa, dx) -> ufl.Form:
@@ -28,3 +35,49 @@ def peltier_facet_density(T, S, j, n):
     """Interface Peltier heat per unit area, avg(T) jump(S, n) . avg(j) (W/m^2)."""
     jump_S = S("+") * n("+") + S("-") * n("-")
     return ufl.avg(T) * ufl.dot(jump_S, ufl.avg(j))
+
+
+def robin_form(T, w, h, t_ambient, ds) -> ufl.Form:
+    """Convection (Robin) condition -kappa dT/dn = h (T - t_ambient): + integral of h (T - t_amb) w (W)."""
+    return h * (T - t_ambient) * w * ds
+
+
+def flux_form(w, q, ds) -> ufl.Form:
+    """Prescribed heat flux q into the body (W/m^2, q > 0 heats): - integral of q w (W)."""
+    return -(q * w * ds)
+
+
+def interface_layer(
+    msh: dmesh.Mesh, cell_tags: dmesh.MeshTags, substrate_tag: int
+) -> tuple[fem.Function, fem.Function]:
+    """The substrate cells that touch the film/substrate interface z = 0 (a vertex on it) and
+    their depth t_c = -(lowest vertex z): (chi, t) as DG0 functions, chi = 1 on those cells,
+    t = t_c there and 1 elsewhere (local cells including ghosts)."""
+    tdim = msh.topology.dim
+    Q0 = fem.functionspace(msh, ("DG", 0))
+    chi, depth = fem.Function(Q0, name="kapitza_layer"), fem.Function(Q0, name="kapitza_depth")
+    n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
+    z = msh.geometry.x[:, 2]
+    zc = z[msh.geometry.dofmap[:n_loc]]  # (cells, vertices) z of each cell's vertices
+    scale = float(np.abs(z).max(initial=0.0))
+    scale = msh.comm.allreduce(scale, op=MPI.MAX)
+    on_interface = (np.abs(zc) <= 1e-9 * scale).any(axis=1)
+    sub = np.zeros(n_loc, dtype=bool)
+    sub[cell_tags.find(substrate_tag)] = True
+    layer = sub & on_interface
+    cell_dof = Q0.dofmap.list[:n_loc, 0]
+    chi.x.array[cell_dof[layer]] = 1.0
+    depth.x.array[:] = 1.0
+    depth.x.array[cell_dof[layer]] = -zc[layer].min(axis=1)
+    return chi, depth
+
+
+def with_interface_resistance(kappa, R: float, chi, depth):
+    """Conductivity of the substrate with a Kapitza resistance R (m^2 K/W) at its interface
+    with the film, as a thin layer: in the interface cells (chi = 1, depth t) the series
+    resistance t/kappa + R per unit area becomes t/kappa_eff,
+
+        kappa_eff = kappa / (1 + kappa R / t),
+
+    so that heat crossing the layer normally sees exactly the resistance R more (docs/physics.md)."""
+    return kappa / (1.0 + chi * kappa * R / depth)
