@@ -46,6 +46,7 @@ def box_film_mesh(cfg: Config, n: tuple[int, int, int], n_sub: int = 0, comm: MP
     tdim = msh.topology.dim
     fdim = tdim - 1
     msh.topology.create_connectivity(fdim, tdim)
+    msh.topology.create_connectivity(tdim, tdim)  # cell dofs of the substrate (mixed form's j = 0 there)
     n_cells = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
     from dolfinx.mesh import compute_midpoints
 

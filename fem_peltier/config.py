@@ -159,11 +159,11 @@ class Thermal(_Section):
             seen.add(bc.surface)
             takes = BOUNDARY_KEYS[bc.type]
             for key in ("t", "h", "t_ambient", "q"):
-                given = getattr(bc, key) is not None
-                if given and key not in takes:
+                if getattr(bc, key) is not None and key not in takes:
                     accepts = ", ".join(takes) if takes else "no value keys"
                     raise _CrossError(f"{where}.{key}", f'not a key of type "{bc.type}" (it takes {accepts})')
-                if not given and key in takes:
+            for key in takes:
+                if getattr(bc, key) is None:
                     raise _CrossError(f"{where}.{key}", f'required for type "{bc.type}"')
             sinks += bc.type in ("temperature", "convection")
         if sinks == 0:
