@@ -18,6 +18,7 @@ compiled forms, which are rebuilt when those facets change.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
@@ -145,7 +146,17 @@ class CoupledProblem:
         if th.interface_resistance > 0 and self.has_substrate:
             chi_layer, depth = thermal.interface_layer(msh, fm.cell_tags, SUBSTRATE)
             R = fem.Constant(msh, float(th.interface_resistance))
-            kappa_sub = thermal.with_interface_resistance(kappa_sub, R, chi_layer, depth)
+            kappa_sub = thermal.with_interface_resistance(kappa_sub, R, chi_layer, fem.Constant(msh, depth))
+            self.kapitza_layer_m = depth
+            if depth > 0.25 * g.substrate_thickness:
+                logging.getLogger("fem_peltier").warning(
+                    "thermal.interface_resistance: the substrate cells at the interface reach %.3g m deep (%.0f%% "
+                    "of the substrate), so the layer carrying R also lowers the substrate's lateral conduction "
+                    "there: use a generated mesh (it has a thin slab under the film) or write the .msh with the "
+                    "resistance set (docs/physics.md)",
+                    depth,
+                    100 * depth / g.substrate_thickness,
+                )
 
         # --- the physics terms ----------------------------------------------------------------
         dxf = self.dx(FILM)

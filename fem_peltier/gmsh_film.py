@@ -195,6 +195,18 @@ def _vertex_bbox(gmsh: Any, dim: int, tag: int) -> npt.NDArray[np.float64]:
     return np.concatenate([xyz.min(axis=0), xyz.max(axis=0)])
 
 
+def kapitza_layer_thickness(cfg: ResolvedConfig) -> float:
+    """Thickness (m) of the substrate slab under the film that carries a Kapitza resistance
+    (thermal.interface_resistance) on point-electrode meshes: half the
+    patch cell size, at most a quarter of the substrate; 0 when there is none. Cells larger than
+    the slab is thick span it (the structured "ends" meshes give it one cell layer), so every
+    cell in it has its vertices on z = 0 and z = -thickness: a uniform layer."""
+    g = cfg.geometry
+    if cfg.thermal.interface_resistance <= 0 or g.substrate_thickness <= 0:
+        return 0.0
+    return min(0.25 * g.substrate_thickness, 0.5 * cfg.mesh.electrode_size)
+
+
 def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
     """Build and mesh the half x <= L/2 in the current gmsh model, with physical groups.
 
@@ -210,7 +222,11 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
     occ = gmsh.model.occ
     tools = []
     film = occ.addBox(0.0, 0.0, 0.0, half, W, h)
-    if hs > 0:
+    layer = kapitza_layer_thickness(cfg) / u
+    if hs > 0 and layer > 0:  # the substrate in two slabs: the Kapitza layer on top
+        tools.append((3, occ.addBox(0.0, 0.0, -layer, half, W, layer)))
+        tools.append((3, occ.addBox(0.0, 0.0, -hs, half, W, hs - layer)))
+    elif hs > 0:
         tools.append((3, occ.addBox(0.0, 0.0, -hs, half, W, hs)))
     if g.electrodes == "point":
         tools.append((2, occ.addRectangle(0.0, 0.5 * W - 0.5 * e_w, h, e_len, e_w)))
@@ -265,8 +281,10 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
                 n = nx
             elif y1 - y0 > tol:
                 n = ny
+            elif z0 > -tol:
+                n = nz
             else:
-                n = nz if z0 > -tol else nzs
+                n = 1 if layer > 0 and z1 > -tol else nzs  # the Kapitza slab: one cell layer
             gmsh.model.mesh.setTransfiniteCurve(c, n + 1)
         for _, s in gmsh.model.getEntities(2):
             gmsh.model.mesh.setTransfiniteSurface(s)

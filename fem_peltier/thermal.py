@@ -47,34 +47,34 @@ def flux_form(w, q, ds) -> ufl.Form:
     return -(q * w * ds)
 
 
-def interface_layer(
-    msh: dmesh.Mesh, cell_tags: dmesh.MeshTags, substrate_tag: int
-) -> tuple[fem.Function, fem.Function]:
-    """The substrate cells that touch the film/substrate interface z = 0 (a vertex on it) and
-    their depth t_c = -(lowest vertex z): (chi, t) as DG0 functions, chi = 1 on those cells,
-    t = t_c there and 1 elsewhere (local cells including ghosts)."""
+def interface_layer(msh: dmesh.Mesh, cell_tags: dmesh.MeshTags, substrate_tag: int) -> tuple[fem.Function, float]:
+    """The Kapitza layer: the substrate slab -t < z < 0 under the film, t the largest depth of
+    the substrate cells that touch the interface z = 0 (a vertex on it). Returns (chi, t): chi
+    a DG0 function, 1 on the substrate cells with every vertex in -t <= z <= 0 (local cells
+    including ghosts). On meshes with a mesh plane at z = -t (box meshes, the layered "ends"
+    meshes, point-electrode meshes generated with a resistance: gmsh_film.kapitza_layer_thickness)
+    these cells fill the slab exactly."""
     tdim = msh.topology.dim
     Q0 = fem.functionspace(msh, ("DG", 0))
-    chi, depth = fem.Function(Q0, name="kapitza_layer"), fem.Function(Q0, name="kapitza_depth")
+    chi = fem.Function(Q0, name="kapitza_layer")
     n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
     z = msh.geometry.x[:, 2]
-    zc = z[msh.geometry.dofmap[:n_loc]]  # (cells, vertices) z of each cell's vertices
-    scale = float(np.abs(z).max(initial=0.0))
-    scale = msh.comm.allreduce(scale, op=MPI.MAX)
-    on_interface = (np.abs(zc) <= 1e-9 * scale).any(axis=1)
+    zc = z[msh.geometry.dofmap[:n_loc]]  # (cells, vertices): z of each cell's vertices
+    scale = msh.comm.allreduce(float(np.abs(z).max(initial=0.0)), op=MPI.MAX)
+    tol = 1e-9 * scale
     sub = np.zeros(n_loc, dtype=bool)
     sub[cell_tags.find(substrate_tag)] = True
-    layer = sub & on_interface
-    cell_dof = Q0.dofmap.list[:n_loc, 0]
-    chi.x.array[cell_dof[layer]] = 1.0
-    depth.x.array[:] = 1.0
-    depth.x.array[cell_dof[layer]] = -zc[layer].min(axis=1)
+    touching = sub & (np.abs(zc) <= tol).any(axis=1)
+    depth = float(-zc[touching].min(initial=0.0))
+    depth = msh.comm.allreduce(depth, op=MPI.MAX)
+    layer = sub & (zc >= -depth - tol).all(axis=1)
+    chi.x.array[Q0.dofmap.list[:n_loc, 0][layer]] = 1.0
     return chi, depth
 
 
-def with_interface_resistance(kappa, R: float, chi, depth):
+def with_interface_resistance(kappa, R, chi, depth: float):
     """Conductivity of the substrate with a Kapitza resistance R (m^2 K/W) at its interface
-    with the film, as a thin layer: in the interface cells (chi = 1, depth t) the series
+    with the film, as a thin layer: in the layer (chi = 1, thickness t = depth) the series
     resistance t/kappa + R per unit area becomes t/kappa_eff,
 
         kappa_eff = kappa / (1 + kappa R / t),

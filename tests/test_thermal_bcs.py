@@ -239,6 +239,35 @@ def test_kapitza_film_to_substrate():
     assert s["heat_balance_rel"] < 1e-10
 
 
+def test_kapitza_film_to_substrate_gmsh():
+    """fig2a's unstructured (gmsh, mirrored) mesh with a substrate: generated with a resistance it
+    has a conforming slab under the film (gmsh_film.kapitza_layer_thickness) that carries R, so
+    the 1D profile is exact there too (flux q_in into the whole top, electrodes included)."""
+    import fem_peltier as fp
+    from mpi4py import MPI
+
+    from fem_peltier.simulation import run
+
+    R, hs, ks, q_in = 1.0e-3, 1.0e-4, 0.1, 1.0e4  # T <= 340 K: the film stays insulating
+    flux = [f'surface="{s}", type="flux", q={q_in}' for s in ("top", "electrode_negative", "electrode_positive")]
+    cfg = fp.load_config(preset="fig2a", overrides=[
+        "mesh.size=2.5e-4", f"geometry.substrate_thickness={hs}", *NO_SOURCE, "drive.current=1e-6",
+        f"thermal.interface_resistance={R}", _boundary(BOTTOM_T0, *flux)]).resolved()
+    res = run(cfg, out=None, pictures=False)
+    assert res.converged, res.summary["reason"]
+    nodes = _nodal(res.problem, MPI)
+    k, t0 = cfg.material.kappa, cfg.thermal.t0
+    layer = res.problem.kapitza_layer_m
+    film = nodes[nodes[:, 2] >= -1e-12]
+    sub = nodes[nodes[:, 2] <= -layer * (1 - 1e-9)]
+    err = max(_max_error(film, lambda r: t0 + q_in * (hs / ks + R) + q_in * r[:, 2] / k),
+              _max_error(sub, lambda r: t0 + q_in * (r[:, 2] + hs) / ks))
+    print(f"\nKapitza film-to-substrate, gmsh: layer {layer:.3g} m, max nodal error {err:.2e} K (R q = {R * q_in} K)")
+    assert layer == pytest.approx(5e-6, rel=1e-9)  # half the default patch cell size (1e-5 m)
+    assert err < 1e-9 * R * q_in
+    assert res.summary["heat_balance_rel"] < 1e-10
+
+
 # ---------------------------------------------------------------------------------------
 # an end face as the only heat sink
 
