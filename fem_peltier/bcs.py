@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
-from dolfinx import fem
+from dolfinx import fem, la
 from dolfinx import mesh as dmesh
 from petsc4py import PETSc
 
@@ -158,7 +158,13 @@ class HeatSink:
         taken = np.zeros(unknowns.u.x.array.size, dtype=bool)
         all_dofs, all_vals, indicators = [], [], {}
         for c in temps:
-            dofs = fem.locate_dofs_topological(space, facet_tags.dim, facet_tags.find(c.tag))
+            # the surface's dofs as every rank sees them (a rank may hold a dof of the surface
+            # without the facet): which surface a shared dof belongs to is the same on all ranks
+            mark = fem.Function(unknowns.space)
+            mark.x.array[fem.locate_dofs_topological(space, facet_tags.dim, facet_tags.find(c.tag))] = 1.0
+            mark.x.scatter_reverse(la.InsertMode.add)
+            mark.x.scatter_forward()
+            dofs = np.flatnonzero(mark.x.array > 0).astype(np.int32)
             dofs = dofs[~taken[dofs]]
             taken[dofs] = True
             chi = fem.Function(unknowns.space, name=f"chi_{c.surface}")

@@ -421,10 +421,36 @@ def test_convection_serial_equals_two_ranks():
         assert par[key] == pytest.approx(ser[key], rel=1e-10), key
 
 
+def two_sinks_result() -> dict:
+    """Two temperature surfaces that share an edge (the negative end face at 320 K listed first,
+    the bottom at 300 K), convection on top, Joule heat: the nodes of the shared edge belong to
+    the first surface on every rank."""
+    cfg, _ = _slab_config(0.5, [_boundary('surface="electrode_negative", type="temperature", t=320.0', BOTTOM_T0,
+                                          TOP_CONVECTION)])
+    s, nodes = _solve(cfg, (12, 2, 3))
+    edge = nodes[(nodes[:, 0] < 1e-12) & (nodes[:, 2] < 1e-12)]
+    keys = ("T_max_K", "T_mean_K", "voltage_V", "heat_boundary_electrode_negative_W", "heat_boundary_bottom_W",
+            "heat_boundary_top_W", "heat_to_sink_W", "heat_joule_W", "heat_balance_rel")
+    return {"edge_T": edge[:, 3].tolist(), **{k: s[k] for k in keys}}
+
+
+@pytest.mark.mpi
+def test_two_sinks_serial_equals_two_ranks():
+    from cli_runner import helper_json
+
+    par = helper_json(Path(__file__), "two_sinks", ranks=2)
+    ser = two_sinks_result()
+    assert ser["edge_T"] and all(t == 320.0 for t in ser["edge_T"] + par["edge_T"])
+    assert ser["heat_balance_rel"] < 1e-10 and par["heat_balance_rel"] < 1e-10
+    for key in ("T_max_K", "T_mean_K", "voltage_V", "heat_boundary_electrode_negative_W", "heat_boundary_bottom_W",
+                "heat_boundary_top_W", "heat_to_sink_W", "heat_joule_W"):
+        assert par[key] == pytest.approx(ser[key], rel=1e-10), key
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))  # this tree's fem_peltier, not an installed one
     from mpi4py import MPI
 
-    result = {"convection": convection_result}[sys.argv[1]]()
+    result = {"convection": convection_result, "two_sinks": two_sinks_result}[sys.argv[1]]()
     if MPI.COMM_WORLD.rank == 0:
         print(json.dumps(result))
