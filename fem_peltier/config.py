@@ -494,6 +494,14 @@ def _check_consistency(cfg: Config) -> None:
                 "geometry.electrode_length",
                 f"expected 2 * electrode_length < length = {L} m (the patches would overlap), got {e_len} m",
             )
+    if g.electrodes == "ends" and g.substrate_thickness == 0:
+        for i, bc in enumerate(cfg.thermal.boundary or []):
+            if bc.surface in ("x0", "xL"):
+                raise _CrossError(
+                    f"thermal.boundary[{i}].surface",
+                    f"there is no surface '{bc.surface}': with geometry.electrodes = \"ends\" and no substrate the "
+                    f"end faces are the electrodes (electrode_{'negative' if bc.surface == 'x0' else 'positive'})",
+                )
     s = cfg.solver
     if s.t_ceiling is not None and s.t_ceiling <= cfg.thermal.t0:
         raise _CrossError(

@@ -368,6 +368,17 @@ def test_bad_boundary_is_input_error(override, key):
     assert "\n" not in str(exc.value)
 
 
+def test_end_faces_are_electrodes_without_substrate():
+    import fem_peltier as fp
+    from fem_peltier.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        fp.load_config(preset="slab", overrides=[_boundary(BOTTOM_T0, 'surface="x0", type="adiabatic"')])
+    assert exc.value.key == "thermal.boundary[1].surface" and "electrode_negative" in str(exc.value)
+    fp.load_config(preset="slab", overrides=["geometry.substrate_thickness=1e-5",
+                                             _boundary(BOTTOM_T0, 'surface="x0", type="adiabatic"')])
+
+
 def test_cli_bad_boundary_exit_2_nothing_written(tmp_path):
     from cli_runner import python
 
