@@ -34,8 +34,9 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     heat_boundary_<surface>_W is the heat leaving through that surface: the reaction (the
     residual tested with the surface's indicator) on a temperature surface, the integral of
     h (T - t_ambient) on a convection surface, -q times its area on a flux surface. The
-    balance |sum of sources + heat flowing in through flux surfaces - heat_to_sink_W| /
-    (sum of |source| + sum of |flux in|) closes to round-off in a converged state."""
+    balance |sum of sources + heat flowing in through flux surfaces - heat_to_sink_W| / scale,
+    scale = max(sum of |source| + |flux in|, half the sum of |heat_boundary_<surface>_W|),
+    closes to round-off in a converged state."""
     p = problem
     out: dict[str, float] = {}
     for src in p.physics.sources:
@@ -59,7 +60,9 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
                 flux_in -= boundary[c.surface]
     F.destroy()
     total = sum(out.values()) + flux_in
-    denom = sum(abs(v) for v in out.values()) + abs(flux_in)
+    # the scale: the heat generated, or the heat passing through the surfaces if that is more
+    # (heat entering from a hot ambient or surface and leaving elsewhere, with little generated)
+    denom = max(sum(abs(v) for v in out.values()) + abs(flux_in), 0.5 * sum(abs(v) for v in boundary.values()))
     out["heat_to_sink_W"] = sink
     out["heat_balance_rel"] = abs(total - sink) / denom if denom > 0 else 0.0
     for surface, value in boundary.items():

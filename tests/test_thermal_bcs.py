@@ -123,6 +123,7 @@ def test_convection_on_top_no_source_exact():
     assert s["heat_boundary_top_W"] == pytest.approx(flux * area, rel=1e-9)
     assert s["heat_boundary_bottom_W"] == pytest.approx(-flux * area, rel=1e-9)
     assert abs(s["heat_to_sink_W"]) < 1e-9 * abs(flux * area)
+    assert s["heat_balance_rel"] < 1e-9  # relative to the heat passing through (no source)
 
 
 def convection_case():
