@@ -347,6 +347,28 @@ def test_default_equals_explicit_bottom_sink():
     assert sa["heat_boundary_bottom_W"] == sa["heat_to_sink_W"]
 
 
+# Presets at coarse meshes solved by commit 03022d8, before [[thermal.boundary]] existed
+# (repr of the floats). With no boundary array the same numbers come out bit for bit (the
+# whole state vector was also compared, by hash, on fig2a, fig2c, fig2d, slab and fig2a with
+# a substrate).
+BEFORE = {
+    ("fig2d", "mesh.size=2e-4"): (668.3839877655879, 2.8591408035213273, 0.028591136025364942),
+    ("fig2a", "mesh.size=2e-4", "geometry.substrate_thickness=1e-4"): (
+        689.6718518294762, 2.5408137525484236, 0.025412771728516116),
+}
+
+
+@pytest.mark.parametrize("case", list(BEFORE))
+def test_default_is_the_former_sink_bitwise(case):
+    import fem_peltier as fp
+    from fem_peltier.simulation import run
+
+    res = run(fp.load_config(preset=case[0], overrides=list(case[1:])), out=None, pictures=False)
+    s = res.summary
+    assert (s["T_max_K"], s["voltage_V"], s["heat_to_sink_W"]) == BEFORE[case]
+    assert s["heat_boundary_bottom_W"] == s["heat_to_sink_W"]
+
+
 @pytest.mark.parametrize(("override", "key"), [
     ('thermal.boundary=[{surface="topp", type="convection", h=1.0, t_ambient=300.0}]', "thermal.boundary[0].surface"),
     ('thermal.boundary=[{surface="top", type="radiation"}]', "thermal.boundary[0].type"),
