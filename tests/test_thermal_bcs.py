@@ -441,6 +441,16 @@ def test_msh_without_surface_groups(tmp_path):
         CoupledProblem(bad, fm)
     assert exc.value.key == "thermal.boundary[0].surface"
     assert "'x0'" in str(exc.value) and "regenerate" in str(exc.value)
+    # a file with neither: those faces untagged (the mixed current would leak through them)
+    keep = arrays.tri_tags != OTHER
+    arrays.tris, arrays.tri_tags = arrays.tris[keep], arrays.tri_tags[keep]
+    untagged = tmp_path / "untagged.msh"
+    with gmsh_session("untagged") as gmsh:
+        _arrays_to_model(gmsh, arrays)
+        gmsh.write(str(untagged))
+    with pytest.raises(InputError) as exc:
+        load_msh(untagged, cfg)
+    assert exc.value.key == "mesh.file" and "missing physical groups: sides, x0, xL" in str(exc.value)
 
 
 @pytest.mark.mpi
