@@ -12,7 +12,7 @@ import numpy as np
 from dolfinx import mesh as dmesh
 
 from .config import Config
-from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SINK, SUBSTRATE, TOP, FilmMesh
+from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, OTHER, SIDES, SINK, SUBSTRATE, TOP, X0, XL, FilmMesh
 
 
 def box_film_mesh(cfg: Config, n: tuple[int, int, int], n_sub: int = 0, comm: MPI.Comm = MPI.COMM_WORLD) -> FilmMesh:
@@ -46,6 +46,7 @@ def box_film_mesh(cfg: Config, n: tuple[int, int, int], n_sub: int = 0, comm: MP
     tdim = msh.topology.dim
     fdim = tdim - 1
     msh.topology.create_connectivity(fdim, tdim)
+    msh.topology.create_connectivity(tdim, tdim)  # cell dofs of the substrate (mixed form's j = 0 there)
     n_cells = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
     from dolfinx.mesh import compute_midpoints
 
@@ -68,6 +69,9 @@ def box_film_mesh(cfg: Config, n: tuple[int, int, int], n_sub: int = 0, comm: MP
         neg = film & (np.abs(fm[:, 0]) < tol)
         pos = film & (np.abs(fm[:, 0] - L) < tol)
     vals = np.full(bfacets.size, OTHER, dtype=np.int32)
+    vals[(np.abs(fm[:, 1]) < tol) | (np.abs(fm[:, 1] - W) < tol)] = SIDES
+    vals[np.abs(fm[:, 0]) < tol] = X0
+    vals[np.abs(fm[:, 0] - L) < tol] = XL
     vals[top] = TOP
     vals[bottom] = SINK
     vals[neg] = ELECTRODE_NEG

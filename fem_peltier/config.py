@@ -144,12 +144,92 @@ class Drive(_Section):
     )
 
 
-class Thermal(_Section):
-    """Thermal boundary condition and heat-source switches."""
+# [[thermal.boundary]]: the surfaces a condition can name (mesh_data.SURFACE_TAGS) and the keys
+# each type takes besides `surface` and `type`
+BOUNDARY_SURFACES = ("bottom", "top", "sides", "x0", "xL", "electrode_negative", "electrode_positive")
+BOUNDARY_KEYS: dict[str, tuple[str, ...]] = {
+    "temperature": ("t",),
+    "convection": ("h", "t_ambient"),
+    "flux": ("q",),
+    "adiabatic": (),
+}
+SurfaceName = Literal["bottom", "top", "sides", "x0", "xL", "electrode_negative", "electrode_positive"]
 
-    t0: float = Field(300.0, gt=0, description="heat-sink temperature T0 (K)")
+
+class BoundaryCondition(_Section):
+    """One [[thermal.boundary]] entry: the thermal condition on one outer surface."""
+
+    surface: SurfaceName = Field(
+        description='"bottom": the stack\'s bottom face (the substrate\'s, or the film\'s without one); "top": '
+        'the film top z = h outside the electrode patches; "sides": the faces y = 0 and y = W (film and '
+        'substrate); "x0", "xL": the end faces x = 0 and x = L (with geometry.electrodes = "ends" the film\'s '
+        'end faces are the electrodes, so these are the substrate\'s end faces only); "electrode_negative" '
+        '(near x = 0), "electrode_positive" (near x = L): the electrode contact patches'
+    )
+    type: Literal["temperature", "convection", "flux", "adiabatic"] = Field(
+        description='"temperature": T = t; "convection": -kappa dT/dn = h (T - t_ambient); "flux": a heat flux q '
+        'into the stack; "adiabatic": no heat flux'
+    )
+    t: float | None = Field(None, gt=0, description='temperature (K) of a "temperature" surface')
+    h: float | None = Field(None, gt=0, description='heat-transfer coefficient (W/(m^2 K)) of a "convection" surface')
+    t_ambient: float | None = Field(None, gt=0, description='ambient temperature (K) of a "convection" surface')
+    q: float | None = Field(
+        None, description='heat flux (W/m^2) of a "flux" surface; q > 0 flows into the stack (heats it)'
+    )
+
+
+class Thermal(_Section):
+    """Thermal boundary conditions and heat-source switches."""
+
+    t0: float = Field(
+        300.0,
+        gt=0,
+        description="reference temperature T0 (K): the initial temperature and, when thermal.boundary is not "
+        "given, the temperature of the heat sink at the bottom face",
+    )
     joule_heating: bool = Field(True, description="include Joule heat rho |j|^2")
     peltier_heating: bool = Field(True, description="include the interface Peltier heat")
+    boundary: list[BoundaryCondition] | None = Field(
+        None,
+        description="array of tables [[thermal.boundary]], one condition per named surface (keys below); "
+        "every surface not named is adiabatic, and at least one temperature or convection condition is "
+        "needed (else there is no steady state). Not given: T = t0 on the bottom face, every other surface "
+        "adiabatic",
+    )
+    interface_resistance: float = Field(
+        0.0,
+        ge=0,
+        description="thermal boundary (Kapitza) resistance R (m^2 K/W) between film and substrate (a thin "
+        "layer in the substrate cells at the interface) or, without a substrate, between the film and the "
+        "bottom face's sink (a Robin condition); 0 = none (docs/physics.md)",
+    )
+
+    @model_validator(mode="after")
+    def _check_boundaries(self) -> Thermal:
+        if self.boundary is None:
+            return self
+        seen: set[str] = set()
+        sinks = 0
+        for i, bc in enumerate(self.boundary):
+            where = f"thermal.boundary[{i}]"
+            if bc.surface in seen:
+                raise _CrossError(f"{where}.surface", f"surface '{bc.surface}' is named twice in thermal.boundary")
+            seen.add(bc.surface)
+            takes = BOUNDARY_KEYS[bc.type]
+            for key in ("t", "h", "t_ambient", "q"):
+                if getattr(bc, key) is not None and key not in takes:
+                    accepts = ", ".join(takes) if takes else "no value keys"
+                    raise _CrossError(f"{where}.{key}", f'not a key of type "{bc.type}" (it takes {accepts})')
+            for key in takes:
+                if getattr(bc, key) is None:
+                    raise _CrossError(f"{where}.{key}", f'required for type "{bc.type}"')
+            sinks += bc.type in ("temperature", "convection")
+        if sinks == 0:
+            raise _CrossError(
+                "thermal.boundary",
+                'no "temperature" or "convection" surface: the heat has nowhere to go (no steady state)',
+            )
+        return self
 
 
 class Mesh(_Section):
@@ -312,7 +392,15 @@ class Config(_Section):
 
     def to_toml_dict(self) -> dict[str, Any]:
         """Plain dict for TOML output (``None`` values dropped: TOML has no null)."""
-        return {sec: {k: v for k, v in vals.items() if v is not None} for sec, vals in self.model_dump().items()}
+
+        def drop_none(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: drop_none(v) for k, v in value.items() if v is not None}
+            if isinstance(value, list):
+                return [drop_none(v) for v in value]
+            return value
+
+        return {sec: drop_none(vals) for sec, vals in self.model_dump().items()}
 
 
 # Plausibility limits, SI: |value| outside [lo, hi] is taken for a unit mistake (it would
@@ -335,6 +423,7 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
     "material.t_mit": (1e-3, 1e5, "K"),
     "material.hysteresis": (0.0, 1e5, "K"),
     "thermal.t0": (1e-3, 1e5, "K"),
+    "thermal.interface_resistance": (0.0, 1.0, "m^2 K/W"),
     "drive.current": (0.0, 1e6, "A"),
     "drive.voltage": (0.0, 1e9, "V"),
     "drive.load_resistance": (0.0, 1e15, "Ohm"),
@@ -484,6 +573,14 @@ def _check_consistency(cfg: Config) -> None:
                 "geometry.electrode_length",
                 f"expected 2 * electrode_length < length = {L} m (the patches would overlap), got {e_len} m",
             )
+    if g.electrodes == "ends" and g.substrate_thickness == 0:
+        for i, bc in enumerate(cfg.thermal.boundary or []):
+            if bc.surface in ("x0", "xL"):
+                raise _CrossError(
+                    f"thermal.boundary[{i}].surface",
+                    f"there is no surface '{bc.surface}': with geometry.electrodes = \"ends\" and no substrate the "
+                    f"end faces are the electrodes (electrode_{'negative' if bc.surface == 'x0' else 'positive'})",
+                )
     s = cfg.solver
     if s.t_ceiling is not None and s.t_ceiling <= cfg.thermal.t0:
         raise _CrossError(
@@ -741,12 +838,18 @@ def _to_input_error(exc: ValidationError) -> InputError:
     ctx_err = err.get("ctx", {}).get("error")
     if isinstance(ctx_err, _CrossError):
         return InputError(ctx_err.key, ctx_err.message)
-    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-after", "float", "int")))
+    loc = ".".join(
+        str(p) for p in err["loc"] if not (str(p).startswith("function-after") or str(p) in ("float", "int"))
+    )
+    loc = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", loc)  # list items: thermal.boundary[0].h
     typ = err["type"]
     if typ == "extra_forbidden":
         parts = loc.split(".")
         if len(parts) == 1:
             return InputError(loc, f"unknown section; expected one of {', '.join(Config.model_fields)}")
+        if re.match(r"thermal\.boundary\[\d+\]\.", loc):
+            known = ", ".join(BoundaryCondition.model_fields)
+            return InputError(loc, f"unknown key; a [[thermal.boundary]] entry accepts {known}")
         section_cls = Config.model_fields[parts[0]].annotation
         known = ", ".join(section_cls.model_fields) if isinstance(section_cls, type) else ""
         return InputError(loc, f"unknown key; [{parts[0]}] accepts {known}")

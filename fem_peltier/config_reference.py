@@ -7,7 +7,7 @@ import types
 import typing
 from typing import Any
 
-from .config import Config
+from .config import BOUNDARY_KEYS, BoundaryCondition, Config
 from .property_laws import PropertyLaw
 
 
@@ -23,6 +23,8 @@ def _type_name(annotation: Any) -> str:
         return text + (" or none" if type(None) in typing.get_args(annotation) else "")
     if origin is dict:
         return "table of " + _type_name(typing.get_args(annotation)[1])
+    if origin is list:
+        return "array of tables"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -96,4 +98,28 @@ def schema_markdown() -> str:
             cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines.append("")
+        if sec_name == "thermal":
+            lines += _boundary_table()
     return "\n".join(lines)
+
+
+def _boundary_table() -> list[str]:
+    """The keys of one [[thermal.boundary]] entry."""
+    doc = " ".join((BoundaryCondition.__doc__ or "").split())
+    takes = "; ".join(f'"{t}": {", ".join(k) if k else "none"}' for t, k in BOUNDARY_KEYS.items())
+    lines = [
+        "### [[thermal.boundary]]",
+        "",
+        f"{doc} `surface` and `type` are required; the value keys each type takes ({takes}) are required "
+        "for it and refused for the others. Sign convention of `q`: heat flowing into the stack is "
+        "positive. The conditions and their closed-form tests are in docs/physics.md (Thermal boundary "
+        "conditions).",
+        "",
+        "| key | type | allowed | description |",
+        "|---|---|---|---|",
+    ]
+    for key, field in BoundaryCondition.model_fields.items():
+        cells = [f"`{key}`", _type_name(field.annotation), _constraints(field), field.description or ""]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    return lines

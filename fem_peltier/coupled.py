@@ -18,6 +18,7 @@ compiled forms, which are rebuilt when those facets change.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
@@ -28,14 +29,14 @@ from dolfinx import mesh as dmesh
 from petsc4py import PETSc
 
 from . import electrical, thermal
-from .bcs import Electrodes, HeatSink, check_patches
+from .bcs import Electrodes, HeatSink, check_patches, check_surfaces, thermal_conditions
 from .config import Config, ResolvedConfig
 from .drive import CURRENT as CURRENT_DRIVE
 from .drive import VOLTAGE, Drive, potential_ratio
 from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns, field_specs
 from .linalg import LinearSolver, default_options, owned_is
 from .materials import Materials
-from .mesh import ELECTRODE_POS, FILM, FilmMesh
+from .mesh import ELECTRODE_POS, FILM, SUBSTRATE, FilmMesh
 from .newton import BorderedNewton, NewtonForms, NewtonReport, jacobian_matrix
 from .phase import cell_centroids, cell_mean_temperature, jump_facets
 from .state import State
@@ -117,8 +118,47 @@ class CoupledProblem:
 
         # --- boundary conditions ------------------------------------------------------------
         self.electrodes = Electrodes.create(uk, fm, self.has_substrate)
-        self.sink = HeatSink.on_facets(uk, fm.facet_tags, th.t0)
-        check_patches(self.electrodes, self.sink, self.comm)
+        # thermal surface conditions: temperature surfaces are the sink's dofs, convection
+        # and flux surfaces residual terms (bcs.py); heat_boundary_forms: heat leaving (W)
+        self.thermal_conditions = thermal_conditions(cfg)
+        check_surfaces(cfg, fm.facet_tags, self.comm)
+        self.sink = HeatSink.on_surfaces(uk, fm.facet_tags, self.thermal_conditions, th.t0)
+        boundary_terms: list[Term] = []
+        self.heat_boundary_forms: dict[str, ufl.Form] = {}
+        for c in self.thermal_conditions:
+            if c.type == "convection":
+                h, t_amb = fem.Constant(msh, c.value), fem.Constant(msh, c.t_ambient)
+                form = thermal.robin_form(self.T, w, h, t_amb, self.ds(c.tag))
+                self.heat_boundary_forms[c.surface] = h * (self.T - t_amb) * self.ds(c.tag)
+            elif c.type == "flux":
+                q = fem.Constant(msh, c.value)
+                form = thermal.flux_form(w, q, self.ds(c.tag))
+                self.heat_boundary_forms[c.surface] = -q * self.ds(c.tag)
+            else:
+                continue
+            boundary_terms.append(Term(f"heat_boundary_{c.surface}", "thermal", form))
+        check_patches(
+            self.electrodes,
+            self.sink,
+            self.comm,
+            has_robin=any(c.type == "convection" for c in self.thermal_conditions),
+        )
+        # Kapitza resistance between film and substrate: a thin layer (thermal.interface_resistance)
+        kappa_sub = self.materials.kappa_substrate
+        if th.interface_resistance > 0 and self.has_substrate:
+            chi_layer, depth = thermal.interface_layer(msh, fm.cell_tags, SUBSTRATE)
+            R = fem.Constant(msh, float(th.interface_resistance))
+            kappa_sub = thermal.with_interface_resistance(kappa_sub, R, chi_layer, fem.Constant(msh, depth))
+            self.kapitza_layer_m = depth
+            if depth > 0.25 * g.substrate_thickness:
+                logging.getLogger("fem_peltier").warning(
+                    "thermal.interface_resistance: the substrate cells at the interface reach %.3g m deep (%.0f%% "
+                    "of the substrate), so the layer carrying R also lowers the substrate's lateral conduction "
+                    "there: use a generated mesh (it has a thin slab under the film) or write the .msh with the "
+                    "resistance set (docs/physics.md)",
+                    depth,
+                    100 * depth / g.substrate_thickness,
+                )
 
         # --- the physics terms ----------------------------------------------------------------
         dxf = self.dx(FILM)
@@ -146,7 +186,8 @@ class CoupledProblem:
         self.physics = Physics(
             [
                 Term("electrical_conduction", "electrical", el.residual),
-                *conduction_terms(self.T, w, self.kappa, self.materials.kappa_substrate, self.dx, self.has_substrate),
+                *conduction_terms(self.T, w, self.kappa, kappa_sub, self.dx, self.has_substrate),
+                *boundary_terms,
             ],
             [
                 HeatSource("joule", self.joule_on * self.joule_expr, self.joule_on, FILM_CELLS, "joule_heat_W_m3"),
@@ -174,6 +215,7 @@ class CoupledProblem:
         length, V0 = g.length, self.V
         uk.interpolate(POTENTIAL, lambda x: V0 * x[0] / length)
         self.electrodes.impose(self.u.x.array, self.V)
+        self.sink.impose(self.u.x.array)
         self.u.x.scatter_forward()
 
         # --- linear algebra, built once ---------------------------------------------------------

@@ -27,9 +27,16 @@ def integrate(problem: CoupledProblem, integrand) -> float:
 
 
 def heat_terms(problem: CoupledProblem) -> dict[str, float]:
-    """Every heat source of the problem (heat_<name>_W: Joule, Peltier, ...) and the heat into
-    the sink (the reaction: the residual tested with the sink indicator), W; the balance
-    |sum of sources - sink| / sum of |source| closes to round-off in a converged state."""
+    """Every heat source of the problem (heat_<name>_W: Joule, Peltier, ...), the heat leaving
+    through each thermal boundary surface and the total leaving through the temperature and
+    convection surfaces (heat_to_sink_W), W.
+
+    heat_boundary_<surface>_W is the heat leaving through that surface: the reaction (the
+    residual tested with the surface's indicator) on a temperature surface, the integral of
+    h (T - t_ambient) on a convection surface, -q times its area on a flux surface. The
+    balance |sum of sources + heat flowing in through flux surfaces - heat_to_sink_W| / scale,
+    scale = max(sum of |source| + |flux in|, half the sum of |heat_boundary_<surface>_W|),
+    closes to round-off in a converged state."""
     p = problem
     out: dict[str, float] = {}
     for src in p.physics.sources:
@@ -40,12 +47,27 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     fpetsc.assemble_vector(F, p.F_form)
     F.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     sink = -F.dot(p.sink.indicator.x.petsc_vec)
+    boundary: dict[str, float] = {}
+    flux_in = 0.0
+    for c in getattr(p, "thermal_conditions", []):
+        if c.type == "temperature" and c.surface in p.sink.surface_indicators:
+            boundary[c.surface] = -F.dot(p.sink.surface_indicators[c.surface].x.petsc_vec)
+        elif c.type in ("convection", "flux"):
+            boundary[c.surface] = integrate(p, p.heat_boundary_forms[c.surface])
+            if c.type == "convection":
+                sink += boundary[c.surface]
+            else:
+                flux_in -= boundary[c.surface]
     F.destroy()
-    total = sum(out.values())
-    denom = sum(abs(v) for v in out.values())
+    total = sum(out.values()) + flux_in
+    # the scale: the heat generated, or the heat passing through the surfaces if that is more
+    # (heat entering from a hot ambient or surface and leaving elsewhere, with little generated)
+    denom = max(sum(abs(v) for v in out.values()) + abs(flux_in), 0.5 * sum(abs(v) for v in boundary.values()))
     out.setdefault("heat_thomson_W", 0.0)  # reported always: 0 when S does not depend on T
     out["heat_to_sink_W"] = sink
     out["heat_balance_rel"] = abs(total - sink) / denom if denom > 0 else 0.0
+    for surface, value in boundary.items():
+        out[f"heat_boundary_{surface}_W"] = value
     out.update(peltier_flux_form(p))
     return out
 

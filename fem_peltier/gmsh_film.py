@@ -22,9 +22,12 @@ from .mesh_data import (
     FILM,
     GROUP_NAMES,
     OTHER,
+    SIDES,
     SINK,
     SUBSTRATE,
     TOP,
+    X0,
+    XL,
     MeshArrays,
 )
 
@@ -192,6 +195,18 @@ def _vertex_bbox(gmsh: Any, dim: int, tag: int) -> npt.NDArray[np.float64]:
     return np.concatenate([xyz.min(axis=0), xyz.max(axis=0)])
 
 
+def kapitza_layer_thickness(cfg: ResolvedConfig) -> float:
+    """Thickness (m) of the substrate slab under the film that carries a Kapitza resistance
+    (thermal.interface_resistance) on point-electrode meshes: half the
+    patch cell size, at most a quarter of the substrate; 0 when there is none. Cells larger than
+    the slab is thick span it (the structured "ends" meshes give it one cell layer), so every
+    cell in it has its vertices on z = 0 and z = -thickness: a uniform layer."""
+    g = cfg.geometry
+    if cfg.thermal.interface_resistance <= 0 or g.substrate_thickness <= 0:
+        return 0.0
+    return min(0.25 * g.substrate_thickness, 0.5 * cfg.mesh.electrode_size)
+
+
 def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
     """Build and mesh the half x <= L/2 in the current gmsh model, with physical groups.
 
@@ -207,7 +222,11 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
     occ = gmsh.model.occ
     tools = []
     film = occ.addBox(0.0, 0.0, 0.0, half, W, h)
-    if hs > 0:
+    layer = kapitza_layer_thickness(cfg) / u
+    if hs > 0 and layer > 0:  # the substrate in two slabs: the Kapitza layer on top
+        tools.append((3, occ.addBox(0.0, 0.0, -layer, half, W, layer)))
+        tools.append((3, occ.addBox(0.0, 0.0, -hs, half, W, hs - layer)))
+    elif hs > 0:
         tools.append((3, occ.addBox(0.0, 0.0, -hs, half, W, hs)))
     if g.electrodes == "point":
         tools.append((2, occ.addRectangle(0.0, 0.5 * W - 0.5 * e_w, h, e_len, e_w)))
@@ -239,6 +258,10 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
             groups[SINK].append(s)
         elif g.electrodes == "ends" and abs(x1) < tol and z0 > -tol:
             groups[ELECTRODE_NEG].append(s)
+        elif abs(x1) < tol:
+            groups[X0].append(s)  # becomes XL in the mirror image
+        elif abs(y1 - y0) < tol:
+            groups[SIDES].append(s)
         else:
             groups[OTHER].append(s)
     gmsh.model.addPhysicalGroup(3, film_vols, FILM, name=GROUP_NAMES[FILM])
@@ -258,8 +281,10 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
                 n = nx
             elif y1 - y0 > tol:
                 n = ny
+            elif z0 > -tol:
+                n = nz
             else:
-                n = nz if z0 > -tol else nzs
+                n = 1 if layer > 0 and z1 > -tol else nzs  # the Kapitza slab: one cell layer
             gmsh.model.mesh.setTransfiniteCurve(c, n + 1)
         for _, s in gmsh.model.getEntities(2):
             gmsh.model.mesh.setTransfiniteSurface(s)
@@ -354,7 +379,11 @@ def _mirror(a: MeshArrays, length: float) -> MeshArrays:
     xr[:, 0] = length - xr[:, 0]
     tets_r = image[a.tets][:, [1, 0, 2, 3]]  # swap two nodes: keep positive orientation
     tris_r = image[a.tris][:, [1, 0, 2]]
-    tri_tags_r = np.where(a.tri_tags == ELECTRODE_NEG, ELECTRODE_POS, a.tri_tags).astype(np.int32)
+    swap = {ELECTRODE_NEG: ELECTRODE_POS, X0: XL}
+    tri_tags_r = a.tri_tags.copy()
+    for tag, image_tag in swap.items():
+        tri_tags_r[a.tri_tags == tag] = image_tag
+    tri_tags_r = tri_tags_r.astype(np.int32)
     return MeshArrays(
         np.vstack([x, xr]),
         np.vstack([a.tets, tets_r]),

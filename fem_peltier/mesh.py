@@ -15,8 +15,10 @@ ghosting so that interior-facet (dS) integrals work in parallel.
 Tags (also the physical group numbers of a saved .msh, see GROUP_NAMES):
 cells FILM = 1, SUBSTRATE = 2; facets ELECTRODE_NEG = 11 (near x = 0),
 ELECTRODE_POS = 12 (near x = L), SINK = 20 (bottom of the stack, held at T0),
-TOP = 21 (free film top z = h without the electrodes), OTHER = 22 (every other
-outer face). Interior facets (the film/substrate interface) are untagged.
+TOP = 21 (free film top z = h without the electrodes), SIDES = 23 (the faces y = 0
+and y = W, film and substrate), X0 = 24 and XL = 25 (the end faces x = 0 and x = L
+that are not electrodes). OTHER = 22 is what a .msh file written before SIDES/X0/XL
+existed calls those faces. Interior facets (the film/substrate interface) are untagged.
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ from .mesh_data import (
     FILM,
     GROUP_NAMES,
     OTHER,
+    SIDES,
     SINK,
     SUBSTRATE,
+    SURFACE_TAGS,
     TOP,
+    X0,
+    XL,
     FilmMesh,
     bcast_result,
     to_dolfinx,
@@ -50,9 +56,13 @@ __all__ = [
     "FILM",
     "GROUP_NAMES",
     "OTHER",
+    "SIDES",
     "SINK",
     "SUBSTRATE",
+    "SURFACE_TAGS",
     "TOP",
+    "X0",
+    "XL",
     "FilmMesh",
     "check_budget",
     "create_mesh",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 FILM, SUBSTRATE = 1, 2
 ELECTRODE_NEG, ELECTRODE_POS = 11, 12
 SINK, TOP, OTHER = 20, 21, 22
+SIDES, X0, XL = 23, 24, 25  # the faces y = 0 and y = W; the end faces x = 0 and x = L
 GROUP_NAMES: dict[int, str] = {
     FILM: "film",
     SUBSTRATE: "substrate",
@@ -30,9 +31,25 @@ GROUP_NAMES: dict[int, str] = {
     SINK: "sink",
     TOP: "top",
     OTHER: "other",
+    SIDES: "sides",
+    X0: "x0",
+    XL: "xL",
 }
 CELL_GROUPS = (FILM, SUBSTRATE)
-FACET_GROUPS = (ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, OTHER)
+FACET_GROUPS = (ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, OTHER, SIDES, X0, XL)
+# Thermal surface names of [[thermal.boundary]] -> facet tag. The outer surface is split
+# into disjoint parts: with electrodes = "ends" the film's end faces are the electrode
+# patches, and x0 / xL are then the substrate's end faces only. A .msh file written
+# before the sides/x0/xL groups existed tags these faces "other" (OTHER).
+SURFACE_TAGS: dict[str, int] = {
+    "bottom": SINK,
+    "top": TOP,
+    "sides": SIDES,
+    "x0": X0,
+    "xL": XL,
+    "electrode_negative": ELECTRODE_NEG,
+    "electrode_positive": ELECTRODE_POS,
+}
 
 _T = TypeVar("_T")
 
@@ -43,7 +60,7 @@ class FilmMesh:
 
     mesh: dolfinx.mesh.Mesh
     cell_tags: dolfinx.mesh.MeshTags  # FILM / SUBSTRATE
-    facet_tags: dolfinx.mesh.MeshTags  # ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, OTHER
+    facet_tags: dolfinx.mesh.MeshTags  # ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, SIDES, X0, XL (OTHER)
     source: str  # "generated" or the path of the .msh file read
 
 

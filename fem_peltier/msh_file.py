@@ -21,9 +21,12 @@ from .mesh_data import (
     FILM,
     GROUP_NAMES,
     OTHER,
+    SIDES,
     SINK,
     SUBSTRATE,
     TOP,
+    X0,
+    XL,
     FilmMesh,
     MeshArrays,
     bcast_result,
@@ -119,9 +122,15 @@ def _read_checked(p: Path, cfg: ResolvedConfig) -> MeshArrays:
         except Exception as exc:  # noqa: BLE001
             raise bad(f"unreadable or truncated mesh ({type(exc).__name__}: {exc})") from None
     g = cfg.geometry
-    required = [FILM, ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, OTHER]
+    required = [FILM, ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP]
     if g.substrate_thickness > 0:
         required.append(SUBSTRATE)
+    # the other outer faces: "sides", "x0", "xL" ("other" in files written before those existed;
+    # no "x0"/"xL" when the end faces are the electrodes and there is no substrate)
+    if GROUP_NAMES[OTHER] not in found:
+        required.append(SIDES)
+        if not (g.electrodes == "ends" and g.substrate_thickness == 0):
+            required += [X0, XL]
     missing = [GROUP_NAMES[t] for t in required if GROUP_NAMES[t] not in found]
     if missing:
         raise bad(f"missing physical groups: {', '.join(missing)} (expected names {', '.join(GROUP_NAMES.values())})")

@@ -2,11 +2,13 @@
 
     -div(kappa grad T) = rho |j|^2 - T j . grad S
 
-with T = T0 on the heat-sink face and no flux elsewhere. The phase m is constant
-in each cell, so grad S is a sum of surface deltas on the facets where the phase
-changes (Peltier) plus, when S depends on T, the volume part (dS/dT) grad T
-inside each cell (Thomson, -T (dS/dT) j . grad T). The Peltier term is the facet
-integral
+with, on each outer surface (bcs.py, [[thermal.boundary]]), a temperature T = t, a
+convection (Robin) condition -kappa dT/dn = h (T - t_ambient), a flux
+-kappa dT/dn = -q (q > 0 flows in) or no flux; by default T = T0 on the bottom face
+and no flux elsewhere. The phase m is constant in each cell, so grad S is a sum of
+surface deltas on the facets where the phase changes (Peltier) plus, when S depends on
+T, the volume part (dS/dT) grad T inside each cell (Thomson, -T (dS/dT) j . grad T).
+The Peltier term is the facet integral
 
     + integral over F of avg(T) jump(S, n) . avg(j) avg(w) dS,
 
@@ -18,7 +20,11 @@ side of a facet is '+'.
 
 from __future__ import annotations
 
+from mpi4py import MPI  # noqa: F401  (first: loads libmpi before dolfinx/petsc4py)
+import numpy as np
 import ufl
+from dolfinx import fem
+from dolfinx import mesh as dmesh
 
 
 def conduction(T, w, kappa, dx) -> ufl.Form:
@@ -35,3 +41,49 @@ def peltier_facet_density(T, S, j, n):
     """Interface Peltier heat per unit area, avg(T) jump(S, n) . avg(j) (W/m^2)."""
     jump_S = S("+") * n("+") + S("-") * n("-")
     return ufl.avg(T) * ufl.dot(jump_S, ufl.avg(j))
+
+
+def robin_form(T, w, h, t_ambient, ds) -> ufl.Form:
+    """Convection (Robin) condition -kappa dT/dn = h (T - t_ambient): + integral of h (T - t_amb) w (W)."""
+    return h * (T - t_ambient) * w * ds
+
+
+def flux_form(w, q, ds) -> ufl.Form:
+    """Prescribed heat flux q into the body (W/m^2, q > 0 heats): - integral of q w (W)."""
+    return -(q * w * ds)
+
+
+def interface_layer(msh: dmesh.Mesh, cell_tags: dmesh.MeshTags, substrate_tag: int) -> tuple[fem.Function, float]:
+    """The Kapitza layer: the substrate slab -t < z < 0 under the film, t the largest depth of
+    the substrate cells that touch the interface z = 0 (a vertex on it). Returns (chi, t): chi
+    a DG0 function, 1 on the substrate cells with every vertex in -t <= z <= 0 (local cells
+    including ghosts). On meshes with a mesh plane at z = -t (box meshes, the layered "ends"
+    meshes, point-electrode meshes generated with a resistance: gmsh_film.kapitza_layer_thickness)
+    these cells fill the slab exactly."""
+    tdim = msh.topology.dim
+    Q0 = fem.functionspace(msh, ("DG", 0))
+    chi = fem.Function(Q0, name="kapitza_layer")
+    n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
+    z = msh.geometry.x[:, 2]
+    zc = z[msh.geometry.dofmap[:n_loc]]  # (cells, vertices): z of each cell's vertices
+    scale = msh.comm.allreduce(float(np.abs(z).max(initial=0.0)), op=MPI.MAX)
+    tol = 1e-9 * scale
+    sub = np.zeros(n_loc, dtype=bool)
+    sub[cell_tags.find(substrate_tag)] = True
+    touching = sub & (np.abs(zc) <= tol).any(axis=1)
+    depth = float(-zc[touching].min(initial=0.0))
+    depth = msh.comm.allreduce(depth, op=MPI.MAX)
+    layer = sub & (zc >= -depth - tol).all(axis=1)
+    chi.x.array[Q0.dofmap.list[:n_loc, 0][layer]] = 1.0
+    return chi, depth
+
+
+def with_interface_resistance(kappa, R, chi, depth: float):
+    """Conductivity of the substrate with a Kapitza resistance R (m^2 K/W) at its interface
+    with the film, as a thin layer: in the layer (chi = 1, thickness t = depth) the series
+    resistance t/kappa + R per unit area becomes t/kappa_eff,
+
+        kappa_eff = kappa / (1 + kappa R / t),
+
+    so that heat crossing the layer normally sees exactly the resistance R more (docs/physics.md)."""
+    return kappa / (1.0 + chi * kappa * R / depth)

@@ -87,7 +87,8 @@ def test_physical_groups_in_saved_msh(tmp_path: Path) -> None:
     path = fm.write_msh(cfg_of("fig2a", COARSE + SUB), tmp_path / "a.msh")
     md = dolfinx.io.gmsh.read_from_msh(str(path), MPI.COMM_SELF, 0, gdim=3)
     groups = {name: (pg.dim, pg.tag) for name, pg in md.physical_groups.items()}
-    expected = {name: (3 if tag in fm.CELL_GROUPS else 2, tag) for tag, name in fm.GROUP_NAMES.items()}
+    # every group but "other", which generated meshes leave empty (the faces are sides, x0, xL)
+    expected = {name: (3 if tag in fm.CELL_GROUPS else 2, tag) for tag, name in fm.GROUP_NAMES.items() if tag != fm.OTHER}
     assert groups == expected
     assert md.cell_tags is not None and md.facet_tags is not None
 
@@ -105,7 +106,10 @@ def test_point_electrodes_areas_and_volumes(meshes, case: str) -> None:
     assert r["substrate"] == pytest.approx(L * W * hs, rel=1e-10, abs=1e-30)
     assert r["top"] == pytest.approx(L * W - 2 * patch, rel=1e-10)
     assert r["sink"] == pytest.approx(L * W, rel=1e-10)
-    assert r["other"] == pytest.approx(2 * (L + W) * (h + hs), rel=1e-10)
+    assert r["other"] == 0.0
+    assert r["sides"] == pytest.approx(2 * L * (h + hs), rel=1e-10)
+    assert r["x0"] == pytest.approx(W * (h + hs), rel=1e-10)  # also after mirroring: xL
+    assert r["xL"] == pytest.approx(W * (h + hs), rel=1e-10)
 
 
 @pytest.mark.parametrize("case", ["ends", "ends_sub"])
@@ -118,7 +122,10 @@ def test_end_electrodes(meshes, case: str) -> None:
     assert r["electrode_pos"] == pytest.approx(W * h, rel=1e-10)
     assert r["top"] == pytest.approx(L * W, rel=1e-10)
     assert r["sink"] == pytest.approx(L * W, rel=1e-10)
-    assert r["other"] == pytest.approx(2 * L * (h + hs) + 2 * W * hs, rel=1e-10)
+    assert r["other"] == 0.0
+    assert r["sides"] == pytest.approx(2 * L * (h + hs), rel=1e-10)
+    assert r["x0"] == pytest.approx(W * hs, rel=1e-10, abs=1e-30)  # the substrate's end faces only
+    assert r["xL"] == pytest.approx(W * hs, rel=1e-10, abs=1e-30)
     assert r["film"] == pytest.approx(L * W * h, rel=1e-10)
     assert r["substrate"] == pytest.approx(L * W * hs, rel=1e-10, abs=1e-30)
     # the slab preset: >= 8 cell layers through the film, well under 60k cells
