@@ -34,6 +34,8 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     out: dict[str, float] = {}
     for src in p.physics.sources:
         out[src.summary_key] = p.comm.allreduce(fem.assemble_scalar(p.power_form(src)), op=MPI.SUM)
+    # the contact source exists only with material.seebeck_electrode; its key is always reported
+    out.setdefault("heat_contact_peltier_W", 0.0)
     F = fpetsc.create_vector(p.U)
     with F.localForm() as loc:
         loc.set(0.0)

@@ -12,6 +12,10 @@ jump(S, n) = S('+') n('+') + S('-') n('-'). It releases T (S_I - S_M) I where a
 current I crosses from the insulator (higher S) into the metal, and absorbs as
 much where it flows the other way. The expression is independent of which
 side of a facet is '+'.
+
+At the film/electrode contacts (material.seebeck_electrode = S_e) the same physics
+releases T (S - S_e) j . n per unit area, n the outward normal of the film: heating
+where current leaves the film into a metal of lower S, cooling where it enters from one.
 """
 
 from __future__ import annotations
@@ -28,3 +32,8 @@ def peltier_facet_density(T, S, j, n):
     """Interface Peltier heat per unit area, avg(T) jump(S, n) . avg(j) (W/m^2)."""
     jump_S = S("+") * n("+") + S("-") * n("-")
     return ufl.avg(T) * ufl.dot(jump_S, ufl.avg(j))
+
+
+def contact_peltier_density(T, S, S_electrode, j, n):
+    """Contact Peltier heat per unit area on a film boundary facet, T (S - S_e) j . n (W/m^2)."""
+    return T * (S - S_electrode) * ufl.dot(j, n)
