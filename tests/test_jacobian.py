@@ -28,3 +28,14 @@ def test_jacobian_pattern_and_action(disc, ranks):
     assert out["peltier_facets"] == out["interior_film_facets"] > 1000
     assert out["whole_rel_error"] < 1e-6
     assert out["peltier_rel_error"] < 1e-6
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize("disc", ["p1", "mixed"])
+def test_jacobian_with_seebeck_emf_and_contacts(disc, ranks):
+    """The same with j = -sigma (grad phi + S grad T) and the contact Peltier heat on."""
+    out = helper_json(HERE / "jacobian_check.py", disc, "emf", ranks=ranks)
+    print(out)
+    assert out["peltier_facets"] == out["interior_film_facets"] > 1000
+    for part in ("whole", "peltier", "electrical", "contact"):
+        assert out[f"{part}_rel_error"] < 1e-6, part
