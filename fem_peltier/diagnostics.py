@@ -27,7 +27,8 @@ def integrate(problem: CoupledProblem, integrand) -> float:
 
 
 def heat_terms(problem: CoupledProblem) -> dict[str, float]:
-    """Every heat source of the problem (heat_<name>_W: Joule, Peltier, ...) and the heat into
+    """Every heat source of the problem (heat_<name>_W: Joule, Peltier, contact Peltier, ...; the
+    contact key is 0 without material.seebeck_electrode) and the heat into
     the sink (the reaction: the residual tested with the sink indicator), W; the balance
     |sum of sources - sink| / sum of |source| closes to round-off in a converged state."""
     p = problem
@@ -57,6 +58,11 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
     With div j = 0, -T j . grad S = S j . grad T - div(T S j), so
 
         P = integral over the film of S j . grad T  -  integral over the electrodes of T S j . n.
+
+    It holds as well with the Seebeck EMF in j (it uses only div j = 0 and the continuity of
+    j . n), and it is the interface heat alone: the contact Peltier heat (heat_contact_peltier_W,
+    T (S - S_e) j . n on the electrodes) adds to P to give the whole path's
+    S j . grad T - T S_e j . n.
 
     It equals the facet-jump form exactly only when the normal current is continuous
     across facets (solver.current_discretization = "mixed"); with the P1 potential the

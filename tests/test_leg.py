@@ -140,3 +140,18 @@ def test_leg_maximum_temperature_difference(discretization):
     assert T_H - res["T_c"] == pytest.approx(T_H - t_c, rel=rel)
     for factor in (0.9, 1.1):
         assert solve_leg(factor * i_opt, discretization)["T_c"] > res["T_c"]
+
+
+def test_keys_default_off_and_validated():
+    """Both keys default to the paper's model; the contact key is a number in V/K or absent."""
+    import fem_peltier as fp
+    from fem_peltier.errors import InputError
+
+    cfg = fp.load_config()
+    assert cfg.thermal.seebeck_emf is False and cfg.material.seebeck_electrode is None
+    assert "seebeck_electrode" not in cfg.to_toml_dict()["material"]  # absent stays absent in config.toml
+    cfg = fp.load_config(overrides=["thermal.seebeck_emf=true", "material.seebeck_electrode=-1.5e-6"])
+    assert cfg.thermal.seebeck_emf is True and cfg.material.seebeck_electrode == -1.5e-6
+    for bad in ("thermal.seebeck_emf=1", "material.seebeck_electrode=5.0", 'material.seebeck_electrode="x"'):
+        with pytest.raises(InputError):
+            fp.load_config(overrides=[bad])
