@@ -30,8 +30,7 @@ def test_jacobian_pattern_and_action(disc, ranks):
     assert out["peltier_rel_error"] < 1e-6
 
 
-@pytest.mark.parametrize("ranks", [1, 2])
-@pytest.mark.parametrize("disc", ["p1", "mixed"])
+@pytest.mark.parametrize(("disc", "ranks"), [("p1", 1), ("mixed", 1), ("mixed", 2)])
 def test_jacobian_with_seebeck_emf_and_contacts(disc, ranks):
     """The same with j = -sigma (grad phi + S grad T) and the contact Peltier heat on."""
     out = helper_json(HERE / "jacobian_check.py", disc, "emf", ranks=ranks)

@@ -127,7 +127,7 @@ def test_solution_is_the_mirror_image(runs):
 # --- the same with the Seebeck EMF and contact Peltier heat (issue 16) --------------------------
 # S_e = 0.2 mV/K differs from both S_M = 0 and S_I = 2 mV/K, so every contact carries Peltier
 # heat (here both contacts are metal: the one where the current leaves the film is cooled,
-# the other heated; S_e = 1 mV/K heats the positive contact into a runaway at 10 mA).
+# the other heated; with S_e = 1 mV/K the continuation finds no state at 10 mA).
 # Mirrored, the thermoelectric voltage reverses with the current (V(-I) = -V(+I)) and what
 # one contact releases at +I the other releases at -I.
 EMF_OVERRIDES = ["thermal.seebeck_emf=true", "material.seebeck_electrode=2e-4"]
