@@ -91,6 +91,12 @@ class Material(_Section):
     )
     t_mit: float = Field(360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)")
     hysteresis: float = Field(0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2")
+    seebeck_electrode: float | None = Field(
+        None,
+        description="Seebeck coefficient S_e of the electrode metal (V/K): where current crosses a film/electrode "
+        "contact the Peltier heat T (S_film - S_e) j.n is released (n out of the film); absent = no contact "
+        "Peltier heat (the paper's model)",
+    )
 
     @field_validator(*LAW_KEYS, mode="before")
     @classmethod
@@ -189,6 +195,12 @@ class Thermal(_Section):
     )
     joule_heating: bool = Field(True, description="include Joule heat rho |j|^2")
     peltier_heating: bool = Field(True, description="include the interface Peltier heat")
+    seebeck_emf: bool = Field(
+        False,
+        description="include the Seebeck EMF in the current, j = sigma (-grad phi - S grad T) with phi the "
+        "electrochemical potential (the voltage then includes the thermoelectric voltage); false = j = -sigma "
+        "grad phi (the paper's model)",
+    )
     boundary: list[BoundaryCondition] | None = Field(
         None,
         description="array of tables [[thermal.boundary]], one condition per named surface (keys below); "
@@ -417,6 +429,7 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
     "material.rho_metal": (1e-12, 1e12, "Ohm m"),
     "material.seebeck_insulator": (0.0, 1.0, "V/K"),
     "material.seebeck_metal": (0.0, 1.0, "V/K"),
+    "material.seebeck_electrode": (0.0, 1.0, "V/K"),
     "material.kappa": (1e-6, 1e6, "W/(m K)"),
     "material.kappa_substrate": (1e-6, 1e6, "W/(m K)"),
     "material.kappa_metal": (1e-6, 1e6, "W/(m K)"),

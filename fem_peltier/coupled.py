@@ -3,7 +3,8 @@
 Unknowns: the potential phi, the temperature T and (mixed form) the current j, by
 name (fields.py); under current or source control also the electrode voltage V.
 
-    F_e(phi, T) = 0       div(sigma(m) grad phi) = 0          (electrical.py)
+    F_e(phi, T) = 0       div(sigma(m) (grad phi + S grad T)) = 0  (electrical.py; S grad T
+                          only with thermal.seebeck_emf)
     F_T(phi, T) = 0       -div(kappa grad T) = sum of sources (terms.py: Joule, Peltier)
     I(phi, T)   = I_target(V)                                 (drive.py)
 
@@ -40,7 +41,17 @@ from .mesh import ELECTRODE_POS, FILM, SUBSTRATE, FilmMesh
 from .newton import BorderedNewton, NewtonForms, NewtonReport, jacobian_matrix
 from .phase import cell_centroids, cell_mean_temperature, jump_facets
 from .state import State
-from .terms import FILM_CELLS, INTERFACE, INTERFACE_FACETS, HeatSource, Measures, Physics, Term, conduction_terms
+from .terms import (
+    CONTACT_FACETS,
+    FILM_CELLS,
+    INTERFACE,
+    INTERFACE_FACETS,
+    HeatSource,
+    Measures,
+    Physics,
+    Term,
+    conduction_terms,
+)
 
 QDEG = {"quadrature_degree": 2}
 AUTO_ITERATIVE_DOFS = 50_000  # linear_solver = "auto": MUMPS below, gmres-gamg from here on
@@ -162,6 +173,8 @@ class CoupledProblem:
 
         # --- the physics terms ----------------------------------------------------------------
         dxf = self.dx(FILM)
+        # Seebeck EMF (thermal.seebeck_emf): j = -sigma (grad phi + S grad T); None = the paper's j
+        self.emf = self.S * ufl.grad(self.T) if th.seebeck_emf else None
         if self.mixed:
             cur = uk[CURRENT]
             el = electrical.mixed_form(
@@ -174,25 +187,36 @@ class CoupledProblem:
                 self.n,
                 dxf,
                 self.ds(ELECTRODE_POS),
+                self.emf,
             )
         else:
             el = electrical.p1_form(
-                self.phi, uk[POTENTIAL].test, self.sigma, dxf, ufl.split(self.electrodes.indicator)[0]
+                self.phi, uk[POTENTIAL].test, self.sigma, dxf, ufl.split(self.electrodes.indicator)[0], self.emf
             )
         self.electrical = el
         self.j = el.current_density
         self.joule_expr = el.joule_density
         self.q_peltier = self.peltier_on * thermal.peltier_facet_density(self.T, self.S, self.j, self.n)
+        sources = [
+            HeatSource("joule", self.joule_on * self.joule_expr, self.joule_on, FILM_CELLS, "joule_heat_W_m3"),
+            HeatSource("peltier", self.q_peltier, self.peltier_on, INTERFACE_FACETS, "peltier_heat_W_m2"),
+        ]
+        # Peltier heat at the film/electrode contacts (material.seebeck_electrode; absent = none)
+        self.S_electrode: fem.Constant | None = None
+        if mat.seebeck_electrode is not None:
+            self.S_electrode = fem.Constant(msh, float(mat.seebeck_electrode))
+            contact_on = fem.Constant(msh, 1.0)
+            q_contact = contact_on * thermal.contact_peltier_density(self.T, self.S, self.S_electrode, self.j, self.n)
+            sources.append(
+                HeatSource("contact_peltier", q_contact, contact_on, CONTACT_FACETS, "contact_peltier_heat_W_m2")
+            )
         self.physics = Physics(
             [
                 Term("electrical_conduction", "electrical", el.residual),
                 *conduction_terms(self.T, w, self.kappa, kappa_sub, self.dx, self.has_substrate),
                 *boundary_terms,
             ],
-            [
-                HeatSource("joule", self.joule_on * self.joule_expr, self.joule_on, FILM_CELLS, "joule_heat_W_m3"),
-                HeatSource("peltier", self.q_peltier, self.peltier_on, INTERFACE_FACETS, "peltier_heat_W_m2"),
-            ],
+            sources,
             w,
         )
         # Thomson heat, the volume part of -T j . grad S when S depends on T (switched with Peltier)

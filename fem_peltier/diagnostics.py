@@ -27,7 +27,8 @@ def integrate(problem: CoupledProblem, integrand) -> float:
 
 
 def heat_terms(problem: CoupledProblem) -> dict[str, float]:
-    """Every heat source of the problem (heat_<name>_W: Joule, Peltier, ...), the heat leaving
+    """Every heat source of the problem (heat_<name>_W: Joule, Peltier, Thomson, contact Peltier, ...;
+    the contact key is 0 without material.seebeck_electrode), the heat leaving
     through each thermal boundary surface and the total leaving through the temperature and
     convection surfaces (heat_to_sink_W), W.
 
@@ -41,6 +42,8 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     out: dict[str, float] = {}
     for src in p.physics.sources:
         out[src.summary_key] = p.comm.allreduce(fem.assemble_scalar(p.power_form(src)), op=MPI.SUM)
+    # the contact source exists only with material.seebeck_electrode; its key is always reported
+    out.setdefault("heat_contact_peltier_W", 0.0)
     F = fpetsc.create_vector(p.U)
     with F.localForm() as loc:
         loc.set(0.0)
@@ -81,6 +84,12 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
 
     P is the whole -T j . grad S: the interface (facet) Peltier heat plus, when S depends
     on T, the Thomson heat in the cells; the check compares it with their sum.
+
+    It holds as well with the Seebeck EMF in j (it uses only div j = 0 and the continuity of
+    j . n), and it is the interface heat alone: the contact Peltier heat (heat_contact_peltier_W,
+    T (S - S_e) j . n on the electrodes) adds to P to give the whole path's
+    S j . grad T - T S_e j . n.
+
     It equals the facet-jump form exactly only when the normal current is continuous
     across facets (solver.current_discretization = "mixed") and the quadrature integrates
     both exactly (S linear in T); with the P1 potential the

@@ -1,4 +1,9 @@
-"""Electrical problem in the film: div(sigma grad phi) = 0, j = -sigma grad phi.
+"""Electrical problem in the film: div j = 0 with j = -sigma (grad phi + e), e = S grad T.
+
+e is the Seebeck EMF term (thermal.seebeck_emf; docs/physics.md): with it phi is the
+electrochemical potential and the current is driven by the temperature gradient too;
+without it (e = None, the paper's model) j = -sigma grad phi and every form below is
+the same expression as before the EMF existed.
 
 The electrodes are equipotential metal contacts: phi = 0 on the negative
 electrode, phi = V on the positive one, no current through the other film
@@ -16,31 +21,41 @@ import ufl
 from dolfinx import fem, mesh as dmesh
 
 
-def residual(phi, v, sigma, dx_film) -> ufl.Form:
-    """Weak form of div(sigma grad phi) = 0: integral of sigma grad(phi) . grad(v) over the film."""
-    return ufl.inner(sigma * ufl.grad(phi), ufl.grad(v)) * dx_film
+def driving_gradient(phi, emf=None):
+    """grad(phi) + e: minus the driving field of the current (V/m); e = S grad T or None."""
+    return ufl.grad(phi) if emf is None else ufl.grad(phi) + emf
 
 
-def current_density(phi, sigma):
-    """j = -sigma grad(phi) (A/m^2)."""
-    return -sigma * ufl.grad(phi)
+def residual(phi, v, sigma, dx_film, emf=None) -> ufl.Form:
+    """Weak form of div j = 0: integral of sigma (grad(phi) + e) . grad(v) over the film."""
+    return ufl.inner(sigma * driving_gradient(phi, emf), ufl.grad(v)) * dx_film
 
 
-def joule_density(phi, sigma):
-    """Joule heat rho |j|^2 = sigma |grad phi|^2 (W/m^3); non-negative by construction."""
-    return sigma * ufl.inner(ufl.grad(phi), ufl.grad(phi))
+def current_density(phi, sigma, emf=None):
+    """j = -sigma (grad(phi) + e) (A/m^2)."""
+    return -sigma * driving_gradient(phi, emf)
 
 
-def mixed_residual(phi, J, q, tau, rho, V, n, dx_film, ds_pos) -> ufl.Form:
-    """Mixed (flux) form of rho J + grad(phi) = 0, div J = 0, with J in H(div):
+def joule_density(phi, sigma, emf=None):
+    """Joule heat rho |j|^2 = sigma |grad phi + e|^2 (W/m^3); non-negative by construction."""
+    g = driving_gradient(phi, emf)
+    return sigma * ufl.inner(g, g)
 
-        integral of rho J . tau - phi div(tau) - q div(J) over the film
+
+def mixed_residual(phi, J, q, tau, rho, V, n, dx_film, ds_pos, emf=None) -> ufl.Form:
+    """Mixed (flux) form of rho J + grad(phi) + e = 0, div J = 0, with J in H(div):
+
+        integral of rho J . tau - phi div(tau) + e . tau - q div(J) over the film
         + integral of V tau . n over the positive electrode = 0.
 
     phi = 0 (negative) and phi = V (positive electrode) are natural conditions here;
-    J . n = 0 on the other film surfaces is imposed on the flux dofs.
+    J . n = 0 on the other film surfaces is imposed on the flux dofs. e = S grad T is
+    integrated as it stands (T is continuous, S constant per cell): no facet terms.
     """
-    return (rho * ufl.inner(J, tau) - phi * ufl.div(tau) - q * ufl.div(J)) * dx_film + V * ufl.dot(tau, n) * ds_pos
+    F = (rho * ufl.inner(J, tau) - phi * ufl.div(tau) - q * ufl.div(J)) * dx_film + V * ufl.dot(tau, n) * ds_pos
+    if emf is not None:
+        F = F + ufl.inner(emf, tau) * dx_film
+    return F
 
 
 def joule_density_flux(J, sigma):
@@ -100,23 +115,23 @@ class ElectricalForm:
     voltage_derivative: ufl.Form | None  # dF_e/dV; None: the derivative along the voltage lift
 
 
-def p1_form(phi, v, sigma, dx_film, lift) -> ElectricalForm:
+def p1_form(phi, v, sigma, dx_film, lift, emf=None) -> ElectricalForm:
     """P1 potential with phi = V on the positive patch as Dirichlet data; the current is the
     reaction there, F_e tested with `lift` (1 on the positive patch's dofs)."""
     return ElectricalForm(
-        residual(phi, v, sigma, dx_film),
-        current_density(phi, sigma),
-        joule_density(phi, sigma),
-        residual(phi, lift, sigma, dx_film),
+        residual(phi, v, sigma, dx_film, emf),
+        current_density(phi, sigma, emf),
+        joule_density(phi, sigma, emf),
+        residual(phi, lift, sigma, dx_film, emf),
         None,
     )
 
 
-def mixed_form(phi, J, q, tau, sigma, V, n, dx_film, ds_pos) -> ElectricalForm:
+def mixed_form(phi, J, q, tau, sigma, V, n, dx_film, ds_pos, emf=None) -> ElectricalForm:
     """Raviart-Thomas current J and cell potential phi; V enters through the positive patch, and
     the current is the exact flux -J . n through it."""
     return ElectricalForm(
-        mixed_residual(phi, J, q, tau, 1.0 / sigma, V, n, dx_film, ds_pos),
+        mixed_residual(phi, J, q, tau, 1.0 / sigma, V, n, dx_film, ds_pos, emf),
         J,
         joule_density_flux(J, sigma),
         -ufl.dot(J, n) * ds_pos,

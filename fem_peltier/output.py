@@ -27,7 +27,7 @@ from .coupled import CoupledProblem
 
 from .errors import InputError
 from .fields import POTENTIAL, TEMPERATURE
-from .terms import INTERFACE_FACETS, HeatSource
+from .terms import FILM_CELLS, INTERFACE_FACETS, HeatSource
 from .files import atomic_write_text, write_json_atomic
 from .plotting import DEEPEST_METAL, METAL_BOUNDARY, drive_label, kelvin_colorbar, pyplot, t_over_t0_axis
 from .sampling import probe_all, sample_top_grids, top_z
@@ -110,9 +110,7 @@ def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
     j.x.array.reshape(-1, 3)[~p.film_mask[: j.x.array.size // 3]] = 0.0
     fields = {"T": T, "phi": phi, "j": j, "phase": phase}
     for src in p.physics.sources:
-        fields[src.name] = (
-            _interface_source_field(p, src) if src.where == INTERFACE_FACETS else _film_source_field(p, src)
-        )
+        fields[src.name] = _film_source_field(p, src) if src.where == FILM_CELLS else _interface_source_field(p, src)
     return fields
 
 
@@ -125,12 +123,14 @@ def _film_source_field(p: CoupledProblem, src: HeatSource) -> fem.Function:
 
 
 def _interface_source_field(p: CoupledProblem, src: HeatSource) -> fem.Function:
-    """An interface heat source (W/m^2) shown on the cells next to the interface: each cell
-    gets (half the heat of its interface facets) / (half their area)."""
+    """An interface (or contact) heat source (W/m^2) shown on the cells next to its facets:
+    each cell gets (half the heat of its interface facets) / (half their area), or on the
+    contacts (the heat of its contact facets) / (their area)."""
     w = ufl.TestFunction(p.Q0)
     dS = p.measures.of(src.where)
-    heat = fem.assemble_vector(fem.form(src.density * 2 * ufl.avg(w) * dS))
-    area = fem.assemble_vector(fem.form(2 * ufl.avg(w) * dS))
+    test = 2 * ufl.avg(w) if src.where == INTERFACE_FACETS else w
+    heat = fem.assemble_vector(fem.form(src.density * test * dS))
+    area = fem.assemble_vector(fem.form(test * dS))
     heat.scatter_reverse(_add())
     area.scatter_reverse(_add())
     q = fem.Function(p.Q0, name=src.output_name)

@@ -7,7 +7,8 @@
 
 A `Term` is a fixed piece of the residual; a `HeatSource` is a heat density with
 a name, where it acts ("film": a volume density in W/m^3 over the film cells;
-"interface": a facet density in W/m^2 on the phase-boundary facets) and an on/off
+"interface": a facet density in W/m^2 on the phase-boundary facets; "contacts": a
+facet density in W/m^2 on the two electrode patches) and an on/off
 switch. The residual, the heat balance (diagnostics.heat_terms) and the output
 fields (output.output_fields) all loop over the same list of sources, so a new
 source is one more entry here.
@@ -22,11 +23,12 @@ import ufl
 from dolfinx import fem
 
 from . import thermal
-from .mesh import FILM, SUBSTRATE
+from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, SUBSTRATE
 
 INTERFACE = 1  # tag of the phase-boundary facets in the interface MeshTags
 FILM_CELLS = "film"
 INTERFACE_FACETS = "interface"
+CONTACT_FACETS = "contacts"  # the film/electrode contacts: both electrode patches
 
 
 @dataclass
@@ -39,7 +41,9 @@ class Measures:
     n: ufl.core.expr.Expr  # outward facet normal
 
     def of(self, where: str) -> ufl.Measure:
-        """The measure of a source's `where`: the film cells or the interface facets."""
+        """The measure of a source's `where`: the film cells, the interface facets or the contacts."""
+        if where == CONTACT_FACETS:
+            return self.ds((ELECTRODE_NEG, ELECTRODE_POS))
         return self.dx(FILM) if where == FILM_CELLS else self.dS(INTERFACE)
 
 
@@ -56,13 +60,14 @@ class Term:
 class HeatSource:
     """A heat source q of the thermal equation: F -= integral of q w (W).
 
-    `density` already carries the switch: W/m^3 where="film", W/m^2 where="interface".
+    `density` already carries the switch: W/m^3 where="film", W/m^2 where="interface" or
+    where="contacts".
     """
 
-    name: str  # "joule", "peltier": the summary key is heat_<name>_W
+    name: str  # "joule", "peltier", "contact_peltier": the summary key is heat_<name>_W
     density: ufl.core.expr.Expr
     switch: fem.Constant  # 1.0 on, 0.0 off
-    where: str  # FILM_CELLS or INTERFACE_FACETS
+    where: str  # FILM_CELLS, INTERFACE_FACETS or CONTACT_FACETS
     output_name: str  # name of its output field (unit in the name)
 
     @property

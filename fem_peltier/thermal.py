@@ -16,6 +16,10 @@ jump(S, n) = S('+') n('+') + S('-') n('-'). It releases T (S_I - S_M) I where a
 current I crosses from the insulator (higher S) into the metal, and absorbs as
 much where it flows the other way. The expression is independent of which
 side of a facet is '+'.
+
+At the film/electrode contacts (material.seebeck_electrode = S_e) the same physics
+releases T (S - S_e) j . n per unit area, n the outward normal of the film: heating
+where current leaves the film into a metal of lower S, cooling where it enters from one.
 """
 
 from __future__ import annotations
@@ -87,3 +91,8 @@ def with_interface_resistance(kappa, R, chi, depth: float):
 
     so that heat crossing the layer normally sees exactly the resistance R more (docs/physics.md)."""
     return kappa / (1.0 + chi * kappa * R / depth)
+
+
+def contact_peltier_density(T, S, S_electrode, j, n):
+    """Contact Peltier heat per unit area on a film boundary facet, T (S - S_e) j . n (W/m^2)."""
+    return T * (S - S_electrode) * ufl.dot(j, n)

@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 
+CHECKOUT = Path(__file__).resolve().parents[1]  # the repository these tests belong to
+
+
 def mpirun() -> str | None:
     """The `mpirun` beside this Python (the venv's MPICH), else the one on PATH, else None."""
     local = Path(sys.executable).parent / "mpirun"
@@ -17,11 +20,11 @@ def mpirun() -> str | None:
 
 
 def python(*args: str, cwd: Path | None = None, timeout: float = 60, launcher: list[str] | None = None):
-    """`[launcher] python ARGS` in `cwd`, no stdin, output captured; PYTHONPATH is this checkout
-    only (not the inherited one): a git worktree's tests run its own fem_peltier, not the one
-    installed in the (shared) venv."""
+    """`[launcher] python ARGS` in `cwd`, no stdin, output captured. No inherited PYTHONPATH: it is
+    this checkout's root, so that the subprocess runs the package these tests belong to (from a
+    git worktree, the editable install would otherwise load another checkout's fem_peltier)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = str(CHECKOUT)
     cmd = (launcher or []) + [sys.executable, *args]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)

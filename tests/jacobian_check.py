@@ -1,6 +1,7 @@
 """Helper of tests/test_jacobian.py (run serial and under mpirun -n 2, prints JSON).
 
-Puts every film cell inside the transition band, so that every interior film facet
+With the argument "emf" the Seebeck EMF (thermal.seebeck_emf) and the contact Peltier
+heat (material.seebeck_electrode = 0) are on. Puts every film cell inside the transition band, so that every interior film facet
 carries the Peltier term, with a random current and temperature. Assembles the
 Jacobian into the preallocated matrix (an entry missing from its sparsity pattern is
 a PETSc error there) and compares its action on a random direction with a central
@@ -34,10 +35,12 @@ LAWS = [
     'material.kappa_metal={law="table", T=[300, 400], value=[0.3, 0.2]}',
 ]
 laws = LAWS if "laws" in sys.argv[2:] else []
+# "emf": the Seebeck EMF in the current and contact Peltier heat (electrode S = 0) on too
+emf = ["thermal.seebeck_emf=true", "material.seebeck_electrode=0.0"] if "emf" in sys.argv[2:] else []
 comm = MPI.COMM_WORLD
 cfg = fp.load_config(
     preset="fig2a",
-    overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5", f'solver.current_discretization="{disc}"', *laws],
+    overrides=["mesh.size=1e-4", "mesh.electrode_size=2e-5", f'solver.current_discretization="{disc}"', *laws, *emf],
 ).resolved()
 p = CoupledProblem(cfg, create_mesh(cfg, comm))
 width = 20.0
@@ -71,6 +74,9 @@ F_peltier = -p.q_peltier * ufl.avg(p.w_test) * p.dS(INTERFACE)
 parts = [("whole", p.F_ufl), ("peltier", F_peltier)]
 if laws:
     parts.append(("thomson", p.physics.source("thomson").residual(p.w_test, p.measures)))
+if emf:  # the electrical rows (with S grad T) and the contact heat, each alone
+    parts.append(("electrical", next(t.form for t in p.physics.terms if t.name == "electrical_conduction")))
+    parts.append(("contact", p.physics.source("contact_peltier").residual(p.w_test, p.measures)))
 for name, F in parts:
     A = p.newton_solver.A
     dF = ufl.derivative(F, p.u, ufl.TrialFunction(p.U))

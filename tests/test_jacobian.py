@@ -45,3 +45,13 @@ def test_jacobian_with_temperature_laws(disc):
 def test_jacobian_check_sees_a_wrong_law_jacobian():
     out = helper_json(HERE / "jacobian_check.py", "mixed", "laws", "broken", ranks=1)
     assert out["whole_rel_error"] > 1e-3
+
+
+@pytest.mark.parametrize(("disc", "ranks"), [("p1", 1), ("mixed", 1), ("mixed", 2)])
+def test_jacobian_with_seebeck_emf_and_contacts(disc, ranks):
+    """The same with j = -sigma (grad phi + S grad T) and the contact Peltier heat on."""
+    out = helper_json(HERE / "jacobian_check.py", disc, "emf", ranks=ranks)
+    print(out)
+    assert out["peltier_facets"] == out["interior_film_facets"] > 1000
+    for part in ("whole", "peltier", "electrical", "contact"):
+        assert out[f"{part}_rel_error"] < 1e-6, part

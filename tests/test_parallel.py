@@ -104,3 +104,43 @@ def test_serial_equals_two_ranks(serial, parallel):
     for key in KEYS_EXACT:
         assert s1[key] == s2[key], (key, s1[key], s2[key])
     assert s2["ranks"] == 2 and s1["ranks"] == 1
+
+
+# --- the Seebeck EMF and contact Peltier heat on (issue 16) -------------------------------------
+EMF_SETS = ["--set", "thermal.seebeck_emf=true", "--set", "material.seebeck_electrode=2e-4"]
+
+
+@pytest.fixture(scope="module")
+def serial_emf():
+    from mpi4py import MPI
+
+    import fem_peltier as fp
+    from fem_peltier.simulation import run
+
+    if MPI.COMM_WORLD.size > 1:
+        pytest.skip("the reference run must be serial")
+    cfg = fp.load_config(preset="fig2a", overrides=OVERRIDES + [a for a in EMF_SETS if a != "--set"])
+    return run(cfg, out=None, pictures=False).summary
+
+
+@pytest.mark.mpi
+def test_serial_equals_two_ranks_with_emf_and_contacts(serial_emf, tmp_path):
+    """The same comparison with j = -sigma (grad phi + S grad T) and the contact Peltier heat on."""
+    launcher = mpirun()
+    if launcher is None:
+        pytest.skip("no mpirun")
+    out = tmp_path / "run"
+    proc = fem("run", *ARGS, *EMF_SETS, "--out", str(out), cwd=tmp_path,
+               launcher=[launcher, "-n", "2"], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s1, s2 = serial_emf, json.loads((out / "summary.json").read_text())
+    for s in (s1, s2):
+        assert s["converged"] is True, s["reason"]
+        assert s["heat_balance_rel"] < 1e-10
+        assert s["metal_fraction"] > 0.01
+        assert abs(s["heat_contact_peltier_W"]) > 1e-4 * s["heat_joule_W"]  # the contacts do carry heat
+    for key in (*KEYS_REL, "heat_contact_peltier_W"):
+        assert abs(s1[key] - s2[key]) <= REL * abs(s1[key]), (key, s1[key], s2[key])
+    for key in KEYS_EXACT:
+        assert s1[key] == s2[key], (key, s1[key], s2[key])
+    assert s2["ranks"] == 2

@@ -122,3 +122,72 @@ def test_solution_is_the_mirror_image(runs):
     cell = runs[+1].problem.cfg.mesh.electrode_size
     print(f"metal_top_x_range_m: +I {sa['metal_top_x_range_m']}, -I {sb['metal_top_x_range_m']}")
     assert abs(x0a - (L - x1b)) <= cell and abs(x1a - (L - x0b)) <= cell
+
+
+# --- the same with the Seebeck EMF and contact Peltier heat (issue 16) --------------------------
+# S_e = 0.2 mV/K differs from both S_M = 0 and S_I = 2 mV/K, so every contact carries Peltier
+# heat (here both contacts are metal: the one where the current leaves the film is cooled,
+# the other heated; with S_e = 1 mV/K the continuation finds no state at 10 mA).
+# Mirrored, the thermoelectric voltage reverses with the current (V(-I) = -V(+I)) and what
+# one contact releases at +I the other releases at -I.
+EMF_OVERRIDES = ["thermal.seebeck_emf=true", "material.seebeck_electrode=2e-4"]
+
+
+def _contact_heat(res) -> dict[str, float]:
+    """Contact Peltier heat (W) at the negative and at the positive electrode."""
+    from fem_peltier.diagnostics import integrate
+    from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS
+
+    p = res.problem
+    q = p.physics.source("contact_peltier").density
+    return {"neg": integrate(p, q * p.ds(ELECTRODE_NEG)), "pos": integrate(p, q * p.ds(ELECTRODE_POS))}
+
+
+@pytest.fixture(scope="module")
+def runs_emf():
+    from mpi4py import MPI
+
+    import fem_peltier as fp
+    from fem_peltier.simulation import run
+
+    if MPI.COMM_WORLD.size > 1:
+        pytest.skip("serial test")
+    out = {}
+    for sign in (+1, -1):
+        cfg = fp.load_config(preset="fig2a", overrides=[*OVERRIDES, *EMF_OVERRIDES, f"drive.current={sign * CURRENT!r}"])
+        res = run(cfg, out=None, pictures=False)
+        assert res.converged, res.summary["reason"]
+        out[sign] = res
+    return out
+
+
+def test_emf_and_contacts_mirror_image(runs_emf):
+    """With the EMF and the contact heat on, -I is still the exact mirror image of +I, and the
+    two contacts swap their Peltier heat."""
+    from scipy.spatial import cKDTree
+
+    L = runs_emf[+1].problem.cfg.geometry.length
+    xa, ma, _ = _film_cells(runs_emf[+1])
+    xb, mb, _ = _film_cells(runs_emf[-1])
+    mirrored = xa.copy()
+    mirrored[:, 0] = L - mirrored[:, 0]
+    dist, idx = cKDTree(xb).query(mirrored)
+    assert dist.max() < 1e-3 * 2e-5 and np.unique(idx).size == idx.size
+    dm = np.abs(ma - mb[idx])
+    sa, sb = runs_emf[+1].summary, runs_emf[-1].summary
+    assert sa["metal_fraction"] > 0.01
+    assert dm.max() < TOL_PHASE
+    for key in ("T_max_K", "T_mean_K", "metal_fraction", "heat_joule_W", "heat_peltier_W",
+                "heat_contact_peltier_W", "heat_to_sink_W"):
+        assert abs(sa[key] - sb[key]) <= TOL_REL * abs(sa[key]), (key, sa[key], sb[key])
+    assert sa["voltage_V"] > 0 > sb["voltage_V"]
+    assert abs(sa["voltage_V"] + sb["voltage_V"]) <= TOL_REL * sa["voltage_V"]
+    for s in (sa, sb):
+        assert s["heat_balance_rel"] < 1e-10
+        assert s["peltier_forms_mismatch_rel"] < 1e-9  # facet and flux forms agree with the EMF on
+    ca, cb = _contact_heat(runs_emf[+1]), _contact_heat(runs_emf[-1])
+    print(f"\ncontact heat (W): +I neg {ca['neg']:.6e} pos {ca['pos']:.6e}; -I neg {cb['neg']:.6e} pos {cb['pos']:.6e}")
+    assert abs(ca["neg"]) > 1e-3 * sa["heat_joule_W"] and abs(ca["pos"]) > 1e-3 * sa["heat_joule_W"]
+    assert ca["neg"] == pytest.approx(cb["pos"], rel=1e-7)
+    assert ca["pos"] == pytest.approx(cb["neg"], rel=1e-7)
+    assert ca["neg"] + ca["pos"] == pytest.approx(sa["heat_contact_peltier_W"], rel=1e-12)

@@ -322,7 +322,7 @@ def ramp(tmp_path_factory):
     """Run the ramp, SIGTERM it once its first row exists, resume it; also one from-scratch point."""
     cwd = tmp_path_factory.mktemp("ramp")
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # this checkout, as cli_runner.python
+    env["PYTHONPATH"] = str(cli_runner.CHECKOUT)  # this checkout's package, as cli_runner.fem runs it
     cmd = [sys.executable, "-m", "fem_peltier", "sweep", *HYST, "--currents", RAMP, "--out", "sw"]
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
