@@ -13,7 +13,14 @@ from typing import Any, Literal
 
 Level = Literal["quick", "full"]
 
-SUITE = ("eq8_eq9", "eq11_vi", "peltier", "eq14", "mesh", "figures", "regime")
+SUITE = ("eq8_eq9", "eq11_vi", "peltier", "eq14", "mesh", "figures", "regime", "contacts")
+#: the contacts study: metal contacts (electrode Seebeck 0) with the Seebeck EMF in the current
+CONTACT_OVERRIDES = ("thermal.seebeck_emf=true", "material.seebeck_electrode=0.0")
+#: (J, P) points of the regime map solved again with contacts (each in REGIME_GRID at its level)
+CONTACT_REGIME_POINTS = {
+    "quick": ((0.2, 0.2), (0.02, 0.2), (0.2, 0.02), (0.02, 0.02)),
+    "full": ((0.2, 0.2), (0.02, 0.4), (0.05, 0.4), (0.2, 0.02)),
+}
 FIGURE_MESH = {"quick": ["mesh.size=1e-4", "mesh.electrode_size=2e-5"], "full": []}
 REGIME_GRID = {"quick": ((0.02, 0.2), (0.02, 0.2)), "full": None}
 REGIME_MESH = {

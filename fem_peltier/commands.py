@@ -347,6 +347,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         result = validation.load_result(out)
     else:
         result = validation.run_suite(level, out, parts)
+        previous = out / "validation" / "validation.json"
+        if set(parts) != set(validation.SUITE) and previous.exists():
+            # a partial run adds its parts to the existing report instead of dropping the others
+            result = validation.merge_results(validation.load_result(out), result, parts)
     cmd = (
         f"fem-peltier validate --out {args.out}"
         + (" --quick" if args.quick else "")

@@ -180,6 +180,7 @@ def regime_point(
         "metal_regions",
         "metal_reach_negative_m",
         "metal_reach_positive_m",
+        "heat_contact_peltier_W",
         "reason",
         "cells",
         "transition_width_K",

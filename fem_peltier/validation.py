@@ -40,7 +40,18 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from .checks import FIGURE_MESH, REGIME_GRID, REGIME_MESH, SUITE, Check, Level, Row, preset_config as _config
+from .checks import (
+    CONTACT_OVERRIDES,
+    CONTACT_REGIME_POINTS,
+    FIGURE_MESH,
+    REGIME_GRID,
+    REGIME_MESH,
+    SUITE,
+    Check,
+    Level,
+    Row,
+    preset_config as _config,
+)
 from .closed_forms import eq8_profile, eq11_thickness, eq11_voltage, eq14_radius, j_critical, observed_order
 from .metal_extent import column_thickness, metal_radius, phase_crossing_depth
 from .parallel import is_root
@@ -52,6 +63,7 @@ from .validation_report import (
     REGIME_NOTE,
     check_table,
     load_result,
+    merge_results,
     plot_eq14,
     plot_vi,
     rows_csv,
@@ -86,6 +98,9 @@ __all__ = [
     "Check",
     "Level",
     "Row",
+    "CONTACT_OVERRIDES",
+    "CONTACT_REGIME_POINTS",
+    "check_contacts",
     "check_eq8_eq9",
     "check_eq11_vi",
     "check_eq14",
@@ -101,6 +116,7 @@ __all__ = [
     "figure_case_means",
     "j_critical",
     "load_result",
+    "merge_results",
     "metal_radius",
     "observed_order",
     "phase_crossing_depth",
@@ -240,6 +256,94 @@ def figure_case_means(cases: dict[str, dict]) -> Check:
 
 
 # ---------------------------------------------------------------------------------------
+# Contacts study: fig2a with metal contacts (electrode Seebeck 0) and the Seebeck EMF
+
+
+def polarity_category(regions, current: float) -> str:
+    """The category by the electrodes' polarity: with current < 0 the patch at x = 0 (tagged
+    'negative') is the positive terminal, so 'negative only' and 'positive only' swap."""
+    from .regime import classify_regions
+
+    cat = classify_regions(regions)
+    if current < 0:
+        cat = {"negative only": "positive only", "positive only": "negative only"}.get(cat, cat)
+    return cat
+
+
+def contact_run(overrides: list[str], label: str, model: str, polarity: str) -> dict[str, Any]:
+    """One fig2a solve; its pattern, reaches (units of L, from x = 0 and from x = L) and heats."""
+    from .errors import SolverError
+    from .metal_regions import metal_regions
+    from .simulation import run
+
+    t = time.perf_counter()
+    cfg = _config("fig2a", overrides)
+    L, t0, cur = cfg.geometry.length, cfg.thermal.t0, cfg.drive.current
+    row: dict[str, Any] = {"label": label, "model": model, "polarity": polarity, "current_A": cur, "T0_K": t0}
+    try:
+        res = run(cfg, out=None, pictures=False)
+        s = res.summary
+        converged = bool(res.converged)
+        category = polarity_category(metal_regions(res.problem), cur) if converged else "not converged"
+    except SolverError as exc:
+        s, converged, category = {"reason": str(exc)}, False, "not converged"
+    row.update(converged=converged, category=category)
+    for key in (
+        "metal_regions",
+        "metal_channel",
+        "metal_fraction",
+        "T_mean_K",
+        "T_top_mean_K",
+        "T_max_K",
+        "voltage_V",
+        "heat_joule_W",
+        "heat_peltier_W",
+        "heat_contact_peltier_W",
+        "heat_balance_rel",
+        "cells",
+    ):
+        row[key] = s.get(key)
+    for key, name in (("metal_reach_negative_m", "reach_x0_over_L"), ("metal_reach_positive_m", "reach_xL_over_L")):
+        row[name] = None if s.get(key) is None else float(s[key]) / L
+    row["wall_s"] = time.perf_counter() - t
+    log.info("contacts %s: %s", label, category)
+    return row
+
+
+def check_contacts(level: Level = "full") -> Check:
+    """fig2a at +I and -I, paper's model and with metal contacts; regime points with contacts."""
+    from . import regime
+
+    t_start = time.perf_counter()
+    ch = Check("contacts", "Contact Peltier heat and the Seebeck EMF: where does the metal form? (fig2a)")
+    mesh = list(FIGURE_MESH[level])
+    cur = _config("fig2a", mesh).drive.current
+    runs = []
+    for model, extra in (("paper", []), ("contacts", list(CONTACT_OVERRIDES))):
+        for polarity, sign in (("+I", 1.0), ("-I", -1.0)):
+            ov = [*mesh, *extra] + ([] if sign > 0 else [f"drive.current={-cur!r}"])
+            r = contact_run(ov, f"{model} {polarity}", model, polarity)
+            runs.append(r)
+            t0 = r["T0_K"]
+            for q, v in (
+                ("T_mean / T0", r["T_mean_K"]),
+                ("T_top_mean / T0", r["T_top_mean_K"]),
+            ):
+                if v is not None:
+                    ch.info(f"{r['label']}: {q}", v / t0, 1.05 if q == "T_mean / T0" else 1.07, note="paper")
+            for q in ("reach_x0_over_L", "reach_xL_over_L", "T_max_K", "voltage_V", "heat_contact_peltier_W"):
+                if r.get(q) is not None:
+                    ch.info(f"{r['label']}: {q}", r[q])
+    pts = []
+    for J, P in CONTACT_REGIME_POINTS[level]:
+        p = regime.regime_point(J, P, [*REGIME_MESH[level], *CONTACT_OVERRIDES])
+        pts.append(p)
+    ch.data = {"runs": runs, "regime": pts, "mesh": mesh, "regime_mesh": list(REGIME_MESH[level]), "level": level}
+    ch.wall_s = time.perf_counter() - t_start
+    return ch
+
+
+# ---------------------------------------------------------------------------------------
 # The suite
 
 CHECKS: dict[str, Callable[..., Check]] = {
@@ -248,6 +352,7 @@ CHECKS: dict[str, Callable[..., Check]] = {
     "peltier": check_peltier_junction,
     "eq14": check_eq14,
     "mesh": check_mesh_convergence,
+    "contacts": check_contacts,
 }
 
 

@@ -128,6 +128,7 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
             "level": result["level"],
             "figures": result["figures"],
             "ranks": result["ranks"],
+            "levels": result.get("levels", {}),
         },
     )
     if not is_root():
@@ -143,6 +144,16 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
         "[validation/validation.json](validation/validation.json), "
         "[validation/validation.csv](validation/validation.csv).",
         "",
+        *(
+            [
+                "Parts run separately into this report (`--only`): "
+                + ", ".join(f"{k} (level `{v}`)" for k, v in result["levels"].items())
+                + "; the other parts keep the numbers of the run above.",
+                "",
+            ]
+            if result.get("levels")
+            else []
+        ),
         "Closed forms are those of docs/physics.md, Closed-form checks (paper Eqs. 8-14). "
         "Errors are absolute unless the tolerance says (rel). Rows without a tolerance are reported, not tested.",
         "",
@@ -161,14 +172,17 @@ def write_report(result: dict[str, Any], outdir: Path, command: str = "fem-pelti
     L.append("")
     for ch in checks:
         L += [f"## {ch.title}", "", ch.text, ""] if ch.text else [f"## {ch.title}", ""]
-        L += check_table(ch)
-        L.append("")
+        if ch.name != "contacts":  # its rows are in the csv; the section has its own tables
+            L += check_table(ch)
+            L.append("")
         for f in ch.figures:
             L += [f"![{f}](validation/{f})", ""]
         if ch.name == "eq14":
             L += EQ14_NOTE
         if ch.name == "mesh":
             L += MESH_NOTE
+        if ch.name == "contacts":
+            L += contacts_section(ch, result)
         if ch.name == "means":
             L += MEANS_NOTE
             for fig in ("fig2a", "fig2c", "fig2d", "fig2e"):
@@ -255,7 +269,8 @@ def load_result(outdir: Path) -> dict[str, Any]:
     data = json.loads((Path(outdir) / "validation" / "validation.json").read_text())
     checks = []
     for c in data["checks"]:
-        rows = [Row(**r) for r in c.pop("rows")]
+        # a non-finite computed value is stored as null: back to nan (rendered "n/a", as in the run)
+        rows = [Row(**{**r, "computed": math.nan if r["computed"] is None else r["computed"]}) for r in c.pop("rows")]
         checks.append(Check(rows=rows, **c))
     return {
         "checks": checks,
@@ -264,7 +279,189 @@ def load_result(outdir: Path) -> dict[str, Any]:
         "timings": data.get("timings", {}),
         "level": data.get("level", "full"),
         "ranks": data.get("ranks", 1),
+        "levels": data.get("levels", {}),
     }
+
+
+def merge_results(old: dict[str, Any], new: dict[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
+    """A previous result (load_result) with the parts just run (`new`, run_suite(..., parts)) put in.
+
+    Checks of `new` replace those of the same name in place (new ones are appended); the figures
+    and timings of `new` replace those keys; the regime map is replaced only when "regime" was run.
+    The header's level and rank count stay those of `old`; `levels` records each part's level.
+    """
+    names = {ch.name for ch in new["checks"]}
+    checks = [ch for ch in old["checks"] if ch.name not in names]
+    order = [ch.name for ch in old["checks"]]
+    for ch in new["checks"]:
+        if ch.name in order:
+            checks.insert(min(order.index(ch.name), len(checks)), ch)
+        else:
+            checks.append(ch)
+    levels = dict(old.get("levels", {}))
+    levels.update({p: new["level"] for p in parts})
+    return {
+        "checks": checks,
+        "figures": {**old.get("figures", {}), **new.get("figures", {})},
+        "regime": new["regime"] if "regime" in parts else old.get("regime", []),
+        "timings": {**old.get("timings", {}), **new.get("timings", {})},
+        "level": old.get("level", new["level"]),
+        "ranks": old.get("ranks", new["ranks"]),
+        "levels": levels,
+    }
+
+
+def _pct(a: float, b: float) -> str:
+    return f"{100.0 * (a - b) / b:+.3f} %"
+
+
+def _reach(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def contacts_section(ch: Check, result: dict[str, Any]) -> list[str]:
+    """Tables and computed conclusions of the contacts study (check "contacts")."""
+    runs: list[dict] = ch.data.get("runs", [])
+    pts: list[dict] = ch.data.get("regime", [])
+    level = ch.data.get("level", "full")
+    mesh = " ".join(ch.data.get("mesh", [])) or "the preset's default mesh"
+    L = [
+        "fig2a at the caption's numbers (I = 10 mA, Delta S = 2 mV/K, S_M = 0) solved at +I and -I, with "
+        "the paper's model (no Seebeck EMF in the current, no contacts) and with metal contacts "
+        "(`thermal.seebeck_emf = true`, `material.seebeck_electrode = 0`: Peltier heat "
+        "T (S_film - S_e) j.n where the current crosses each film/electrode contact), "
+        f"level `{level}`, mesh: `{mesh}` (the figures part's fig2a mesh). "
+        "Pattern by the electrodes' polarity (the negative electrode is the one the current leaves "
+        "the film through: x = 0 at +I, x = L at -I). Reaches are those of the metal regions touching "
+        "each electrode patch, measured from x = 0 and from x = L, in units of L (a channel reaches 1 "
+        "from both).",
+        "",
+        "| run | pattern | metal regions | reach from x = 0 (L) | reach from x = L (L) | metal fraction "
+        "| T_mean/T0 | T_top_mean/T0 | T_max (K) | V (V) | contact Peltier (W) | Joule (W) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        if not r.get("converged"):
+            L.append(f"| {r['label']} | not converged | | | | | | | | | | |")
+            continue
+        t0 = r["T0_K"]
+        L.append(
+            f"| {r['label']} | {r['category']} | {r['metal_regions']} | {_reach(r['reach_x0_over_L'])} | "
+            f"{_reach(r['reach_xL_over_L'])} | {r['metal_fraction']:.4f} | {r['T_mean_K'] / t0:.4f} | "
+            f"{r['T_top_mean_K'] / t0:.4f} | {r['T_max_K']:.1f} | {r['voltage_V']:.4g} | "
+            f"{_fmt(r.get('heat_contact_peltier_W'))} | {_fmt(r.get('heat_joule_W'))} |"
+        )
+    L.append("")
+    paper = {(p["J"], p["P"]): p for p in result.get("regime", [])}
+    if pts:
+        L += [
+            "Regime map points solved again with contacts (same cold start and mesh as the regime map, `"
+            + " ".join(ch.data.get("regime_mesh", []))
+            + "`, current > 0; reaches from the negative / positive electrode in units of L). The paper-model "
+            "column is the regime map's own point below (n/a when the map was not run).",
+            "",
+            "| J | P | paper model | with contacts | reach neg / pos (contacts) | metal fraction (contacts) "
+            "| T_mean/T0 (contacts) | contact Peltier (W) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        t_ref = _config("fig2a", []).thermal.t0  # the regime points keep the preset's T0
+        for p in pts:
+            q = paper.get((p["J"], p["P"]))
+            pc = "n/a" if q is None else q["category"]
+            if p["converged"]:
+                t0 = p["T_mean_K"] / t_ref
+                L.append(
+                    f"| {p['J']:g} | {p['P']:g} | {pc} | {p['category']} | {_reach(p.get('neg_reach_over_L'))} / "
+                    f"{_reach(p.get('pos_reach_over_L'))} | {p['metal_fraction']:.4f} | {t0:.4f} | "
+                    f"{_fmt(p.get('heat_contact_peltier_W'))} |"
+                )
+            else:
+                L.append(f"| {p['J']:g} | {p['P']:g} | {pc} | not converged | | | | |")
+        L.append("")
+    L += ["Computed conclusions:", ""]
+    L += contacts_conclusion(runs, pts, paper)
+    L.append("")
+    return L
+
+
+def contacts_conclusion(runs: list[dict], pts: list[dict], paper: dict) -> list[str]:
+    """Sentences computed from the contacts study's numbers."""
+    by = {(r["model"], r["polarity"]): r for r in runs if r.get("converged")}
+    lines = []
+    for pol in ("+I", "-I"):
+        a, b = by.get(("paper", pol)), by.get(("contacts", pol))
+        if a is None or b is None:
+            lines.append(f"- {pol}: a run did not converge; no comparison.")
+            continue
+        same = "unchanged" if a["category"] == b["category"] else "changed"
+        lines.append(
+            f"- {pol}: the pattern is **{same}** by the contacts ({a['category']} -> {b['category']}); "
+            f"reach from x = 0 {_reach(a['reach_x0_over_L'])} -> {_reach(b['reach_x0_over_L'])} L, "
+            f"from x = L {_reach(a['reach_xL_over_L'])} -> {_reach(b['reach_xL_over_L'])} L; "
+            f"T_mean {_pct(b['T_mean_K'], a['T_mean_K'])}, T_top_mean {_pct(b['T_top_mean_K'], a['T_top_mean_K'])}, "
+            f"metal fraction {a['metal_fraction']:.4f} -> {b['metal_fraction']:.4f}; contact Peltier heat "
+            f"{_fmt(b.get('heat_contact_peltier_W'))} W against {_fmt(b.get('heat_joule_W'))} W of Joule heat."
+        )
+    b = by.get(("contacts", "+I"))
+    if b is not None:
+        t0 = b["T0_K"]
+        tm, tt = b["T_mean_K"] / t0, b["T_top_mean_K"] / t0
+        neg = b["category"] == "negative only"
+        lines.append(
+            f"- Against the paper (Fig. 2a: metal at the negative electrode only, T_mean = 1.05 T0, "
+            f"T_top_mean = 1.07 T0): with contacts T_mean = {tm:.3f} T0 ({tm - 1.05:+.3f}), "
+            f"T_top_mean = {tt:.3f} T0 ({tt - 1.07:+.3f}), and the metal "
+            + (
+                "**is confined to the negative electrode**, as in the paper."
+                if neg
+                else f"is **{b['category']}**, not the paper's negative-only pattern."
+            )
+        )
+    zero = [r for r in by.values() if r["model"] == "contacts" and not r.get("heat_contact_peltier_W")]
+    if zero and all(r["category"] == "channel" for r in zero):
+        lines.append(
+            "- Where the contact Peltier heat is 0 the metal covers both contacts: S_film = S_M = 0 equals the "
+            "electrodes' S_e = 0 there, so the contacts release no heat and only the Seebeck EMF acts; the "
+            "differences above are its effect."
+        )
+    if pts:
+        moved = [
+            p
+            for p in pts
+            if (p["J"], p["P"]) in paper
+            and p["converged"]
+            and paper[(p["J"], p["P"])].get("neg_reach_over_L") is not None
+            and p.get("neg_reach_over_L") is not None
+        ]
+        if moved:
+            lines.append(
+                "- Regime points, reach from the negative / positive electrode (L), paper model -> contacts, and "
+                "the contact Peltier heat (W; < 0: the contacts cool the film): "
+                + "; ".join(
+                    f"({p['J']:g}, {p['P']:g}): {_reach(paper[(p['J'], p['P'])]['neg_reach_over_L'])} / "
+                    f"{_reach(paper[(p['J'], p['P'])]['pos_reach_over_L'])} -> {_reach(p['neg_reach_over_L'])} / "
+                    f"{_reach(p['pos_reach_over_L'])}, {_fmt(p.get('heat_contact_peltier_W'))}"
+                    for p in moved
+                )
+                + "."
+            )
+        changed = [p for p in pts if (p["J"], p["P"]) in paper and paper[(p["J"], p["P"])]["category"] != p["category"]]
+        compared = [p for p in pts if (p["J"], p["P"]) in paper]
+        if compared:
+            lines.append(
+                f"- Regime points: the contacts change the category at {len(changed)} of {len(compared)} points"
+                + (
+                    " ("
+                    + "; ".join(
+                        f"({p['J']:g}, {p['P']:g}): {paper[(p['J'], p['P'])]['category']} -> {p['category']}"
+                        for p in changed
+                    )
+                    + ")."
+                    if changed
+                    else "."
+                )
+            )
+    return lines
 
 
 # ---------------------------------------------------------------------------------------
