@@ -22,6 +22,7 @@ import numpy as np
 from dolfinx import fem
 
 from .drive import CURRENT as CURRENT_MODE
+from .drive import VOLTAGE as VOLTAGE_MODE
 from .mesh import FILM
 from .phase import update_centre
 from .warm_start import SUBSTEP_NEWTON_STEPS, predict, remember, solve_warm, warm_restart_width
@@ -240,7 +241,7 @@ def _t_max(problem: CoupledProblem) -> float:
     return problem.comm.allreduce(float(np.max(problem.temperatures(), initial=-np.inf)), op=MPI.MAX)
 
 
-def thermal_runaway(problem: CoupledProblem, history: list[tuple[float, float]], reason: str) -> str | None:
+def thermal_runaway(problem: CoupledProblem, history: list[tuple[float, float]], hit_ceiling: bool) -> str | None:
     """Why a stalled ramp of a voltage (or source) drive is a thermal runaway, or None.
 
     Under voltage control the Joule heat sigma(T) V^2 grows with T when the resistivity
@@ -255,19 +256,18 @@ def thermal_runaway(problem: CoupledProblem, history: list[tuple[float, float]],
     if d.mode == CURRENT_MODE:
         return None
     t0 = problem.cfg.thermal.t0
-    ceiling = "runaway" in reason
     exponent = 0.0
     if len(history) >= 3:
         (sa, ta), (sb, tb) = history[-2], history[-1]
         if sa > 0 and sb > sa and ta > t0 and tb > ta:
             exponent = math.log((tb - t0) / (ta - t0)) / math.log(sb / sa)
-    if not ceiling and exponent < RUNAWAY_EXPONENT:
+    if not hit_ceiling and exponent < RUNAWAY_EXPONENT:
         return None
     scale, t_top = history[-1] if history else (0.0, math.nan)
-    unit = "V" if d.mode == "voltage" else "V at the source"
+    unit = "V" if d.mode == VOLTAGE_MODE else "V at the source"
     why = (
         "a Newton step ran into solver.t_ceiling"
-        if ceiling
+        if hit_ceiling
         else f"d ln(T_max - T0)/d ln V = {exponent:.3g} there, 2 for plain Ohmic heating: the fold of the branch"
     )
     return (
@@ -297,7 +297,7 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
         trial = min(1.0, scale + ds)
         if trial >= failed:
             gap = failed - scale
-            runaway = thermal_runaway(problem, history, "runaway" if hit_ceiling else reason)
+            runaway = thermal_runaway(problem, history, hit_ceiling)
             if runaway is not None and gap < RUNAWAY_DS:
                 return False, steps, updates, runaway, scale
             if gap >= 1e-3:
@@ -324,14 +324,14 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
             failed = min(failed, trial)
             problem.restore_state(state)
             ds = min(ds, trial - scale) / 2
-            runaway = thermal_runaway(problem, history, "runaway" if hit_ceiling else reason)
+            runaway = thermal_runaway(problem, history, hit_ceiling)
             if runaway is not None and ds < RUNAWAY_DS:
                 return False, steps, updates, runaway, scale
             if ds < 1e-3:
                 return False, steps, updates, f"drive ramp stalled at {scale:.3f} of the drive ({reason})", scale
         if steps >= budget:
             problem.restore_state(state)
-            runaway = thermal_runaway(problem, history, "runaway" if hit_ceiling else reason)
+            runaway = thermal_runaway(problem, history, hit_ceiling)
             if runaway is not None:
                 return False, steps, updates, runaway, scale
             why = f"iteration budget exhausted during the drive ramp at {scale:.3g} of the drive"
