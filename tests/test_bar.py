@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from plane_means import x_plane_means  # tests/plane_means.py
+
 L, W, H = 1.0e-3, 1.0e-4, 1.0e-4
 N = (20, 2, 2)
 
@@ -63,7 +65,7 @@ def closed_form(cfg, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 def solve_bar(current: float, discretization: str = "p1") -> dict:
     """Solve the bar with the phase frozen (metal for x < L/2) and T0 at both ends."""
-    from mpi4py import MPI  # before dolfinx
+    from mpi4py import MPI  # noqa: F401  (before dolfinx)
     from dolfinx import fem
 
     from fem_peltier.boxmesh import box_film_mesh
@@ -82,16 +84,11 @@ def solve_bar(current: float, discretization: str = "p1") -> dict:
     rep = solve(p)
     # cross-section means of the nodal temperatures on each grid plane x = x_i
     T_fun = p.unknowns.function("temperature")
-    X = p.V_T.tabulate_dof_coordinates()[:, 0]
-    n_own = p.V_T.dofmap.index_map.size_local
-    plane = np.rint(X[:n_own] / (L / N[0])).astype(int)
-    sums = np.bincount(plane, weights=T_fun.x.array[:n_own], minlength=N[0] + 1)
-    counts = np.bincount(plane, minlength=N[0] + 1).astype(float)
-    sums, counts = p.comm.allreduce(sums, op=MPI.SUM), p.comm.allreduce(counts, op=MPI.SUM)
+    T_mean = x_plane_means(T_fun, L, N[0])
     xs = np.linspace(0, L, N[0] + 1)
     pts = np.column_stack([xs, np.full(xs.size, W / 3), np.full(xs.size, H / 3)])
     T_point = probe(p, T_fun, pts)
-    out = {"converged": rep.converged, "x": xs.tolist(), "T": (sums / counts).tolist(), "T_point": T_point.tolist(),
+    out = {"converged": rep.converged, "x": xs.tolist(), "T": T_mean.tolist(), "T_point": T_point.tolist(),
            "V": p.V, "I": p.current()}
     out.update(heat_terms(p))
     return out

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from plane_means import x_plane_means  # tests/plane_means.py
+
 L, W, H = 1.0e-3, 1.0e-4, 1.0e-4
 A = W * H
 N = (40, 2, 2)
@@ -68,7 +70,7 @@ def closed_form(current: float, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def solve_bar(current: float, thomson: bool = True) -> dict:
-    from mpi4py import MPI  # before dolfinx
+    from mpi4py import MPI  # noqa: F401  (before dolfinx)
     from dolfinx import fem
 
     from fem_peltier.boxmesh import box_film_mesh
@@ -83,14 +85,8 @@ def solve_bar(current: float, thomson: bool = True) -> dict:
     sink = fem.locate_dofs_geometrical((T_field.subspace, T_field.space), lambda x: np.isclose(x[0], 0.0))[0]
     p.set_heat_sink_dofs(sink)
     rep = solve(p)
-    T_fun = p.unknowns.function("temperature")
-    X = p.V_T.tabulate_dof_coordinates()[:, 0]
-    n_own = p.V_T.dofmap.index_map.size_local
-    plane = np.rint(X[:n_own] / (L / N[0])).astype(int)
-    sums = np.bincount(plane, weights=T_fun.x.array[:n_own], minlength=N[0] + 1)
-    counts = np.bincount(plane, minlength=N[0] + 1).astype(float)
-    sums, counts = p.comm.allreduce(sums, op=MPI.SUM), p.comm.allreduce(counts, op=MPI.SUM)
-    out = {"converged": rep.converged, "x": np.linspace(0, L, N[0] + 1), "T": sums / counts, "V": p.V}
+    T_mean = x_plane_means(p.unknowns.function("temperature"), L, N[0])
+    out = {"converged": rep.converged, "x": np.linspace(0, L, N[0] + 1), "T": T_mean, "V": p.V}
     out.update(heat_terms(p))
     return out
 
