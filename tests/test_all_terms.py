@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from cli_runner import fem, mpirun  # tests/cli_runner.py
-from test_polarity import _film_cells  # tests/test_polarity.py
+from test_polarity import OVERRIDES as MESH  # tests/test_polarity.py: the coarse mirror mesh
+from test_polarity import _film_cells, _run
 
-MESH = ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]
 ALL_TERMS = [
     'material.rho_insulator={law="arrhenius", value=0.06, t_ref=300, activation_energy_eV=0.1}',
     'material.seebeck_insulator={law="linear", value=2e-3, t_ref=300, alpha=-1e-3}',
@@ -36,23 +36,13 @@ HEAT_KEYS = ("heat_joule_W", "heat_peltier_W", "heat_thomson_W", "heat_contact_p
              "heat_boundary_bottom_W", "heat_boundary_top_W", "heat_to_sink_W")
 
 
-def _run(current: float):
-    import fem_peltier as fp
-    from fem_peltier.simulation import run
-
-    cfg = fp.load_config(preset="fig2a", overrides=[*MESH, *ALL_TERMS, f"drive.current={current!r}"])
-    res = run(cfg, out=None, pictures=False)
-    assert res.converged, res.summary["reason"]
-    return res
-
-
 @pytest.fixture(scope="module")
 def runs():
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.size > 1:
         pytest.skip("serial reference")
-    return {+1: _run(+CURRENT), -1: _run(-CURRENT)}
+    return {+1: _run(+CURRENT, ALL_TERMS), -1: _run(-CURRENT, ALL_TERMS)}
 
 
 def test_every_term_carries_heat_and_the_balance_closes(runs):

@@ -30,11 +30,12 @@ TOL_PHASE = 1e-8
 TOL_REL = 1e-8
 
 
-def _run(current: float):
+def _run(current: float, extra: tuple[str, ...] | list[str] = ()):
+    """fig2a at `current` on the coarse mirror mesh (plus `extra` overrides), converged."""
     import fem_peltier as fp
     from fem_peltier.simulation import run
 
-    cfg = fp.load_config(preset="fig2a", overrides=[*OVERRIDES, f"drive.current={current!r}"])
+    cfg = fp.load_config(preset="fig2a", overrides=[*OVERRIDES, *extra, f"drive.current={current!r}"])
     res = run(cfg, out=None, pictures=False)
     assert res.converged, res.summary["reason"]
     return res
@@ -147,18 +148,9 @@ def _contact_heat(res) -> dict[str, float]:
 def runs_emf():
     from mpi4py import MPI
 
-    import fem_peltier as fp
-    from fem_peltier.simulation import run
-
     if MPI.COMM_WORLD.size > 1:
         pytest.skip("serial test")
-    out = {}
-    for sign in (+1, -1):
-        cfg = fp.load_config(preset="fig2a", overrides=[*OVERRIDES, *EMF_OVERRIDES, f"drive.current={sign * CURRENT!r}"])
-        res = run(cfg, out=None, pictures=False)
-        assert res.converged, res.summary["reason"]
-        out[sign] = res
-    return out
+    return {sign: _run(sign * CURRENT, EMF_OVERRIDES) for sign in (+1, -1)}
 
 
 def test_emf_and_contacts_mirror_image(runs_emf):
