@@ -63,7 +63,7 @@ class SolverBackend:
             self.problem, self.good = p, (pcfg, p.save_state())
         else:
             self.problem = None
-        return bool(result.converged), summary, bool(summary.get("warm_started", problem is not None))
+        return bool(result.converged), summary, bool(summary["warm_started"])
 
     def restore(self, pcfg: Config, path: Path) -> None:
         """Resume: make the checkpoint `path` (written for `pcfg`) the warm start."""
