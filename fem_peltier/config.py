@@ -91,6 +91,28 @@ class Material(_Section):
     )
     t_mit: float = Field(360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)")
     hysteresis: float = Field(0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2")
+    heat_capacity: float | PropertyLaw = Field(
+        2.3e6,
+        description="volumetric heat capacity of the film c (J/(m^3 K)), > 0, of the insulating phase when "
+        "heat_capacity_metal differs; used by `transient` only (default: an estimate for Ca2RuO4, about "
+        "120 J/(mol K) at 4.6 g/cm^3)" + _LAW_HELP,
+    )
+    heat_capacity_metal: float | PropertyLaw | None = Field(
+        None,
+        description="volumetric heat capacity of the metallic phase (J/(m^3 K)), > 0; default = heat_capacity"
+        + _LAW_HELP,
+    )
+    heat_capacity_substrate: float | None = Field(
+        None,
+        gt=0,
+        description="substrate volumetric heat capacity (J/(m^3 K)); default = heat_capacity (at thermal.t0)",
+    )
+    latent_heat: float = Field(
+        0.0,
+        ge=0,
+        description="latent heat of the transition per unit volume L (J/m^3): absorbed as the metal fraction m "
+        "grows, released as it shrinks (c dT/dt + L dm/dt in the heat equation); transient only",
+    )
     seebeck_electrode: float | None = Field(
         None,
         description="Seebeck coefficient S_e of the electrode metal (V/K): where current crosses a film/electrode "
@@ -103,7 +125,7 @@ class Material(_Section):
     def _property(cls, value: Any, info: ValidationInfo) -> Any:
         """A number (positive for rho and kappa) or a law table, checked here (one line naming the key)."""
         key = f"material.{info.field_name}"
-        if value is None and info.field_name == "kappa_metal":
+        if value is None and info.field_name in ("kappa_metal", "heat_capacity_metal"):
             return None
         if isinstance(value, PropertyLaw):
             return value
@@ -123,8 +145,8 @@ class Material(_Section):
     def at(self, name: str, T: float) -> float:
         """Property `name` (a number or a law) at temperature T (kappa_metal: kappa when unset)."""
         prop = getattr(self, name)
-        if prop is None and name == "kappa_metal":
-            prop = self.kappa
+        if prop is None and name in ("kappa_metal", "heat_capacity_metal"):
+            prop = self.kappa if name == "kappa_metal" else self.heat_capacity
         return value_at(prop, T)
 
 
@@ -141,6 +163,38 @@ class Drive(_Section):
     )
     load_resistance: float = Field(
         0.0, ge=0, description="series load resistor (Ohm) between the voltage source and the film; 0 = none"
+    )
+    waveform: Literal["dc", "ramp", "pulse", "sine", "table"] = Field(
+        "dc",
+        description="time dependence of the drive in `transient` (docs/transient.md): the drive is "
+        'offset + amplitude * shape(t); "dc": shape 1; "ramp": shape min(1, rate t / |amplitude|); "pulse": '
+        "a trapezoid of period `period` rising from 0 to 1 in `rise_time`, high for `duty` of the period; "
+        '"sine": sin(2 pi t / period); "table": the values of the CSV file `table` (t in s, value in A or V), '
+        "linear between rows and held after the last. `run` and `sweep` use the drive value as it is",
+    )
+    amplitude: float | None = Field(
+        None, description="waveform amplitude (A or V, the drive's unit); default the drive value (current or voltage)"
+    )
+    offset: float = Field(0.0, description="waveform offset (A or V): the drive before a ramp or between pulses")
+    rate: float | None = Field(None, gt=0, description='ramp rate (A/s or V/s) of waveform "ramp"')
+    period: float | None = Field(None, gt=0, description='period (s) of waveform "pulse" and "sine"')
+    duty: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description='fraction of the period a "pulse" is high (from the start of its rise to the start of its fall)',
+    )
+    rise_time: float = Field(0.0, ge=0, description='rise and fall time (s) of the edges of a "pulse"')
+    table: str | None = Field(
+        None,
+        description='CSV file of waveform "table": a header row, then rows t (s), value (A or V); relative to '
+        "the TOML file's folder",
+    )
+    capacitance: float = Field(
+        0.0,
+        ge=0,
+        description="capacitor (F) in parallel with the film, transient only: C dV/dt = I_source - I_film, the "
+        "source a current or a voltage behind drive.load_resistance (a relaxation oscillator); 0 = none",
     )
     allow_implausible: bool = Field(
         False,
@@ -323,6 +377,72 @@ class Solver(_Section):
         return value
 
 
+class Time(_Section):
+    """Time integration of `fem-peltier transient` (docs/transient.md); `run` and `sweep` ignore it.
+    tau = c h^2 / kappa (film heat capacity, thickness and conductivity at thermal.t0) is the film's
+    thermal time across its thickness: the default lengths and steps are multiples of it."""
+
+    t_end: float | None = Field(None, gt=0, description="end time (s); default 20 tau")
+    dt: float | None = Field(None, gt=0, description="first time step (s); default 1e-3 tau")
+    scheme: Literal["bdf2", "backward_euler"] = Field(
+        "bdf2",
+        description='"bdf2": second order, variable-step BDF2 (a backward-Euler first step); '
+        '"backward_euler": first order',
+    )
+    adaptive: bool = Field(
+        True, description="adapt the step from a local error estimate (rtol, atol); false = fixed steps of dt"
+    )
+    rtol: float = Field(1e-3, gt=0, lt=1, description="relative local error tolerance of T and V per step")
+    atol: float = Field(1e-2, gt=0, description="absolute local error tolerance of T per step (K)")
+    dt_min: float | None = Field(
+        None, gt=0, description="smallest step (s): a step that must be smaller fails the run; default 1e-9 tau"
+    )
+    dt_max: float | None = Field(None, gt=0, description="largest step (s); default t_end / 20")
+    output_every: float | str | None = Field(
+        None,
+        description='fields written every so many seconds (a number) or accepted steps (a string "N steps"); '
+        "default t_end / 50; timeseries.csv has every accepted step",
+    )
+    initial: str = Field(
+        "t0",
+        description='initial state: "t0" (uniform T0, the drive switched on at t = 0), "steady" (the steady '
+        "solution of the drive at t = 0) or the path of a saved state (the state.npz a transient writes)",
+    )
+    max_phase_change: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="largest change of any cell's metal fraction in one step (a larger one is rejected and "
+        "retried with a shorter step); 1 = no limit",
+    )
+    steady_rtol: float = Field(
+        1e-8,
+        gt=0,
+        description="a constant drive is taken to have reached a steady state when the relative rates of "
+        "change of T and V times the elapsed time fall below this",
+    )
+    stop_at_steady: bool = Field(False, description="end the run once a steady state is reached")
+    max_steps: int = Field(100_000, gt=0, description="cap on accepted plus rejected steps")
+    checkpoint_every: int = Field(
+        10, gt=0, description="accepted steps between checkpoints (state.npz) that --resume continues from"
+    )
+
+    @field_validator("output_every", mode="before")
+    @classmethod
+    def _check_output_every(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str) and re.fullmatch(r"\s*[1-9]\d*\s+steps?\s*", value):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise _CrossError("time.output_every", f'expected a time in s (> 0) or "N steps", got {value!r}')
+        return float(value)
+
+    @property
+    def output_every_steps(self) -> int | None:
+        """N of output_every = "N steps", else None."""
+        v = self.output_every
+        return int(v.split()[0]) if isinstance(v, str) else None
+
+
 class Config(_Section):
     """A complete fem_peltier configuration (all SI units)."""
 
@@ -332,6 +452,7 @@ class Config(_Section):
     thermal: Thermal = Field(default_factory=Thermal)
     mesh: Mesh = Field(default_factory=Mesh)
     solver: Solver = Field(default_factory=Solver)
+    time: Time = Field(default_factory=Time)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
@@ -367,7 +488,30 @@ class Config(_Section):
         data["solver"]["transition_width"] = s.transition_width if s.transition_width is not None else 0.01 * t0
         data["solver"]["initial_width"] = s.initial_width if s.initial_width is not None else 0.2 * t0
         data["solver"]["t_ceiling"] = s.t_ceiling if s.t_ceiling is not None else 10.0 * t0
+        c = m.at("heat_capacity", t0)
+        data["material"]["heat_capacity_substrate"] = (
+            m.heat_capacity_substrate if m.heat_capacity_substrate is not None else c
+        )
+        if m.heat_capacity_metal is None:
+            data["material"]["heat_capacity_metal"] = data["material"]["heat_capacity"]
+        tm = self.time
+        tau = self.thermal_time()
+        t_end = tm.t_end if tm.t_end is not None else 20.0 * tau
+        dt = tm.dt if tm.dt is not None else min(1e-3 * tau, t_end / 10)
+        data["time"].update(
+            t_end=t_end,
+            dt=dt,
+            dt_min=tm.dt_min if tm.dt_min is not None else min(1e-9 * tau, dt),
+            dt_max=tm.dt_max if tm.dt_max is not None else max(t_end / 20, dt),
+            output_every=tm.output_every if tm.output_every is not None else t_end / 50,
+        )
         return ResolvedConfig.model_validate(data)
+
+    def thermal_time(self) -> float:
+        """tau = c h^2 / kappa (s): heat capacity and conductivity of the film at thermal.t0, h its thickness."""
+        t0 = self.thermal.t0
+        m = self.material
+        return m.at("heat_capacity", t0) * self.geometry.thickness**2 / m.at("kappa", t0)
 
     @property
     def delta_seebeck(self) -> float:
@@ -433,6 +577,11 @@ _LIMITS: dict[str, tuple[float, float, str]] = {
     "material.kappa": (1e-6, 1e6, "W/(m K)"),
     "material.kappa_substrate": (1e-6, 1e6, "W/(m K)"),
     "material.kappa_metal": (1e-6, 1e6, "W/(m K)"),
+    "material.heat_capacity": (1e2, 1e9, "J/(m^3 K)"),
+    "material.heat_capacity_metal": (1e2, 1e9, "J/(m^3 K)"),
+    "material.heat_capacity_substrate": (1e2, 1e9, "J/(m^3 K)"),
+    "material.latent_heat": (0.0, 1e12, "J/m^3"),
+    "drive.capacitance": (0.0, 1.0, "F"),
     "material.t_mit": (1e-3, 1e5, "K"),
     "material.hysteresis": (0.0, 1e5, "K"),
     "thermal.t0": (1e-3, 1e5, "K"),
@@ -457,6 +606,8 @@ class ResolvedGeometry(Geometry):
 class ResolvedMaterial(Material):
     kappa_substrate: float
     kappa_metal: float | PropertyLaw
+    heat_capacity_substrate: float
+    heat_capacity_metal: float | PropertyLaw
 
 
 class ResolvedMesh(Mesh):
@@ -470,6 +621,14 @@ class ResolvedSolver(Solver):
     t_ceiling: float
 
 
+class ResolvedTime(Time):
+    t_end: float
+    dt: float
+    dt_min: float
+    dt_max: float
+    output_every: float | str
+
+
 class ResolvedConfig(Config):
     """A Config whose derived defaults are all filled in (made by Config.resolved()).
 
@@ -481,6 +640,7 @@ class ResolvedConfig(Config):
     material: ResolvedMaterial
     mesh: ResolvedMesh
     solver: ResolvedSolver
+    time: ResolvedTime
 
 
 # Above this estimated Ohmic rise (K) a drive is taken for a unit slip (drive.allow_implausible
@@ -563,6 +723,8 @@ def _check_consistency(cfg: Config) -> None:
         if val is not None and not math.isfinite(val):
             raise _CrossError(key, "expected a finite number")
     _check_drive_plausible(cfg)
+    _check_waveform(cfg)
+    _check_time(cfg)
     if m.t_mit <= cfg.thermal.t0:
         raise _CrossError("material.t_mit", f"expected T_MIT > thermal.t0 = {cfg.thermal.t0} K, got {m.t_mit} K")
     if m.t_mit - m.hysteresis / 2 <= cfg.thermal.t0:
@@ -612,6 +774,51 @@ def _check_consistency(cfg: Config) -> None:
         tried = os.path.abspath(me.file)
         given = "" if tried == me.file else f" (mesh.file = '{me.file}', relative to the current directory)"
         raise _CrossError("mesh.file", f"no such mesh file: {tried}{given}")
+
+
+def _check_waveform(cfg: Config) -> None:
+    """The keys each drive.waveform needs, and only sensible combinations."""
+    d = cfg.drive
+    if d.waveform == "ramp" and d.rate is None:
+        raise _CrossError("drive.rate", 'required for waveform "ramp" (A/s or V/s)')
+    if d.waveform in ("pulse", "sine") and d.period is None:
+        raise _CrossError("drive.period", f'required for waveform "{d.waveform}" (s)')
+    if d.waveform == "pulse" and d.period is not None and d.rise_time > min(d.duty, 1 - d.duty) * d.period:
+        raise _CrossError(
+            "drive.rise_time",
+            f"expected rise_time <= min(duty, 1 - duty) * period = {min(d.duty, 1 - d.duty) * d.period:g} s",
+        )
+    if d.waveform == "table":
+        if d.table is None:
+            raise _CrossError("drive.table", 'required for waveform "table": a CSV file of t (s), value rows')
+        from .waveforms import WaveformError, read_waveform_table
+
+        try:
+            read_waveform_table(d.table)
+        except WaveformError as exc:
+            raise _CrossError("drive.table", str(exc)) from None
+    elif d.table is not None:
+        raise _CrossError("drive.table", 'only used with waveform = "table"')
+    if d.capacitance > 0 and d.current is None and d.load_resistance == 0:
+        raise _CrossError(
+            "drive.capacitance",
+            "a capacitor across an ideal voltage source does nothing: set drive.load_resistance > 0 (a source "
+            "behind a load resistor) or drive the current",
+        )
+
+
+def _check_time(cfg: Config) -> None:
+    tm = cfg.time
+    if tm.t_end is not None and tm.dt is not None and tm.dt > tm.t_end:
+        raise _CrossError("time.dt", f"expected a first step <= time.t_end = {tm.t_end:g} s, got {tm.dt:g} s")
+    if tm.dt_min is not None and tm.dt_max is not None and tm.dt_min > tm.dt_max:
+        raise _CrossError("time.dt_min", "expected dt_min <= dt_max")
+    if tm.dt is not None and tm.dt_min is not None and tm.dt < tm.dt_min:
+        raise _CrossError("time.dt", f"expected dt >= time.dt_min = {tm.dt_min:g} s")
+    if tm.initial not in ("t0", "steady") and not Path(tm.initial).is_file():
+        raise _CrossError(
+            "time.initial", f'expected "t0", "steady" or a saved state file (state.npz); no such file: {tm.initial}'
+        )
 
 
 def _check_laws(cfg: Config) -> None:
@@ -770,6 +977,11 @@ def _mesh_file_beside(data: dict[str, Any], toml: Path) -> dict[str, Any]:
     file = mesh.get("file") if isinstance(mesh, dict) else None
     if isinstance(mesh, dict) and isinstance(file, str) and file and not os.path.isabs(file):
         data = {**data, "mesh": {**mesh, "file": os.path.abspath(os.path.join(where, file))}}
+    for section, key in (("drive", "table"), ("time", "initial")):
+        sec = data.get(section)
+        f = sec.get(key) if isinstance(sec, dict) else None
+        if isinstance(sec, dict) and isinstance(f, str) and f and f not in ("t0", "steady") and not os.path.isabs(f):
+            data = {**data, section: {**sec, key: os.path.abspath(os.path.join(where, f))}}
     mat = data.get("material")
     if isinstance(mat, dict):
         laws = {}

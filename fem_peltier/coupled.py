@@ -35,6 +35,7 @@ from .config import Config, ResolvedConfig
 from .drive import CURRENT as CURRENT_DRIVE
 from .drive import VOLTAGE, Drive, potential_ratio
 from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns, field_specs
+from .heat_storage import HeatStorage
 from .linalg import LinearSolver, default_options, owned_is
 from .materials import Materials
 from .mesh import ELECTRODE_POS, FILM, SUBSTRATE, FilmMesh
@@ -268,6 +269,8 @@ class CoupledProblem:
         self.branch: list[State] = []
         self.ptc_restarts = 0  # band levels (re)started with pseudo-transient continuation
         self._cell_tree: geometry.BoundingBoxTree | None = None
+        # the transient's storage term c dT/dt + L dm/dt (heat_storage.HeatStorage.attach); None: steady
+        self.storage: HeatStorage | None = None
 
     def cell_tree(self) -> geometry.BoundingBoxTree:
         """Bounding-box tree of the cells (for point evaluation), built once on first use."""

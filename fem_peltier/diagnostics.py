@@ -37,7 +37,8 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     h (T - t_ambient) on a convection surface, -q times its area on a flux surface. The
     balance |sum of sources + heat flowing in through flux surfaces - heat_to_sink_W| / scale,
     scale = max(sum of |source| + |flux in|, half the sum of |heat_boundary_<surface>_W|),
-    closes to round-off in a converged state."""
+    closes to round-off in a converged state. In a transient heat_storage_W, the heat going into
+    storage (c dT/dt + L dm/dt), is one more term: sources + flux in = sink + storage."""
     p = problem
     out: dict[str, float] = {}
     for src in p.physics.sources:
@@ -63,6 +64,9 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
                 flux_in -= boundary[c.surface]
     F.destroy()
     total = sum(out.values()) + flux_in
+    if p.storage is not None:  # a transient: the heat going into storage (heat_storage.py)
+        out["heat_storage_W"] = p.storage.rate_W()
+        total -= out["heat_storage_W"]
     # the scale: the heat generated, or the heat passing through the surfaces if that is more
     # (heat entering from a hot ambient or surface and leaving elsewhere, with little generated)
     denom = max(sum(abs(v) for v in out.values()) + abs(flux_in), 0.5 * sum(abs(v) for v in boundary.values()))
@@ -113,18 +117,49 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
     return {"heat_peltier_flux_form_W": flux, "peltier_gross_W": gross, "peltier_forms_mismatch_rel": mismatch}
 
 
+class StateForms:
+    """Compiled integrals of the quantities read at every step of a transient (and once by a run):
+    film volume, integral of T over the film, the top surface's area and integral of T, and the
+    integral of m over the film."""
+
+    def __init__(self, problem: CoupledProblem):
+        p = problem
+        g = p.cfg.geometry
+        one = fem.Constant(p.msh, 1.0)
+        top_ids = (TOP,) if g.electrodes == "ends" else (TOP, ELECTRODE_NEG, ELECTRODE_POS)
+        top = sum((p.ds(i) for i in top_ids[1:]), p.ds(top_ids[0]))
+        self.problem = p
+        self.film_T = fem.form(p.T * p.dx(FILM))
+        self.film_m = fem.form(p.m * p.dx(FILM))
+        self.top_T = fem.form(p.T * top)
+        self.volume = self._sum(fem.form(one * p.dx(FILM)))
+        self.top_area = self._sum(fem.form(one * top))
+
+    def _sum(self, form: fem.Form) -> float:
+        return self.problem.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+
+    def quantities(self) -> dict[str, float]:
+        """current_A, voltage_V, T_max_K, T_mean_K (film), T_top_mean_K (top surface incl. the
+        patches), metal_fraction (film volume average of m)."""
+        p = self.problem
+        T_vals = p.unknowns.values(TEMPERATURE)
+        return {
+            "current_A": p.current(),
+            "voltage_V": p.V,
+            "T_max_K": p.comm.allreduce(float(T_vals.max(initial=-np.inf)), op=MPI.MAX),
+            "T_mean_K": self._sum(self.film_T) / self.volume,
+            "T_top_mean_K": self._sum(self.top_T) / self.top_area,
+            "metal_fraction": self._sum(self.film_m) / self.volume,
+        }
+
+
 def summary_quantities(problem: CoupledProblem) -> dict:
     """The physical entries of summary.json (README: Exit codes)."""
     p = problem
     cfg = p.cfg
     g = cfg.geometry
     comm = p.comm
-    one = fem.Constant(p.msh, 1.0)
-    vol = integrate(p, one * p.dx(FILM))
-    T_vals = p.unknowns.values(TEMPERATURE)
-    top_ids = (TOP,) if g.electrodes == "ends" else (TOP, ELECTRODE_NEG, ELECTRODE_POS)
-    top_area = sum(integrate(p, one * p.ds(i)) for i in top_ids)
-    top_T = sum(integrate(p, p.T * p.ds(i)) for i in top_ids)
+    basic = StateForms(p).quantities()
 
     # metal extent on the top line (all regions together) and in depth (m >= 0.5 means metal)
     line = top_line_points(p)
@@ -142,16 +177,16 @@ def summary_quantities(problem: CoupledProblem) -> dict:
     partial = comm.allreduce(int(np.count_nonzero(band)), op=MPI.SUM)
 
     out = {
-        "current_A": p.current(),
+        "current_A": basic["current_A"],
         "voltage_V": p.V,
-        "source_voltage_V": p.V + p.current() * p.R_load,
+        "source_voltage_V": p.V + (basic["current_A"] + p.drive.capacitor_current(p.V)) * p.R_load,
         "load_resistance_Ohm": p.R_load,
-        "T_max_K": comm.allreduce(float(T_vals.max(initial=-np.inf)), op=MPI.MAX),
-        "T_mean_K": integrate(p, p.T * p.dx(FILM)) / vol,
-        "T_top_mean_K": top_T / top_area,
+        "T_max_K": basic["T_max_K"],
+        "T_mean_K": basic["T_mean_K"],
+        "T_top_mean_K": basic["T_top_mean_K"],
         "T0_K": cfg.thermal.t0,
         "T_mit_K": cfg.material.t_mit,
-        "metal_fraction": integrate(p, p.m * p.dx(FILM)) / vol,
+        "metal_fraction": basic["metal_fraction"],
         "partial_cells": partial,
         "metal_top_x_range_m": x_range,
         "metal_max_depth_m": depth,

@@ -125,6 +125,7 @@ class Materials:
     kappa_film: fem.Constant  # W/(m K): kappa (of a law: at T0, unused by the forms)
     kappa_substrate: fem.Constant  # W/(m K)
     kappa_laws: dict[str, Property] = field(default_factory=dict)  # "kappa", "kappa_metal" as configured
+    heat_capacity_laws: dict[str, Property] = field(default_factory=dict)  # "heat_capacity", "heat_capacity_metal"
 
     @classmethod
     def create(cls, msh: dmesh.Mesh, cfg: ResolvedConfig) -> Materials:
@@ -134,7 +135,37 @@ class Materials:
             fem.Constant(msh, mat.at("kappa", cfg.thermal.t0)),
             fem.Constant(msh, float(mat.kappa_substrate)),
             {"kappa": mat.kappa, "kappa_metal": mat.kappa_metal},
+            {"heat_capacity": mat.heat_capacity, "heat_capacity_metal": mat.heat_capacity_metal},
         )
+
+    def _blend(self, laws: dict[str, Property], insulator: str, metal: str, m, T):
+        """p_I(T) + m (p_M(T) - p_I(T)) of a property given per phase (a number or a law)."""
+        t_range = self.phase.t_range
+
+        def phase(prop: Property):
+            return prop.to_ufl(T, t_range) if isinstance(prop, PropertyLaw) else prop
+
+        p_i, p_m = laws[insulator], laws[metal]
+        if p_m == p_i:
+            return phase(p_i)
+        return phase(p_i) + m * (phase(p_m) - phase(p_i))
+
+    def film_heat_capacity(self, m, T):
+        """Volumetric heat capacity of the film c_I(T) + m (c_M(T) - c_I(T)) (J/(m^3 K))."""
+        return self._blend(self.heat_capacity_laws, "heat_capacity", "heat_capacity_metal", m, T)
+
+    def film_sensible_energy(self, m, T, t0: float):
+        """Sensible heat per unit volume above t0 at fixed phase, integral from t0 to T of c(m, s) ds
+        (J/m^3): c (T - t0) for constants, 3-point Gauss-Legendre in s for laws (exact for laws up
+        to degree 5 in T, the linear law exactly)."""
+        laws = self.heat_capacity_laws
+        if all(is_constant(v) for v in laws.values()):
+            return self.film_heat_capacity(m, T) * (T - t0)
+        nodes = ((0.5 - math.sqrt(15) / 10, 5 / 18), (0.5, 8 / 18), (0.5 + math.sqrt(15) / 10, 5 / 18))
+        total = 0
+        for xi, weight in nodes:
+            total = total + weight * self.film_heat_capacity(m, t0 + xi * (T - t0))
+        return total * (T - t0)
 
     def film_kappa(self, m, T):
         """The film's thermal conductivity kappa_I(T) + m (kappa_M(T) - kappa_I(T)) (W/(m K));

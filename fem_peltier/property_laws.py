@@ -48,6 +48,8 @@ PROPERTIES: dict[str, tuple[str, str, bool]] = {
     "seebeck_metal": ("Seebeck coefficient", "V/K", False),
     "kappa": ("thermal conductivity", "W/(m K)", True),
     "kappa_metal": ("thermal conductivity", "W/(m K)", True),
+    "heat_capacity": ("volumetric heat capacity", "J/(m^3 K)", True),
+    "heat_capacity_metal": ("volumetric heat capacity", "J/(m^3 K)", True),
 }
 MAX_TABLE_POINTS = 200  # a UFL chain of conditionals: compile time grows with the points
 

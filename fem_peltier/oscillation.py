@@ -1,0 +1,55 @@
+"""Is a time series periodic at its end? Period and amplitude from level crossings (no DOLFINx).
+
+Over the last half of the record the signal's mid level (max + min) / 2 is crossed upwards
+at times found by linear interpolation between samples; the periods are the gaps between
+successive crossings. The record is periodic when at least PERIODS_NEEDED periods are
+found and the last ones agree within `rtol` of their mean, and the signal's swing is more
+than `min_swing` of its mean magnitude (a constant signal with round-off wiggles is not an
+oscillation). The amplitude is half the swing (max - min) over the last period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PERIODS_NEEDED = 3
+
+
+@dataclass
+class Periodicity:
+    period_s: float
+    amplitude: float  # half the peak-to-peak swing, in the signal's unit
+    mean: float  # mean over the last period
+    periods: int  # full periods found in the window
+
+
+def upward_crossings(t: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
+    """Times where y crosses `level` upwards (linear between samples)."""
+    below, above = y[:-1] < level, y[1:] >= level
+    i = np.flatnonzero(below & above)
+    frac = (level - y[i]) / (y[i + 1] - y[i])
+    return t[i] + frac * (t[i + 1] - t[i])
+
+
+def detect_periodic(t: np.ndarray, y: np.ndarray, rtol: float = 0.02, min_swing: float = 1e-3) -> Periodicity | None:
+    """The period of the end of (t, y), or None when it is not periodic (module docstring)."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    if t.size < 8:
+        return None
+    window = t >= t[0] + 0.5 * (t[-1] - t[0])
+    tw, yw = t[window], y[window]
+    lo, hi = float(yw.min()), float(yw.max())
+    if hi - lo <= min_swing * max(abs(hi), abs(lo), 1e-300):
+        return None
+    crossings = upward_crossings(tw, yw, 0.5 * (lo + hi))
+    if crossings.size < PERIODS_NEEDED + 1:
+        return None
+    periods = np.diff(crossings)[-PERIODS_NEEDED:]
+    mean = float(periods.mean())
+    if np.max(np.abs(periods - mean)) > rtol * mean:
+        return None
+    last = (t >= crossings[-2]) & (t <= crossings[-1])
+    yl = y[last]
+    return Periodicity(mean, 0.5 * float(yl.max() - yl.min()), float(yl.mean()), int(np.diff(crossings).size))

@@ -1,0 +1,315 @@
+"""Time integration of the coupled problem: adaptive steps of the coupled Newton (docs/transient.md).
+
+Each step solves, at t_(n+1) = t_n + h, the steady residual plus the storage term
+(heat_storage.py) and, with a capacitor, the circuit's C dV/dt in the drive constraint
+(drive.py), by the same bordered Newton as a steady run, at the final band width and
+without continuation: the start (the predictor, time_scheme.py) is physical and close.
+
+A step is rejected and retried with a shorter one when Newton fails, when the local
+error estimate of T (and of V with a capacitor) exceeds the tolerance
+
+    err = max over T dofs of |e_T| / (atol + rtol |T|)  (and |e_V| / (rtol max |V|)),  reject if err > 1,
+
+or when a cell's metal fraction moves by more than time.max_phase_change. The next step
+is h 0.9 err^(-1/(p+1)), clipped to [0.2 h, 2 h] (5 h after a step with no estimate), to
+dt_max, to the waveform's resolution step and so that no step crosses a waveform corner.
+After a corner the scheme restarts with a backward-Euler step (the drive's derivative
+jumps there). A step below dt_min ends the run: as a runaway when the rejected states
+crossed solver.t_ceiling, else as a failure. With hysteresis, each cell's band centre
+follows its phase after every accepted step (the memory of phase.py, in time).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
+import numpy as np
+
+from .diagnostics import StateForms, heat_terms
+from .drive import SOURCE, VOLTAGE
+from .heat_storage import HeatStorage
+from .phase import update_centre
+from .state import State
+from .time_scheme import Level, coefficients, error_factor, extrapolate, scheme_order
+from .waveforms import Waveform
+
+if TYPE_CHECKING:
+    from .coupled import CoupledProblem
+
+log = logging.getLogger("fem_peltier")
+
+GROWTH_MAX = 2.0  # largest step growth after an estimated step
+GROWTH_FIRST = 5.0  # after a step without an estimate (the first, after a corner)
+SHRINK_MIN = 0.2
+SAFETY = 0.9
+NEWTON_FAIL_SHRINK = 0.25
+
+
+@dataclass
+class StepRecord:
+    """One accepted step: its time, size, cost and the quantities of timeseries.csv."""
+
+    t_s: float
+    dt_s: float
+    newton_steps: int
+    rejected_steps: int  # rejected attempts before this one was accepted
+    error_estimate: float  # err of the step (0 when none was made)
+    quantities: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class TransientOutcome:
+    """How the integration ended."""
+
+    completed: bool  # reached t_end (or a steady state with stop_at_steady)
+    reason: str
+    runaway: bool = False
+    steady: bool = False  # the last step met time.steady_rtol under a constant drive
+    t_s: float = 0.0
+    steps: int = 0
+    rejected: int = 0
+    newton_steps: int = 0
+
+
+class TimeStepper:
+    """The adaptive time loop of one problem (module docstring)."""
+
+    def __init__(self, problem: CoupledProblem, t_start: float = 0.0):
+        self.problem = p = problem
+        cfg = p.cfg
+        self.time = cfg.time
+        self.order = scheme_order(cfg.time.scheme)
+        self.waveform = Waveform.from_drive(cfg.drive)
+        self.storage = p.storage if p.storage is not None else HeatStorage.attach(p)
+        self.forms = StateForms(p)
+        self.t = t_start
+        self.dt = float(cfg.time.dt)
+        self.levels: list[Level] = []
+        self.V_scale = 0.0
+        self.steps = 0
+        self.rejected = 0
+        self.newton_steps = 0
+        self.after_corner = True  # no step history to estimate the error from
+        self.corners = self.waveform.corners(float(cfg.time.t_end))
+        self.switching_time_s: float | None = None
+        self.steady = False  # the last accepted step met time.steady_rtol
+
+    # --- state -----------------------------------------------------------------------------
+    def start(self, capacitor_charged: bool) -> None:
+        """Take the problem's present state as the level at self.t (an uncharged capacitor: V = 0)."""
+        p = self.problem
+        V = p.V if capacitor_charged or p.drive.capacitance_F == 0 else 0.0
+        self.levels = [Level(self.t, p.u.x.array.copy(), V, p.m.x.array.copy(), p.law.centre.x.array.copy())]
+        if not capacitor_charged and p.drive.capacitance_F > 0:
+            p.V = 0.0
+        self.V_scale = abs(V)
+
+    def _restore(self, level: Level) -> None:
+        p = self.problem
+        p.restore_state(State(level.u.copy(), level.V, level.band_centre_K.copy(), level.m.copy()))
+
+    def quantities(self) -> dict[str, float]:
+        """The timeseries.csv quantities of the present state."""
+        p = self.problem
+        q = self.forms.quantities()
+        d = p.drive
+        q["capacitor_current_A"] = d.capacitor_current(p.V)
+        q["source_current_A"] = q["current_A"] + q["capacitor_current_A"]
+        q["source_voltage_V"] = d.value if d.mode == SOURCE else p.V
+        q["drive_value"] = d.value
+        q.update(heat_terms(p))
+        q["stored_energy_J"] = self.storage.stored_energy_J()
+        q["latent_energy_J"] = self.storage.latent_energy_J()
+        return q
+
+    # --- one step ------------------------------------------------------------------------------
+    def _next_corner(self) -> float:
+        return next((c for c in self.corners if c > self.t * (1 + 1e-12) + 1e-300), math.inf)
+
+    def _step_size(self, t_end: float) -> float:
+        dt = min(self.dt, float(self.time.dt_max), self.waveform.resolution_step())
+        for stop in (t_end, self._next_corner()):
+            left = stop - self.t
+            if left <= dt * (1 + 1e-9):
+                dt = left
+            elif left < 1.5 * dt:  # two halves rather than a sliver
+                dt = left / 2
+        return dt
+
+    def _set_drive(self, t_new: float, h: float) -> None:
+        """The drive at the end of the step: its left limit at t_new (a jump counts after a corner)."""
+        p = self.problem
+        value = self.waveform(t_new - 1e-9 * h)
+        p.drive.value = value
+        if p.drive.mode == VOLTAGE:
+            p.V = value
+            p.u.x.array[p.dofs_pos] = value
+
+    def attempt(self, h: float) -> tuple[bool, str, float, int]:
+        """Try a step of h seconds from the last level: (accepted, why not, err, Newton steps)."""
+        p = self.problem
+        s = p.cfg.solver
+        last = self.levels[-1]
+        order = 1 if self.after_corner or len(self.levels) < 2 else self.order
+        h1 = last.t - self.levels[-2].t if len(self.levels) >= 2 and not self.after_corner else None
+        a0, a1, a2 = coefficients(order, h, h1)
+        st = self.storage
+        st.set_coefficients(a0, a1, a2)
+        st.T_levels[0].x.array[:] = last.u[p.map_T]
+        st.m_levels[0].x.array[:] = last.m
+        if a2 != 0.0:
+            prev = self.levels[-2]
+            st.T_levels[1].x.array[:] = prev.u[p.map_T]
+            st.m_levels[1].x.array[:] = prev.m
+        p.drive.dvdt_a0 = a0
+        p.drive.dvdt_history = a1 * last.V + (a2 * self.levels[-2].V if a2 != 0.0 else 0.0)
+        t_new = last.t + h
+        # predictor: the polynomial through the last levels (a constant after a corner)
+        n_hist = 0 if self.after_corner else min(len(self.levels) - 1, order)
+        u_pred, V_pred = extrapolate(self.levels, t_new, n_hist)
+        p.u.x.array[:] = u_pred
+        p.V = V_pred
+        self._set_drive(t_new, h)
+        p.electrodes.impose(p.u.x.array, p.V)
+        p.sink.impose(p.u.x.array)
+        p.u.x.scatter_forward()
+        p.update_phase()
+        rep = p.newton(s.newton_max_iterations, s.newton_rtol, s.phase_tol, s.temperature_rtol)
+        if not rep.converged:
+            return False, f"Newton: {rep.reason}", math.inf, rep.steps
+        # the phase may not jump by more than max_phase_change in a cell
+        n_own = p.Q0.dofmap.index_map.size_local
+        dm = float(np.max(np.abs(p.m.x.array[:n_own] - last.m[:n_own]), initial=0.0))
+        dm = p.comm.allreduce(dm, op=MPI.MAX)
+        if dm > self.time.max_phase_change * (1 + 1e-12):
+            return False, f"phase change {dm:.3g} > time.max_phase_change", math.inf, rep.steps
+        err = 0.0
+        if self.time.adaptive and n_hist > 0:
+            steps = [h] + [self.levels[-1 - k].t - self.levels[-2 - k].t for k in range(n_hist)]
+            factor = error_factor(n_hist, steps)
+            T = p.u.x.array[p.map_T]
+            n_T = p.V_T.dofmap.index_map.size_local
+            e = factor * np.abs(T[:n_T] - u_pred[p.map_T][:n_T])
+            err = float(np.max(e / (self.time.atol + self.time.rtol * np.abs(T[:n_T])), initial=0.0))
+            err = p.comm.allreduce(err, op=MPI.MAX)
+            if p.drive.capacitance_F > 0:
+                V_ref = self.time.rtol * max(self.V_scale, abs(p.V), 1e-30)
+                err = max(err, factor * abs(p.V - V_pred) / V_ref)
+            if err > 1.0:
+                return False, f"local error {err:.3g} > 1", err, rep.steps
+        return True, "", err, rep.steps
+
+    def _next_dt(self, h: float, err: float, estimated: bool) -> float:
+        if not self.time.adaptive:
+            return float(self.time.dt)
+        if not estimated:
+            return h * GROWTH_FIRST
+        p = scheme_order(self.time.scheme) if not self.after_corner else 1
+        factor = SAFETY * err ** (-1.0 / (p + 1)) if err > 0 else GROWTH_MAX
+        return h * min(GROWTH_MAX, max(SHRINK_MIN, factor))
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(
+        self, t_end: float, on_accept: Callable[[StepRecord], None] | None = None, max_steps: int | None = None
+    ) -> TransientOutcome:
+        """Integrate from the last level to t_end; `on_accept` sees every accepted step."""
+        budget = max_steps if max_steps is not None else int(self.time.max_steps)
+        rejected_here = 0
+        last_reason = ""
+        runaway_seen = False
+        while self.t < t_end * (1 - 1e-12):
+            if self.steps + self.rejected >= budget:
+                return self._outcome(False, f"time.max_steps = {budget} reached at t = {self.t:.6g} s")
+            h = self._step_size(t_end)
+            if h < float(self.time.dt_min) * (1 - 1e-9) and h < t_end - self.t:
+                return self._failed(h, last_reason, runaway_seen)
+            ok, why, err, newton = self.attempt(h)
+            self.newton_steps += newton
+            if not ok:
+                self.rejected += 1
+                rejected_here += 1
+                last_reason = why
+                runaway_seen |= "runaway" in why
+                log.debug("  t = %.6g s: step %.3g s rejected (%s)", self.t, h, why)
+                self._restore(self.levels[-1])
+                shrink = NEWTON_FAIL_SHRINK if math.isinf(err) else max(SHRINK_MIN, SAFETY * err ** (-1.0 / 2))
+                self.dt = h * shrink
+                if not self.time.adaptive and self.dt < float(self.time.dt):
+                    # fixed steps: a failed step fails the run
+                    return self._outcome(False, f"fixed step of {h:.3g} s failed at t = {self.t:.6g} s ({why})")
+                continue
+            estimated = self.time.adaptive and not self.after_corner and len(self.levels) >= 2
+            self._accept(h, newton, rejected_here, err, on_accept)
+            self.dt = self._next_dt(h, err, estimated)
+            self.after_corner = False
+            if any(abs(self.t - c) <= 1e-9 * max(h, abs(c)) for c in self.corners):
+                self.after_corner = True
+            rejected_here = 0
+            runaway_seen = False
+            if self.steady and self.time.stop_at_steady:
+                return self._outcome(True, f"steady state reached at t = {self.t:.6g} s")
+        return self._outcome(True, f"reached t_end = {t_end:.6g} s")
+
+    def _accept(
+        self, h: float, newton: int, rejected: int, err: float, on_accept: Callable[[StepRecord], None] | None
+    ) -> None:
+        p = self.problem
+        prev = self.levels[-1]
+        self.t = prev.t + h
+        self.steps += 1
+        m_solved = p.m.x.array.copy()
+        quantities = self.quantities()  # before the hysteresis memory moves: m as solved
+        n_own = p.Q0.dofmap.index_map.size_local
+        metal = p.comm.allreduce(int(np.count_nonzero(m_solved[:n_own][p.film_mask[:n_own]] >= 0.5)), op=MPI.SUM)
+        if metal and self.switching_time_s is None:
+            self.switching_time_s = self.t
+        self.steady = self._is_steady(prev, h)
+        update_centre(p.law, p.m, p.cfg)  # hysteresis memory (no-op without hysteresis)
+        p.update_phase()
+        self.levels.append(Level(self.t, p.u.x.array.copy(), p.V, m_solved, p.law.centre.x.array.copy()))
+        del self.levels[:-3]
+        self.V_scale = max(self.V_scale, abs(p.V))
+        if on_accept is not None:
+            on_accept(StepRecord(self.t, h, newton, rejected, err, quantities))
+
+    def _is_steady(self, prev: Level, h: float) -> bool:
+        """Under a drive constant from now on: max |dT| / T_max, |dV| / |V| and max |dm| of the
+        step, times t / h (the relative rates times the elapsed time), all below steady_rtol."""
+        p = self.problem
+        if not self.waveform.constant_after(self.t - h):
+            return False
+        n_T = p.V_T.dofmap.index_map.size_local
+        T, T_prev = p.u.x.array[p.map_T][:n_T], prev.u[p.map_T][:n_T]
+        dT = p.comm.allreduce(float(np.max(np.abs(T - T_prev), initial=0.0)), op=MPI.MAX)
+        T_max = p.comm.allreduce(float(np.max(np.abs(T), initial=0.0)), op=MPI.MAX)
+        n_own = p.Q0.dofmap.index_map.size_local
+        dm = p.comm.allreduce(float(np.max(np.abs(p.m.x.array[:n_own] - prev.m[:n_own]), initial=0.0)), op=MPI.MAX)
+        dV = abs(p.V - prev.V) / max(abs(p.V), 1e-300)
+        change = max(dT / T_max, dV, dm)
+        return change * (self.t / h) < float(self.time.steady_rtol)
+
+    def _failed(self, h: float, last_reason: str, runaway_seen: bool) -> TransientOutcome:
+        p = self.problem
+        t0, ceiling = p.cfg.thermal.t0, p.cfg.solver.t_ceiling
+        T_max = p.comm.allreduce(float(np.max(self.levels[-1].u[p.map_T], initial=0.0)), op=MPI.MAX)
+        if runaway_seen or T_max > t0 + 0.5 * (ceiling - t0):
+            reason = (
+                f"runaway: T passes solver.t_ceiling = {ceiling:.4g} K just after "
+                f"t = {self.t:.6g} s (steps below time.dt_min = {float(self.time.dt_min):.3g} s)"
+            )
+            return self._outcome(False, reason, runaway=True)
+        return self._outcome(
+            False,
+            f"time step {h:.3g} s below time.dt_min = {float(self.time.dt_min):.3g} s at t = {self.t:.6g} s "
+            f"(last rejection: {last_reason})",
+        )
+
+    def _outcome(self, completed: bool, reason: str, runaway: bool = False) -> TransientOutcome:
+        return TransientOutcome(
+            completed, reason, runaway, self.steady, self.t, self.steps, self.rejected, self.newton_steps
+        )
