@@ -15,7 +15,17 @@ __version__ = "0.1.0"
 from .config import Config, load_config, material_names, preset_names  # noqa: E402
 from .errors import InputError, SolverError  # noqa: E402
 
-__all__ = ["Config", "InputError", "SolverError", "__version__", "load_config", "material_names", "preset_names", "run"]
+__all__ = [
+    "Config",
+    "InputError",
+    "SolverError",
+    "__version__",
+    "load_config",
+    "material_names",
+    "preset_names",
+    "run",
+    "run_transient",
+]
 
 
 def run(cfg: Config, out=None, **kwargs):
@@ -23,3 +33,11 @@ def run(cfg: Config, out=None, **kwargs):
     from .simulation import run as _run
 
     return _run(cfg, out=out, **kwargs)
+
+
+def run_transient(cfg: Config, out=None, **kwargs):
+    """Run one transient (see `fem_peltier.transient_run.run_transient`): returns the time
+    series (`result.timeseries`), the summary and the problem in its final state."""
+    from .transient_run import run_transient as _run_transient
+
+    return _run_transient(cfg, out=out, **kwargs)

@@ -7,6 +7,8 @@ Commands::
     fem-peltier schema
     fem-peltier mesh  (CONFIG.toml | --preset NAME) [--material NAME] [--set ...] [--out FILE.msh]
     fem-peltier run   (CONFIG.toml | --preset NAME) [--material NAME] [--set ...] --out DIR [--overwrite]
+    fem-peltier transient (CONFIG.toml | --preset NAME) [--material NAME] [--set ...] --out DIR
+                      [--resume | --overwrite]
     fem-peltier sweep (CONFIG.toml | --preset NAME) [--material NAME] --currents I1,I2,... [--set ...] --out DIR
                       [--resume | --overwrite]
     fem-peltier validate [--out DIR] [--quick] [--only PARTS] [--report-only]
@@ -53,6 +55,7 @@ from .commands import (
     cmd_run,
     cmd_schema,
     cmd_sweep,
+    cmd_transient,
     cmd_validate,
 )
 from .config_reference import schema_markdown
@@ -136,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", required=True, help="output directory (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="reuse an existing output directory")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "transient",
+        parents=[verbosity, source],
+        help="integrate in time ([time] section, drive waveforms, a capacitor): switching, pulses, oscillators",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", required=True, help="output directory (timeseries.csv, fields_time.pvd, ...)"
+    )
+    p.add_argument("--resume", action="store_true", help="continue a killed transient in DIR from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing transient in DIR")
+    p.set_defaults(func=cmd_transient)
 
     p = sub.add_parser(
         "sweep",
@@ -280,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         terminated = isinstance(exc, Terminated)
         _error("terminated (SIGTERM)" if terminated else "interrupted")
         notes = getattr(exc, "__notes__", None)
+        if args.command == "transient" and "--resume" not in argv:
+            again = [a for a in argv if a != "--overwrite"] + ["--resume"]
+            _say(f"{PROG}: continue with: {PROG} {shlex.join(again)}", err=True)
         if notes and args.command == "sweep":  # how many points were kept, and how to go on
             again = [a for a in argv if a != "--overwrite"] + ([] if "--resume" in argv else ["--resume"])
             _say(f"{PROG}: {notes[0]}; continue with: {PROG} {shlex.join(again)}", err=True)

@@ -297,6 +297,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.converged else EXIT_NOT_CONVERGED
 
 
+def cmd_transient(args: argparse.Namespace) -> int:
+    cfg, name = _load(args)
+    out = Path(args.out)
+    if args.resume and args.overwrite:
+        raise InputError(
+            "--overwrite", "give either --resume (continue the transient in --out) or --overwrite, not both"
+        )
+    if not args.resume:
+        _check_new_dir(
+            out,
+            allow_existing=args.overwrite,
+            hint="pass --resume to continue the transient in it or --overwrite to replace it",
+        )
+    barrier()
+    tr = _import_solver_module("transient_run")
+    if cfg.mesh.file is None:
+        _import_solver_module("mesh").check_budget(cfg)
+    log.info("transient %s -> %s", name, out)
+    try:
+        result = tr.run_transient(
+            cfg, out=out, overwrite=bool(args.overwrite), resume=bool(args.resume), progress=not args.quiet
+        )
+    except SolverError as exc:
+        _error(f"solver failed: {exc}")
+        return EXIT_NOT_CONVERGED
+    s = result.summary
+    status = "completed" if result.converged else "NOT completed"
+    _say(f"{name}: transient {status} ({s['reason']}); results in {out}")
+    if not args.quiet:
+        extra = f", period = {_fmt(s['period_s'])} s" if s.get("period_s") else ""
+        switch = s.get("switching_time_s")
+        _say(
+            f"  final state: {s['final_state']}{extra}; {s['time_steps']} steps ({s['rejected_steps']} rejected); "
+            f"metal first at t = {_fmt(switch) + ' s' if switch is not None else 'never'}"
+        )
+        _say("  " + _summary_line(s))
+    return EXIT_OK if result.converged else EXIT_NOT_CONVERGED
+
+
 # ---------------------------------------------------------------------------------------
 # sweep (the logic lives in fem_peltier/sweep.py)
 

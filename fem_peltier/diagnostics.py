@@ -66,12 +66,15 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     total = sum(out.values()) + flux_in
     if p.storage is not None:  # a transient: the heat going into storage (heat_storage.py)
         out["heat_storage_W"] = p.storage.rate_W()
+        net = total - sink  # what the stack gains: sources + heat flowing in - heat leaving
         total -= out["heat_storage_W"]
     # the scale: the heat generated, or the heat passing through the surfaces if that is more
     # (heat entering from a hot ambient or surface and leaving elsewhere, with little generated)
     denom = max(sum(abs(v) for v in out.values()) + abs(flux_in), 0.5 * sum(abs(v) for v in boundary.values()))
     out.setdefault("heat_thomson_W", 0.0)  # reported always: 0 when S does not depend on T
     out["heat_to_sink_W"] = sink
+    if p.storage is not None:
+        out["heat_net_W"] = net
     out["heat_balance_rel"] = abs(total - sink) / denom if denom > 0 else 0.0
     for surface, value in boundary.items():
         out[f"heat_boundary_{surface}_W"] = value

@@ -87,6 +87,47 @@ class Progress:
             log.info("%s", line)
 
 
+class TimeProgress:
+    """A rich progress bar in simulated time (rank 0, a terminal, not quiet); else nothing."""
+
+    def __init__(self, t_end: float, t_now: float, enabled: bool):
+        self.t_end, self.t_now = t_end, t_now
+        self.enabled = enabled and is_root() and sys.stdout.isatty()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> TimeProgress:
+        if not self.enabled:
+            return self
+        from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+
+        self._progress = RichProgress(
+            TextColumn("t = {task.fields[t]} / {task.fields[t_end]} s"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(
+            "transient",
+            total=self.t_end,
+            completed=self.t_now,
+            t=f"{self.t_now:.4g}",
+            t_end=f"{self.t_end:.4g}",
+            status="",
+        )
+        return self
+
+    def update(self, t: float, status: str = "") -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=t, t=f"{t:.4g}", status=status[:50])
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
 class _StatusHandler(logging.Handler):
     def __init__(self, progress: Progress):
         super().__init__(logging.INFO)

@@ -8,7 +8,7 @@ without continuation: the start (the predictor, time_scheme.py) is physical and 
 A step is rejected and retried with a shorter one when Newton fails, when the local
 error estimate of T (and of V with a capacitor) exceeds the tolerance
 
-    err = max over T dofs of |e_T| / (atol + rtol |T|)  (and |e_V| / (rtol max |V|)),  reject if err > 1,
+    err = max over T dofs of |e_T| / (atol + rtol |T - T0|)  (and |e_V| / (rtol max |V|)),  reject if err > 1,
 
 or when a cell's metal fraction moves by more than time.max_phase_change. The next step
 is h 0.9 err^(-1/(p+1)), clipped to [0.2 h, 2 h] (5 h after a step with no estimate), to
@@ -43,8 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fem_peltier")
 
-GROWTH_MAX = 2.0  # largest step growth after an estimated step
-GROWTH_FIRST = 5.0  # after a step without an estimate (the first, after a corner)
+GROWTH_MAX = 2.0  # largest step growth
 SHRINK_MIN = 0.2
 SAFETY = 0.9
 NEWTON_FAIL_SHRINK = 0.25
@@ -108,6 +107,32 @@ class TimeStepper:
         if not capacitor_charged and p.drive.capacitance_F > 0:
             p.V = 0.0
         self.V_scale = abs(V)
+
+    def scalars(self) -> dict[str, float | None]:
+        """The counters a checkpoint keeps (time_checkpoint.SCALARS, without "frames")."""
+        return {
+            "dt": self.dt,
+            "steps": self.steps,
+            "rejected": self.rejected,
+            "newton_steps": self.newton_steps,
+            "after_corner": float(self.after_corner),
+            "switching_time_s": self.switching_time_s,
+            "V_scale": self.V_scale,
+        }
+
+    def resume(self, levels: list[Level], scalars: dict[str, float | None]) -> None:
+        """Continue from checkpointed levels (the last one becomes the problem's state)."""
+        self.levels = levels
+        self.t = levels[-1].t
+        self.dt = float(scalars["dt"] or self.dt)
+        self.steps = int(scalars["steps"] or 0)
+        self.rejected = int(scalars["rejected"] or 0)
+        self.newton_steps = int(scalars["newton_steps"] or 0)
+        self.after_corner = bool(scalars["after_corner"])
+        self.switching_time_s = scalars["switching_time_s"]
+        self.V_scale = float(scalars["V_scale"] or 0.0)
+        self._restore(levels[-1])
+        self.problem.drive.value = self.waveform(self.t)
 
     def _restore(self, level: Level) -> None:
         p = self.problem
@@ -195,7 +220,7 @@ class TimeStepper:
             T = p.u.x.array[p.map_T]
             n_T = p.V_T.dofmap.index_map.size_local
             e = factor * np.abs(T[:n_T] - u_pred[p.map_T][:n_T])
-            err = float(np.max(e / (self.time.atol + self.time.rtol * np.abs(T[:n_T])), initial=0.0))
+            err = float(np.max(e / self._tolerance(T[:n_T]), initial=0.0))
             err = p.comm.allreduce(err, op=MPI.MAX)
             if p.drive.capacitance_F > 0:
                 V_ref = self.time.rtol * max(self.V_scale, abs(p.V), 1e-30)
@@ -204,11 +229,13 @@ class TimeStepper:
                 return False, f"local error {err:.3g} > 1", err, rep.steps
         return True, "", err, rep.steps
 
-    def _next_dt(self, h: float, err: float, estimated: bool) -> float:
+    def _tolerance(self, T: np.ndarray) -> np.ndarray:
+        """atol + rtol |T - T0| (K): the error allowed per step, relative to the heating."""
+        return self.time.atol + self.time.rtol * np.abs(T - self.problem.cfg.thermal.t0)
+
+    def _next_dt(self, h: float, err: float) -> float:
         if not self.time.adaptive:
             return float(self.time.dt)
-        if not estimated:
-            return h * GROWTH_FIRST
         p = scheme_order(self.time.scheme) if not self.after_corner else 1
         factor = SAFETY * err ** (-1.0 / (p + 1)) if err > 0 else GROWTH_MAX
         return h * min(GROWTH_MAX, max(SHRINK_MIN, factor))
@@ -228,7 +255,11 @@ class TimeStepper:
             h = self._step_size(t_end)
             if h < float(self.time.dt_min) * (1 - 1e-9) and h < t_end - self.t:
                 return self._failed(h, last_reason, runaway_seen)
-            ok, why, err, newton = self.attempt(h)
+            start = self.time.adaptive and (self.after_corner or len(self.levels) < 2)
+            if start:  # no history to estimate from: one step against two half steps
+                ok, why, err, newton = self._start_steps(h, rejected_here, on_accept)
+            else:
+                ok, why, err, newton = self.attempt(h)
             self.newton_steps += newton
             if not ok:
                 self.rejected += 1
@@ -243,9 +274,9 @@ class TimeStepper:
                     # fixed steps: a failed step fails the run
                     return self._outcome(False, f"fixed step of {h:.3g} s failed at t = {self.t:.6g} s ({why})")
                 continue
-            estimated = self.time.adaptive and not self.after_corner and len(self.levels) >= 2
-            self._accept(h, newton, rejected_here, err, on_accept)
-            self.dt = self._next_dt(h, err, estimated)
+            if not start:
+                self._accept(h, newton, rejected_here, err, on_accept)
+            self.dt = self._next_dt(h, err)
             self.after_corner = False
             if any(abs(self.t - c) <= 1e-9 * max(h, abs(c)) for c in self.corners):
                 self.after_corner = True
@@ -255,15 +286,62 @@ class TimeStepper:
                 return self._outcome(True, f"steady state reached at t = {self.t:.6g} s")
         return self._outcome(True, f"reached t_end = {t_end:.6g} s")
 
+    def _start_steps(
+        self, h: float, rejected: int, on_accept: Callable[[StepRecord], None] | None
+    ) -> tuple[bool, str, float, int]:
+        """The first step, or the first after a corner, where no earlier levels give an
+        estimate: backward Euler over h and over two halves; the halves are kept when
+        max |T_half - T_full| / (atol + rtol |T - T0|) <= 1 (the halves' local error is about
+        half their difference from the full step's, whose error is twice theirs)."""
+        p = self.problem
+        base = self.levels[-1]
+        ok, why, _, n_full = self.attempt(h)
+        if not ok:
+            return False, why, math.inf, n_full
+        T_full = p.u.x.array[p.map_T].copy()
+        self._restore(base)
+        ok, why, _, n_first = self.attempt(h / 2)
+        if not ok:
+            return False, why, math.inf, n_full + n_first
+        mid_quantities = self.quantities()
+        mid = Level(base.t + h / 2, p.u.x.array.copy(), p.V, p.m.x.array.copy(), p.law.centre.x.array.copy())
+        self.levels.append(mid)
+        ok, why, _, n_second = self.attempt(h / 2)
+        self.levels.pop()
+        newton = n_full + n_first + n_second
+        if not ok:
+            return False, why, math.inf, newton
+        n_T = p.V_T.dofmap.index_map.size_local
+        T = p.u.x.array[p.map_T][:n_T]
+        e = np.abs(T - T_full[:n_T]) / self._tolerance(T)
+        err = p.comm.allreduce(float(np.max(e, initial=0.0)), op=MPI.MAX)
+        if err > 1.0:
+            return False, f"start-step error {err:.3g} > 1", err, newton
+        end = State(p.u.x.array.copy(), p.V, p.law.centre.x.array.copy(), p.m.x.array.copy())
+        self._restore(mid)
+        self._accept(h / 2, n_full + n_first, rejected, err, on_accept, mid_quantities)
+        p.restore_state(end)
+        self._accept(h / 2, n_second, 0, err, on_accept)
+        return True, "", err, newton
+
     def _accept(
-        self, h: float, newton: int, rejected: int, err: float, on_accept: Callable[[StepRecord], None] | None
+        self,
+        h: float,
+        newton: int,
+        rejected: int,
+        err: float,
+        on_accept: Callable[[StepRecord], None] | None,
+        quantities: dict[str, float] | None = None,
     ) -> None:
+        """Make the present state the next level (t + h) and report it (`quantities` given:
+        those of this state, measured before a later solve changed the drive's coefficients)."""
         p = self.problem
         prev = self.levels[-1]
         self.t = prev.t + h
         self.steps += 1
         m_solved = p.m.x.array.copy()
-        quantities = self.quantities()  # before the hysteresis memory moves: m as solved
+        if quantities is None:
+            quantities = self.quantities()  # before the hysteresis memory moves: m as solved
         n_own = p.Q0.dofmap.index_map.size_local
         metal = p.comm.allreduce(int(np.count_nonzero(m_solved[:n_own][p.film_mask[:n_own]] >= 0.5)), op=MPI.SUM)
         if metal and self.switching_time_s is None:

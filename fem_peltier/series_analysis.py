@@ -1,5 +1,6 @@
-"""Is a time series periodic at its end? Period and amplitude from level crossings (no DOLFINx).
+"""What a transient's time series says: is it periodic at its end, and does its energy close (numpy only).
 
+Periodicity.
 Over the last half of the record the signal's mid level (max + min) / 2 is crossed upwards
 at times found by linear interpolation between samples; the periods are the gaps between
 successive crossings. The record is periodic when at least PERIODS_NEEDED periods are
@@ -53,3 +54,26 @@ def detect_periodic(t: np.ndarray, y: np.ndarray, rtol: float = 0.02, min_swing:
     last = (t >= crossings[-2]) & (t <= crossings[-1])
     yl = y[last]
     return Periodicity(mean, 0.5 * float(yl.max() - yl.min()), float(yl.mean()), int(np.diff(crossings).size))
+
+
+def integrate_steps(t: np.ndarray, rate: np.ndarray, t_start: float, rate_start: float | None = None) -> float:
+    """Integral of a rate sampled at the accepted steps t_1 < t_2 < ... from t_start: the
+    trapezoid rule between steps and, for the first step, the trapezoid with `rate_start` at
+    t_start, or the rate at its end when there is none (the backward-Euler first step)."""
+    t, rate = np.asarray(t, dtype=float), np.asarray(rate, dtype=float)
+    if t.size == 0:
+        return 0.0
+    first = rate[0] if rate_start is None else 0.5 * (rate[0] + rate_start)
+    return float(first * (t[0] - t_start) + np.sum(0.5 * (rate[1:] + rate[:-1]) * np.diff(t)))
+
+
+def energy_closure(
+    t: np.ndarray, net_heat_W: np.ndarray, stored_J: np.ndarray, t_start: float, stored_start_J: float
+) -> tuple[float, float]:
+    """(integral of the net heat (sources + heat flowing in - heat leaving) over the run in J,
+    relative mismatch with the change of the stored energy): the energy check of a transient,
+    |integral - dE| / max(|dE|, integral of |net heat|)."""
+    gained = integrate_steps(t, net_heat_W, t_start)
+    dE = float(stored_J[-1] - stored_start_J) if len(stored_J) else 0.0
+    scale = max(abs(dE), integrate_steps(t, np.abs(net_heat_W), t_start), 1e-300)
+    return gained, abs(gained - dE) / scale
