@@ -891,6 +891,9 @@ MATERIAL_FILM_KEYS = (
     "kappa_metal",
     "t_mit",
     "hysteresis",
+    "heat_capacity",
+    "heat_capacity_metal",
+    "latent_heat",
 )
 
 

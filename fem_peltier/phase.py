@@ -57,12 +57,20 @@ def cell_mean_temperature(T, xc: fem.Function):
     return T + ufl.dot(ufl.grad(T), xc - x)
 
 
-def update_centre(law: PhaseLaw, m: fem.Function, cfg: Config) -> int:
-    """Hysteresis memory: centre = T_MIT -/+ H/2 for metal/insulating cells. Returns #changed owned cells."""
+def update_centre(law: PhaseLaw, m: fem.Function, cfg: Config, settled: float | None = None) -> int:
+    """Hysteresis memory: centre = T_MIT -/+ H/2 for metal/insulating cells. Returns #changed owned cells.
+
+    A cell is metal when m >= 0.5 (the steady Picard rule) or, with `settled` (a transient),
+    only once m > 1 - settled, and insulating once m < settled; in between it keeps its centre."""
     h = cfg.material.hysteresis
     if h == 0.0:
         return 0
-    new = np.where(m.x.array >= 0.5, cfg.material.t_mit - h / 2, cfg.material.t_mit + h / 2)
+    metal_c, insulator_c = cfg.material.t_mit - h / 2, cfg.material.t_mit + h / 2
+    if settled is None:
+        new = np.where(m.x.array >= 0.5, metal_c, insulator_c)
+    else:
+        new = np.where(m.x.array > 1 - settled, metal_c, law.centre.x.array)
+        new = np.where(m.x.array < settled, insulator_c, new)
     n_own = m.function_space.dofmap.index_map.size_local
     changed = int(np.count_nonzero(new[:n_own] != law.centre.x.array[:n_own]))
     law.centre.x.array[:] = new

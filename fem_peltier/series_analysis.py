@@ -4,7 +4,8 @@ Periodicity.
 Over the last half of the record the signal's mid level (max + min) / 2 is crossed upwards
 at times found by linear interpolation between samples; the periods are the gaps between
 successive crossings. The record is periodic when at least PERIODS_NEEDED periods are
-found and the last ones agree within `rtol` of their mean, and the signal's swing is more
+found, the last ones agree within `rtol` of their mean, the swings of the last two periods
+agree within 2 rtol (a decaying or growing oscillation is not periodic), and the signal's swing is more
 than `min_swing` of its mean magnitude (a constant signal with round-off wiggles is not an
 oscillation). The amplitude is half the swing (max - min) over the last period.
 """
@@ -50,6 +51,12 @@ def detect_periodic(t: np.ndarray, y: np.ndarray, rtol: float = 0.02, min_swing:
     periods = np.diff(crossings)[-PERIODS_NEEDED:]
     mean = float(periods.mean())
     if np.max(np.abs(periods - mean)) > rtol * mean:
+        return None
+    swings = []
+    for a, b in ((crossings[-3], crossings[-2]), (crossings[-2], crossings[-1])):
+        part = y[(t >= a) & (t <= b)]
+        swings.append(float(part.max() - part.min()) if part.size else 0.0)
+    if abs(swings[1] - swings[0]) > 2 * rtol * max(swings):  # growing or decaying: not (yet) periodic
         return None
     last = (t >= crossings[-2]) & (t <= crossings[-1])
     yl = y[last]

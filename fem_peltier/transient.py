@@ -47,6 +47,7 @@ GROWTH_MAX = 2.0  # largest step growth
 SHRINK_MIN = 0.2
 SAFETY = 0.9
 NEWTON_FAIL_SHRINK = 0.25
+SETTLED_PHASE = 1e-2  # a cell's hysteresis centre moves once m < this or m > 1 - this
 
 
 @dataclass
@@ -242,9 +243,15 @@ class TimeStepper:
 
     # --- the loop ------------------------------------------------------------------------------
     def run(
-        self, t_end: float, on_accept: Callable[[StepRecord], None] | None = None, max_steps: int | None = None
+        self,
+        t_end: float,
+        on_accept: Callable[[StepRecord], None] | None = None,
+        max_steps: int | None = None,
+        on_settled: Callable[[], None] | None = None,
     ) -> TransientOutcome:
-        """Integrate from the last level to t_end; `on_accept` sees every accepted step."""
+        """Integrate from the last level to t_end; `on_accept` sees every accepted step,
+        `on_settled` is called once the next step's size is chosen (a consistent moment to
+        checkpoint: the stepper's state is then exactly what the next step starts from)."""
         budget = max_steps if max_steps is not None else int(self.time.max_steps)
         rejected_here = 0
         last_reason = ""
@@ -282,6 +289,8 @@ class TimeStepper:
                 self.after_corner = True
             rejected_here = 0
             runaway_seen = False
+            if on_settled is not None:
+                on_settled()
             if self.steady and self.time.stop_at_steady:
                 return self._outcome(True, f"steady state reached at t = {self.t:.6g} s")
         return self._outcome(True, f"reached t_end = {t_end:.6g} s")
@@ -347,7 +356,10 @@ class TimeStepper:
         if metal and self.switching_time_s is None:
             self.switching_time_s = self.t
         self.steady = self._is_steady(prev, h)
-        update_centre(p.law, p.m, p.cfg)  # hysteresis memory (no-op without hysteresis)
+        # hysteresis memory (no-op without hysteresis), moved only for cells that have crossed
+        # the band: a centre moved at m = 0.5 would jump m to about 1 at fixed T, and the latent
+        # heat of that jump would have to be absorbed within one step, however short
+        update_centre(p.law, p.m, p.cfg, settled=SETTLED_PHASE)
         p.update_phase()
         self.levels.append(Level(self.t, p.u.x.array.copy(), p.V, m_solved, p.law.centre.x.array.copy()))
         del self.levels[:-3]

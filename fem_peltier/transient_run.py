@@ -157,7 +157,7 @@ def run_transient(
     writer = TimeseriesWriter(out_dir / TIMESERIES, comm.rank, stepper.t if resuming else None) if out_dir else None
     every_steps = tm.output_every_steps
     every_s = float(tm.output_every) if every_steps is None else math.inf
-    next_frame_t = (len(frames)) * every_s
+    next_frame_t = len(frames) * every_s if math.isfinite(every_s) else math.inf
 
     def write_frame(t: float) -> None:
         if out_dir is None:
@@ -199,11 +199,15 @@ def run_transient(
                 write_frame(rec.t_s)
                 while next_frame_t <= rec.t_s * (1 + 1e-9):
                     next_frame_t += every_s
-            if stepper.steps % int(tm.checkpoint_every) == 0:
-                checkpoint()
             bar.update(rec.t_s, f"dt {rec.dt_s:.3g} s, T_max {rec.quantities['T_max_K']:.1f} K")
 
-        outcome = stepper.run(float(tm.t_end), on_accept)
+        def on_settled() -> None:
+            if stepper.steps - last_checkpoint[0] >= int(tm.checkpoint_every):
+                checkpoint()
+                last_checkpoint[0] = stepper.steps
+
+        last_checkpoint = [stepper.steps]
+        outcome = stepper.run(float(tm.t_end), on_accept, on_settled=on_settled)
     checkpoint()
     series = read_timeseries(out_dir / TIMESERIES) if out_dir is not None and comm.rank == 0 else {}
     if out_dir is not None:
