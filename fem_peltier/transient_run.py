@@ -100,8 +100,12 @@ def _initial_state(problem: CoupledProblem, stepper: TimeStepper) -> bool:
     cfg = problem.cfg
     initial = cfg.time.initial
     problem.drive.value = stepper.waveform(0.0)
+    # m is recomputed at the final band width: the problem holds m at the initial (continuation)
+    # width, e.g. 0.12 at T0 in the slab preset instead of 4e-18, and the first step's L dm/dt
+    # starts from this level's m (it released L 0.12 per unit volume at once)
     if initial == "t0":
         problem.set_width(cfg.solver.transition_width)
+        problem.update_phase()
         return False
     if initial == "steady":
         if problem.drive.value != 0.0:
@@ -109,6 +113,7 @@ def _initial_state(problem: CoupledProblem, stepper: TimeStepper) -> bool:
             if not report.converged:
                 raise SolverError(f"the steady initial state did not converge ({report.reason})")
         problem.set_width(cfg.solver.transition_width)
+        problem.update_phase()
         return True
     levels, _ = load_levels(problem, Path(initial))
     problem.set_width(cfg.solver.transition_width)
