@@ -210,7 +210,9 @@ def run_transient(
 
         outcome = stepper.run(float(tm.t_end), on_accept)
     checkpoint()
-    series = read_timeseries(out_dir / TIMESERIES) if out_dir is not None and comm.rank == 0 else {}
+    # no timeseries.csv when no step was accepted (a run failing at its first step)
+    csv_path = out_dir / TIMESERIES if out_dir is not None else None
+    series = read_timeseries(csv_path) if csv_path is not None and comm.rank == 0 and csv_path.is_file() else {}
     if out_dir is not None:
         series = comm.bcast(series, root=0)
     summary = _summary(problem, stepper, outcome, series, stored_start, resuming)

@@ -241,3 +241,26 @@ def test_adiabatic_blowup(tmp_path, rtol, tolerance):
     assert ts["T_max_K"][-1] > T_CEILING - 0.01 * (T_CEILING - T0)
     assert float(np.max(ts["T_max_K"] - ts["T_mean_K"])) < 1e-3  # uniform: no spatial error
     assert s["time_steps"] + s["rejected_steps"] < 120
+
+
+def test_failure_at_the_first_step_returns_a_result(tmp_path):
+    """A blow-up faster than time.dt_min (t* = 1e-13 s): no step is accepted, and the run
+    returns a failed result (it raised FileNotFoundError on the missing timeseries.csv)."""
+    law = {"law": "exponential", "value": RHO, "t_ref": T0, "beta": B}
+    over = {
+        "drive.current": None,
+        "drive.voltage": math.sqrt(C * RHO / (B * 1e-13)) * LENGTH,
+        "drive.allow_implausible": True,
+        "material.rho_insulator": law,
+        "material.rho_metal": 1e-5,
+        "material.t_mit": T_CEILING + 100,
+        "solver.t_ceiling": T_CEILING,
+        "thermal.boundary": [{"surface": "bottom", "type": "convection", "h": 1e-6, "t_ambient": T0}],
+    }
+    res = _run(over, (2, 1, 2), tmp_path / "r")
+    s = res.summary
+    print(f"\nt* = 1e-13 s: {s['reason']}")
+    assert not res.converged
+    assert s["time_steps"] == 0 and s["time_reached_s"] == 0.0
+    assert res.timeseries == {}
+    assert (tmp_path / "r" / "summary.json").is_file()
