@@ -21,7 +21,7 @@ docs/physics.md, "Transient heat: closed forms used in validation").
    as a runaway there.
 
 Measured (2026-12-02; run with -s to see the numbers):
-1. default adaptive BDF2 to 2 tau: max |T_top - series| 3.2e-3 of the 30 K rise. Fixed steps to
+1. default adaptive BDF2 to 2 tau: max |T_top - series| 3.4e-3 of the 30 K rise. Fixed steps to
    0.87 tau at 20, 40, 80 steps: observed order from the final T_top 0.98 (backward Euler),
    2.14 (BDF2); from the largest difference over the common times 0.95 and 1.83.
 2. energy_balance_rel at 20, 40, 80 steps to 0.04 s: backward Euler 0.082, 0.045, 0.024
@@ -29,7 +29,9 @@ Measured (2026-12-02; run with -s to see the numbers):
    5.8% of the stored energy. Before the initial level's m was recomputed at the final band width
    (transient_run._initial_state) the BDF2 values stalled at 0.027.
 3. t_c = 0.09502 s (t* = 0.1 s, b (T_c - T0) = 3): the run stops at 0.09400 s (-1.1%) with the
-   default rtol = 1e-3, at 0.09466 s (-0.38%) with rtol = 1e-4.
+   default rtol = 1e-3, at 0.09466 s (-0.38%) with rtol = 1e-4. With t* = 1e-13 s, below
+   time.dt_min, no step is accepted: the run returns its failed result (it used to raise
+   FileNotFoundError on the missing timeseries.csv).
 """
 
 from __future__ import annotations
