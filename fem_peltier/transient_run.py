@@ -100,8 +100,12 @@ def _initial_state(problem: CoupledProblem, stepper: TimeStepper) -> bool:
     cfg = problem.cfg
     initial = cfg.time.initial
     problem.drive.value = stepper.waveform(0.0)
+    # m is recomputed at the final band width: the problem holds m at the initial (continuation)
+    # width, e.g. 0.12 at T0 in the slab preset instead of 4e-18, and the first step's L dm/dt
+    # starts from this level's m (it released L 0.12 per unit volume at once)
     if initial == "t0":
         problem.set_width(cfg.solver.transition_width)
+        problem.update_phase()
         return False
     if initial == "steady":
         if problem.drive.value != 0.0:
@@ -109,6 +113,7 @@ def _initial_state(problem: CoupledProblem, stepper: TimeStepper) -> bool:
             if not report.converged:
                 raise SolverError(f"the steady initial state did not converge ({report.reason})")
         problem.set_width(cfg.solver.transition_width)
+        problem.update_phase()
         return True
     levels, _ = load_levels(problem, Path(initial))
     problem.set_width(cfg.solver.transition_width)
@@ -209,7 +214,9 @@ def run_transient(
         last_checkpoint = [stepper.steps]
         outcome = stepper.run(float(tm.t_end), on_accept, on_settled=on_settled)
     checkpoint()
-    series = read_timeseries(out_dir / TIMESERIES) if out_dir is not None and comm.rank == 0 else {}
+    # no timeseries.csv when no step was accepted (a run failing at its first step)
+    csv_path = out_dir / TIMESERIES if out_dir is not None else None
+    series = read_timeseries(csv_path) if csv_path is not None and comm.rank == 0 and csv_path.is_file() else {}
     if out_dir is not None:
         series = comm.bcast(series, root=0)
     summary = _summary(problem, stepper, outcome, series, stored_start, resuming)
