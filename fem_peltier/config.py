@@ -203,6 +203,15 @@ class Drive(_Section):
         "I = V/(rho_I L/(W h) + load_resistance) under voltage control",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _voltage_alone(cls, data: Any) -> Any:
+        """A [drive] table that gives a voltage and no current is under voltage control: the
+        current's default (0.01 A) does not apply (TOML has no way to write current = none)."""
+        if isinstance(data, dict) and data.get("voltage") is not None and "current" not in data:
+            return {**data, "current": None}
+        return data
+
 
 # [[thermal.boundary]]: the surfaces a condition can name (mesh_data.SURFACE_TAGS) and the keys
 # each type takes besides `surface` and `type`

@@ -21,6 +21,11 @@ class InputError(FemPeltierError):
         self.message = message
         super().__init__(f"{key}: {message}")
 
+    def __reduce__(self):
+        # pickled by comm.bcast (rank 0's check reaches every rank): rebuild from (key, message),
+        # not from the formatted args, which __init__ does not take
+        return (type(self), (self.key, self.message))
+
 
 class SolverError(FemPeltierError):
     """A numerical failure (linear solve, unphysical state) with a short reason."""
