@@ -1,4 +1,5 @@
-"""Files written atomically (a temporary sibling, fsync, os.replace) and JSON-safe values.
+"""Files written atomically (a temporary sibling, fsync, os.replace), JSON-safe values, and
+the two-column CSV tables users give (material law tables, drive waveforms).
 
 A reader never sees a half-written file: the data goes to a hidden temporary file in
 the same directory, is flushed to disk and then renamed over the target in one step.
@@ -111,3 +112,35 @@ def jsonable(value: Any) -> Any:
 def write_json_atomic(path: Path, data: Any, indent: int = 2) -> None:
     """`data` as strict JSON (see `jsonable`) written atomically, with a final newline."""
     atomic_write_text(path, json.dumps(jsonable(data), indent=indent, allow_nan=False) + "\n")
+
+
+def read_two_columns(path: str, columns: str, header_example: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The two numeric columns of a CSV file with one header row naming them (blank lines
+    skipped): `columns` names them in messages ("T, value"), `header_example` shows a header.
+    Raises ValueError with a one-line message naming the file (and the row)."""
+    import csv
+
+    if not os.path.isfile(path):
+        raise ValueError(f"no such file: {path}")
+    try:
+        with open(path, newline="") as fh:
+            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path} ({type(exc).__name__})") from None
+    if len(rows) < 3:
+        raise ValueError(f"{path}: expected a header row and at least two data rows")
+    first, second = [], []
+    for n, row in enumerate(rows[1:], start=2):
+        try:
+            a, b = float(row[0]), float(row[1])
+        except (ValueError, IndexError):
+            raise ValueError(f"{path} row {n}: expected two numbers ({columns}), got {','.join(row)!r}") from None
+        first.append(a)
+        second.append(b)
+    try:  # a header of numbers is a missing header: the first data row would be lost
+        float(rows[0][0])
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"{path}: the first row must be a header naming the columns (e.g. {header_example})")
+    return tuple(first), tuple(second)

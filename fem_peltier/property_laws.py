@@ -25,13 +25,14 @@ only by `to_ufl`.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, model_serializer
+
+from .files import read_two_columns
 
 #: Boltzmann constant (eV/K), CODATA 2018 exact.
 K_B_EV = 8.617333262e-5
@@ -204,30 +205,11 @@ def _numbers(d: dict[str, Any], key: str) -> tuple[float, ...]:
 
 def read_table_csv(path: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(T, value) of a two-column CSV with one header row naming the columns (and units)."""
-    if not os.path.isfile(path):
-        raise LawError(f"file: no such table file: {path}")
     try:
-        with open(path, newline="") as fh:
-            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LawError(f"file: cannot read {path} ({type(exc).__name__})") from None
-    if len(rows) < 3:
-        raise LawError(f"file: {path}: expected a header row and at least two data rows")
-    T, vals = [], []
-    for n, row in enumerate(rows[1:], start=2):
-        try:
-            t, v = float(row[0]), float(row[1])
-        except (ValueError, IndexError):
-            raise LawError(f"file: {path} row {n}: expected two numbers (T, value), got {','.join(row)!r}") from None
-        T.append(t)
-        vals.append(v)
-    try:  # a header of numbers is a missing header: the first data row would be lost
-        float(rows[0][0])
-    except ValueError:
-        pass
-    else:
-        raise LawError(f"file: {path}: the first row must be a header naming the columns (e.g. T_K,rho_Ohm_m)")
-    return tuple(T), tuple(vals)
+        return read_two_columns(path, "T, value", "T_K,rho_Ohm_m")
+    except ValueError as exc:
+        msg = str(exc).replace("no such file", "no such table file")
+        raise LawError(f"file: {msg}") from None
 
 
 def parse_law(spec: dict[str, Any], base: str | None = None) -> PropertyLaw:

@@ -16,12 +16,12 @@ a ramp is hit exactly. Needs no DOLFINx (config.py reads the table to check it).
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from .files import read_two_columns
 
 
 class WaveformError(ValueError):
@@ -30,22 +30,10 @@ class WaveformError(ValueError):
 
 def read_waveform_table(path: str) -> tuple[np.ndarray, np.ndarray]:
     """(t in s, value) of a CSV with a header row and rows t, value; t >= 0 strictly increasing."""
-    if not os.path.isfile(path):
-        raise WaveformError(f"no such waveform file: {path}")
     try:
-        with open(path, newline="") as fh:
-            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WaveformError(f"cannot read {path} ({type(exc).__name__})") from None
-    if len(rows) < 3:
-        raise WaveformError(f"{path}: expected a header row (e.g. t_s,current_A) and at least two rows t, value")
-    t, v = [], []
-    for n, row in enumerate(rows[1:], start=2):
-        try:
-            t.append(float(row[0]))
-            v.append(float(row[1]))
-        except (ValueError, IndexError):
-            raise WaveformError(f"{path} row {n}: expected two numbers (t, value), got {','.join(row)!r}") from None
+        t, v = read_two_columns(path, "t, value", "t_s,current_A")
+    except ValueError as exc:
+        raise WaveformError(str(exc).replace("no such file", "no such waveform file")) from None
     ts, vs = np.asarray(t), np.asarray(v)
     if not (np.isfinite(ts).all() and np.isfinite(vs).all()):
         raise WaveformError(f"{path}: expected finite numbers")
