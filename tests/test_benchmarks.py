@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -38,3 +39,16 @@ def test_record_refuses_other_columns(tmp_path):
     assert path.read_text().splitlines() == ["a,b", "1,2", "3,4"]
     with pytest.raises(SystemExit, match="columns differ"):
         record([{"a": 5, "c": 6}], path)
+
+
+def test_transient_benchmark_record(tmp_path):
+    out = tmp_path / "transient.json"
+    proc = python(str(BENCH / "transient.py"), "--size", "1.2e-4", "--current", "0.003", "--steps", "6",
+                  "--json", str(out), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (row,) = json.loads(out.read_text())
+    assert row["time_steps"] == 6  # stopped after --steps accepted steps
+    assert row["steady_converged"] and row["steady_newton_steps"] > 0
+    assert row["newton_steps"] >= row["time_steps"]
+    assert row["ratio_time_step_to_steady_newton_step"] > 0
+    assert row["breakdown_s"]["newton"] > 0 and row["breakdown_calls"]["linear_solves"] > 0

@@ -26,6 +26,7 @@ EXPECTED = {
                          "interface_peltier.png"],
     "02_polarity.py": ["polarity_3d.png", "polarity_mirror.png"],
     "03_sweeps.py": ["metal_vs_current.png", "sweep_summary.png"],
+    "04_transient.py": ["transient_series.png", "transient_frames.png"],
 }
 
 
