@@ -81,19 +81,6 @@ def instrument() -> None:
     transient_run.write_pictures = timed("pictures", transient_run.write_pictures)
 
 
-class CappedStepper(transient.TimeStepper):
-    """A TimeStepper that stops after `cap` accepted steps (attempts are budgeted one by one)."""
-
-    cap = TARGET_STEPS
-
-    def run(self, t_end, on_accept=None, max_steps=None):  # type: ignore[no-untyped-def]
-        while True:
-            left = self.cap - self.steps
-            outcome = super().run(t_end, on_accept, max_steps=self.steps + self.rejected + max(left, 0))
-            if outcome.completed or self.steps >= self.cap or "max_steps" not in outcome.reason:
-                return outcome
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=float, default=2.2e-5, help="mesh.size (electrode cells: size / 5)")
@@ -141,8 +128,6 @@ def main() -> None:
     del steady
 
     instrument()
-    CappedStepper.cap = a.steps
-    transient_run.TimeStepper = CappedStepper  # type: ignore[misc]
     root = a.keep
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="transient-bench-")) if comm.rank == 0 else None
@@ -150,7 +135,7 @@ def main() -> None:
     assert root is not None
     comm.barrier()
     t = time.perf_counter()
-    res = fp.run_transient(cfg, out=root / "fig2a", overwrite=True, comm=comm, film_mesh=fm)
+    res = fp.run_transient(cfg, out=root / "fig2a", overwrite=True, comm=comm, film_mesh=fm, stop_after_steps=a.steps)
     wall = time.perf_counter() - t
     s = res.summary
     steps, rejected, newton = s["time_steps"], s["rejected_steps"], s["iterations"]

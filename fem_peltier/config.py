@@ -417,6 +417,13 @@ class Time(_Section):
         description='initial state: "t0" (uniform T0, the drive switched on at t = 0), "steady" (the steady '
         "solution of the drive at t = 0) or the path of a saved state (the state.npz a transient writes)",
     )
+    newton_rtol: float = Field(
+        1e-6,
+        gt=0,
+        lt=1,
+        description="scaled-residual tolerance of each step's Newton solve (solver.newton_rtol is the steady "
+        "one); the last temperature correction must also be below 100 times this, relative",
+    )
     max_phase_change: float = Field(
         1.0,
         gt=0,

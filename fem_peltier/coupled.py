@@ -445,10 +445,16 @@ class CoupledProblem:
         return self.newton_solver.merit()
 
     def newton(
-        self, max_steps: int, tol: float, phase_tol: float, t_rtol: float, pseudo_transient: bool = False
+        self,
+        max_steps: int,
+        tol: float,
+        phase_tol: float,
+        t_rtol: float,
+        pseudo_transient: bool = False,
+        keep_preconditioner: bool = False,
     ) -> NewtonReport:
         """Damped Newton on the current band width (newton.BorderedNewton.solve)."""
-        return self.newton_solver.solve(max_steps, tol, phase_tol, t_rtol, pseudo_transient)
+        return self.newton_solver.solve(max_steps, tol, phase_tol, t_rtol, pseudo_transient, keep_preconditioner)
 
     def destroy(self) -> None:
         """Free the PETSc objects now (a problem whose state has been carried elsewhere)."""

@@ -264,7 +264,13 @@ class BorderedNewton:
 
     # --- the iteration -----------------------------------------------------------------------
     def solve(
-        self, max_steps: int, tol: float, phase_tol: float, t_rtol: float, pseudo_transient: bool = False
+        self,
+        max_steps: int,
+        tol: float,
+        phase_tol: float,
+        t_rtol: float,
+        pseudo_transient: bool = False,
+        keep_preconditioner: bool = False,
     ) -> NewtonReport:
         """Damped Newton at fixed parameters until the scaled residual < tol.
 
@@ -274,20 +280,31 @@ class BorderedNewton:
         the residual (switched evolution relaxation: c_k = c_(k-1) merit_k / merit_(k-1)),
         so that the iteration turns into Newton as the residual falls. Starts at
         c = problem.ptc_scale.
+
+        `keep_preconditioner` lets the first step reuse the preconditioner of the previous solve
+        (a time step after a time step: the Jacobian changes little); it is rebuilt as soon as
+        a lagged solve fails or needs more than twice the iterations of the last fresh one.
         """
         try:
-            return self._iterate(max_steps, tol, phase_tol, t_rtol, pseudo_transient)
+            return self._iterate(max_steps, tol, phase_tol, t_rtol, pseudo_transient, keep_preconditioner)
         finally:
             self.problem.set_pseudo_time(0.0)
 
     def _iterate(
-        self, max_steps: int, tol: float, phase_tol: float, t_rtol: float, pseudo_transient: bool
+        self,
+        max_steps: int,
+        tol: float,
+        phase_tol: float,
+        t_rtol: float,
+        pseudo_transient: bool,
+        keep_preconditioner: bool = False,
     ) -> NewtonReport:
         p = self.problem
         comm = p.comm
         u = p.u.x.array
         merit, I_now = self.merit()
-        self._pc_lag_ok = False  # a fresh preconditioner for the first step of every Newton solve
+        # a fresh preconditioner for the first step of every Newton solve, unless kept
+        self._pc_lag_ok = self._pc_lag_ok and keep_preconditioner
         c = p.ptc_scale if pseudo_transient else 0.0
         p.set_pseudo_time(c)
         steps = 0

@@ -130,10 +130,12 @@ def run_transient(
     film_mesh: FilmMesh | None = None,
     pictures: bool = True,
     progress: bool = False,
+    stop_after_steps: int | None = None,
 ) -> TransientResult:
     """Integrate `cfg` in time (its [time] section and drive waveform) and, with `out`, write
     timeseries.csv, the field frames, checkpoints, pictures and summary.json (last).
-    `resume` continues a killed run in `out` from its last checkpoint."""
+    `resume` continues a killed run in `out` from its last checkpoint; `stop_after_steps` ends
+    the run after that many accepted steps (benchmarks)."""
     t_start = time.perf_counter()
     cfg = cfg.resolved()
     out_dir = Path(out) if out is not None else None
@@ -212,7 +214,7 @@ def run_transient(
                 last_checkpoint[0] = stepper.steps
 
         last_checkpoint = [stepper.steps]
-        outcome = stepper.run(float(tm.t_end), on_accept, on_settled=on_settled)
+        outcome = stepper.run(float(tm.t_end), on_accept, on_settled=on_settled, stop_after_steps=stop_after_steps)
     checkpoint()
     # no timeseries.csv when no step was accepted (a run failing at its first step)
     csv_path = out_dir / TIMESERIES if out_dir is not None else None
