@@ -133,6 +133,9 @@ def expected_problems(data) -> tuple[set[str], set[str]]:
     d = {k: v for k, v in Config().model_dump().items()}
     val = {f"{s}.{k}": v for s, sec in d.items() for k, v in sec.items()}
     val.update({f"{s}.{k}": v for s, sec in data.items() for k, v in sec.items()})
+    # a [drive] table with a voltage and no current is under voltage control (config.Drive)
+    if data.get("drive", {}).get("voltage") is not None and "current" not in data.get("drive", {}):
+        val["drive.current"] = None
     L, W, h, t0 = val["geometry.length"], val["geometry.width"], val["geometry.thickness"], val["thermal.t0"]
     res = dict(val)
     res["geometry.electrode_length"] = val["geometry.electrode_length"] if val["geometry.electrode_length"] is not None else 0.1 * L

@@ -348,9 +348,11 @@ def test_default_equals_explicit_bottom_sink():
 
 
 # Presets at coarse meshes solved by commit 03022d8, before [[thermal.boundary]] existed
-# (repr of the floats). With no boundary array the same numbers come out bit for bit (the
-# whole state vector was also compared, by hash, on fig2a, fig2c, fig2d, slab and fig2a with
-# a substrate).
+# (repr of the floats). With no boundary array the same numbers came out bit for bit in that
+# environment (the whole state vector was also compared, by hash, on fig2a, fig2c, fig2d, slab
+# and fig2a with a substrate). A fresh install of the libraries (PyPI wheels of a later date)
+# moves the last digit or two (2026-12-02: 4e-16 relative at commit a408b47, which passed
+# bitwise before), so the recorded numbers are compared to 1e-12.
 BEFORE = {
     ("fig2d", "mesh.size=2e-4"): (668.3839877655879, 2.8591408035213273, 0.028591136025364942),
     ("fig2a", "mesh.size=2e-4", "geometry.substrate_thickness=1e-4"): (
@@ -365,7 +367,7 @@ def test_default_is_the_former_sink_bitwise(case):
 
     res = run(fp.load_config(preset=case[0], overrides=list(case[1:])), out=None, pictures=False)
     s = res.summary
-    assert (s["T_max_K"], s["voltage_V"], s["heat_to_sink_W"]) == BEFORE[case]
+    assert (s["T_max_K"], s["voltage_V"], s["heat_to_sink_W"]) == pytest.approx(BEFORE[case], rel=1e-12, abs=0)
     assert s["heat_boundary_bottom_W"] == s["heat_to_sink_W"]
 
 
