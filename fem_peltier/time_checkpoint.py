@@ -31,6 +31,7 @@ SCALARS = (
     "V_scale",
     "frames",
     "stored_energy_initial_J",
+    "current_scale_A",
 )
 
 
@@ -68,6 +69,7 @@ def save_levels(problem, levels: list[Level], scalars: dict[str, Any], path: Pat
             data[f"{key}_offsets"] = np.cumsum([0] + [np.asarray(v).size for v in parts])
         data["level_t"] = np.array([lv.t for lv in levels])
         data["level_V"] = np.array([lv.V for lv in levels])
+        data["level_drive"] = np.array([np.nan if lv.drive_value is None else lv.drive_value for lv in levels])
         for key in SCALARS:
             value = scalars.get(key)
             data[f"scalar_{key}"] = np.array(np.nan if value is None else float(value))
@@ -95,8 +97,14 @@ def load_levels(problem, path: Path) -> tuple[list[Level], dict[str, float | Non
         u[problem.map_phi] = lookup(data["phi_xyz"], data[f"phi_{k}"], phi_xyz, path, cfg)
         m = lookup(data["cell_xyz"], data[f"m_{k}"], c_xyz, path, cfg)
         centre = lookup(data["cell_xyz"], data[f"centre_{k}"], c_xyz, path, cfg)
-        levels.append(Level(float(t), u, float(V), m, centre))
+        levels.append(Level(float(t), u, float(V), m, centre, _drive(data, k)))
     return levels, _scalars(data)
+
+
+def _drive(data: dict[str, np.ndarray], k: int) -> float | None:
+    if "level_drive" not in data or np.isnan(data["level_drive"][k]):
+        return None
+    return float(data["level_drive"][k])
 
 
 def _scalars(data: dict[str, np.ndarray]) -> dict[str, float | None]:
@@ -134,6 +142,7 @@ def _raw_arrays(problem, data: dict[str, np.ndarray], n_levels: int) -> list[Lev
             float(data["level_V"][k]),
             _piece(data, f"raw_m_{k}", rank).copy(),
             _piece(data, f"raw_centre_{k}", rank).copy(),
+            _drive(data, k),
         )
         for k in range(n_levels)
     ]

@@ -62,6 +62,7 @@ class Level:
     V: float
     m: np.ndarray
     band_centre_K: np.ndarray
+    drive_value: float | None = None  # the drive it was solved at (A or V); None: unknown
 
 
 def lagrange_weights(times: list[float], t: float) -> np.ndarray:

@@ -31,7 +31,7 @@ from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
 
 from .diagnostics import StateForms, heat_terms
-from .drive import SOURCE, VOLTAGE
+from .drive import SOURCE, VOLTAGE, potential_ratio
 from .heat_storage import HeatStorage
 from .phase import update_centre
 from .state import State
@@ -108,10 +108,20 @@ class TimeStepper:
         """Take the problem's present state as the level at self.t (an uncharged capacitor: V = 0)."""
         p = self.problem
         V = p.V if capacitor_charged or p.drive.capacitance_F == 0 else 0.0
-        self.levels = [Level(self.t, p.u.x.array.copy(), V, p.m.x.array.copy(), p.law.centre.x.array.copy())]
+        self.levels = [
+            Level(self.t, p.u.x.array.copy(), V, p.m.x.array.copy(), p.law.centre.x.array.copy(), p.drive.value)
+        ]
         if not capacitor_charged and p.drive.capacitance_F > 0:
             p.V = 0.0
         self.V_scale = abs(V)
+        self._current_scale()
+
+    def _current_scale(self) -> None:
+        """A drive that is off all along (a film left to cool): the present state's current
+        sets the scale of the current mismatch in Newton's merit, not the 1 A fallback."""
+        p = self.problem
+        if self.waveform.peak() == 0.0:
+            p.drive.current_scale_A = abs(p.current()) or p.drive.current_scale_A
 
     def scalars(self) -> dict[str, float | None]:
         """The counters a checkpoint keeps (time_checkpoint.SCALARS, without "frames")."""
@@ -123,6 +133,7 @@ class TimeStepper:
             "after_corner": float(self.after_corner),
             "switching_time_s": self.switching_time_s,
             "V_scale": self.V_scale,
+            "current_scale_A": self.problem.drive.current_scale_A,
         }
 
     def resume(self, levels: list[Level], scalars: dict[str, float | None]) -> None:
@@ -138,6 +149,8 @@ class TimeStepper:
         self.V_scale = float(scalars["V_scale"] or 0.0)
         self._restore(levels[-1])
         self.problem.drive.value = self.waveform(self.t)
+        if scalars.get("current_scale_A"):
+            self.problem.drive.current_scale_A = float(scalars["current_scale_A"] or 0.0)
 
     def _restore(self, level: Level) -> None:
         p = self.problem
@@ -199,12 +212,24 @@ class TimeStepper:
         p.drive.dvdt_a0 = a0
         p.drive.dvdt_history = a1 * last.V + (a2 * self.levels[-2].V if a2 != 0.0 else 0.0)
         t_new = last.t + h
-        # predictor: the polynomial through the last levels (a constant after a corner)
+        # predictor: T (and, with a capacitor, V) from the polynomial through the last levels (a
+        # constant after a corner); phi, j and V are algebraic in T and the drive, which may have
+        # jumped: the last level's, scaled by the drive's ratio (exact at fixed T and phase)
         n_hist = 0 if self.after_corner else min(len(self.levels) - 1, order)
         u_pred, V_pred = extrapolate(self.levels, t_new, n_hist)
-        p.u.x.array[:] = u_pred
-        p.V = V_pred
+        old_drive = last.drive_value if last.drive_value is not None else p.drive.value
         self._set_drive(t_new, h)
+        if p.drive.capacitance_F > 0:
+            ratio = potential_ratio(V_pred, last.V)
+        else:
+            ratio = potential_ratio(p.drive.value, old_drive) if p.drive.mode != SOURCE else 1.0
+            V_pred = last.V * ratio
+        u = p.u.x.array
+        u[:] = last.u * ratio
+        u[p.map_T] = u_pred[p.map_T]
+        if p.drive.mode == VOLTAGE:
+            V_pred = p.drive.value
+        p.V = V_pred
         p.electrodes.impose(p.u.x.array, p.V)
         p.sink.impose(p.u.x.array)
         p.u.x.scatter_forward()
@@ -322,7 +347,9 @@ class TimeStepper:
         if not ok:
             return False, why, math.inf, n_full + n_first
         mid_quantities = self.quantities()
-        mid = Level(base.t + h / 2, p.u.x.array.copy(), p.V, p.m.x.array.copy(), p.law.centre.x.array.copy())
+        mid = Level(
+            base.t + h / 2, p.u.x.array.copy(), p.V, p.m.x.array.copy(), p.law.centre.x.array.copy(), p.drive.value
+        )
         self.levels.append(mid)
         ok, why, _, n_second = self.attempt(h / 2)
         self.levels.pop()
@@ -370,7 +397,7 @@ class TimeStepper:
         # heat of that jump would have to be absorbed within one step, however short
         update_centre(p.law, p.m, p.cfg, settled=SETTLED_PHASE)
         p.update_phase()
-        self.levels.append(Level(self.t, p.u.x.array.copy(), p.V, m_solved, p.law.centre.x.array.copy()))
+        self.levels.append(Level(self.t, p.u.x.array.copy(), p.V, m_solved, p.law.centre.x.array.copy(), p.drive.value))
         del self.levels[:-3]
         self.V_scale = max(self.V_scale, abs(p.V))
         if on_accept is not None:

@@ -124,6 +124,16 @@ class Waveform:
             return t >= self.table_t[-1]
         return False
 
+    def peak(self) -> float:
+        """The largest |drive(t)| over all t (A or V)."""
+        if self.kind == "table":
+            return float(np.max(np.abs(self.table_value)))
+        if self.kind == "sine":
+            return abs(self.offset) + abs(self.amplitude)
+        if self.kind == "dc":
+            return abs(self.offset + self.amplitude)
+        return max(abs(self.offset), abs(self.offset + self.amplitude))
+
     def resolution_step(self) -> float:
         """The longest step that resolves the waveform's shape (s): period / 20 for pulse and sine."""
         return self.period / 20 if self.kind in ("pulse", "sine") else math.inf

@@ -210,3 +210,27 @@ def test_bad_transient_input_exits_2_and_writes_nothing(tmp_path):
     assert r.returncode == 2 and "already exists" in r.stderr
     r = fem("transient", "--preset", "fig2a", "--out", "z", "--overwrite", cwd=tmp_path)
     assert r.returncode == 2 and "not a transient" in r.stderr and (tmp_path / "z" / "notes.txt").is_file()
+
+
+def test_initial_steady_stays_and_a_saved_state_continues(tmp_path):
+    """time.initial = "steady" starts from `run`'s answer and a DC drive keeps it there; a
+    state.npz of one transient is the initial state of the next (same stored energy)."""
+    import fem_peltier as fp
+    from fem_peltier.simulation import run
+
+    base = ["mesh.size=2e-4", "mesh.electrode_size=4e-5", "drive.current=0.003"]
+    steady = run(fp.load_config(preset="fig2a", overrides=base), pictures=False).summary
+    cfg = fp.load_config(preset="fig2a", overrides=[*base, "time.initial=\"steady\"", "time.t_end=0.5"])
+    a = fp.run_transient(cfg, out=tmp_path / "a", pictures=False)
+    ts = a.timeseries
+    assert a.converged and len(ts["t_s"]) >= 3
+    assert np.max(np.abs(ts["T_max_K"] - steady["T_max_K"])) < 1e-6 * steady["T_max_K"]
+    assert np.max(np.abs(ts["voltage_V"] - steady["voltage_V"])) < 1e-6 * abs(steady["voltage_V"])
+    assert abs(a.summary["heat_storage_W"]) < 1e-6 * steady["heat_joule_W"]
+    cfg_b = fp.load_config(
+        preset="fig2a",
+        overrides=[*base, f"time.initial=\"{tmp_path / 'a' / 'state.npz'}\"", "time.t_end=0.1", "drive.current=0.0"],
+    )
+    b = fp.run_transient(cfg_b, out=tmp_path / "b", pictures=False)
+    assert b.summary["stored_energy_initial_J"] == pytest.approx(a.summary["stored_energy_J"], rel=1e-9)
+    assert b.timeseries["T_max_K"][-1] < a.summary["T_max_K"]  # switched off: it cools
