@@ -422,7 +422,8 @@ class Time(_Section):
         gt=0,
         lt=1,
         description="scaled-residual tolerance of each step's Newton solve (solver.newton_rtol is the steady "
-        "one); the last temperature correction must also be below 100 times this, relative",
+        "one; the per-step heat balance closes to about this); the last temperature correction must also be "
+        "below 1e-4, relative",
     )
     max_phase_change: float = Field(
         1.0,

@@ -48,9 +48,9 @@ SHRINK_MIN = 0.2
 SAFETY = 0.9
 NEWTON_FAIL_SHRINK = 0.25
 #: a step's Newton solve stops at a scaled residual below time.newton_rtol and a last temperature
-#: correction below NEWTON_T_FACTOR time.newton_rtol (relative): Newton converges quadratically,
-#: so the error left in T is then of order (1e-4)^2, far below the time error of a step
-NEWTON_T_FACTOR = 100.0
+#: correction below NEWTON_T_RTOL (relative): Newton converges quadratically, so the error left in
+#: T is then of order (1e-4)^2, far below the time error of a step
+NEWTON_T_RTOL = 1e-4
 SETTLED_PHASE = 1e-2  # a cell's hysteresis centre moves once m < this or m > 1 - this
 
 
@@ -235,7 +235,7 @@ class TimeStepper:
         p.u.x.scatter_forward()
         p.update_phase()
         tol = float(self.time.newton_rtol)
-        rep = p.newton(s.newton_max_iterations, tol, s.phase_tol, NEWTON_T_FACTOR * tol, keep_preconditioner=True)
+        rep = p.newton(s.newton_max_iterations, tol, s.phase_tol, NEWTON_T_RTOL, keep_preconditioner=True)
         if not rep.converged:
             return False, f"Newton: {rep.reason}", math.inf, rep.steps
         # the phase may not jump by more than max_phase_change in a cell

@@ -56,7 +56,7 @@ def test_dc_transient_ends_at_the_steady_answer():
     for key in ("T_max_K", "voltage_V", "metal_fraction"):
         assert abs(s[key] - steady[key]) <= 1e-6 * abs(steady[key]), (key, s[key], steady[key])
     assert s["switching_time_s"] is not None and 0 < s["switching_time_s"] < s["time_reached_s"]
-    assert s["heat_balance_rel"] < 1e-8
+    assert s["heat_balance_rel"] < 1e-5
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_cli_transient_outputs(cli_runs):
     assert s["switching_time_s"] is not None and s["switching_time_s"] < 0.8
     assert ts["metal_fraction"][plateau].max() > 0.01 and ts["metal_fraction"][-1] < 1e-3  # the metal goes again
     assert s["energy_balance_rel"] < 0.02
-    assert np.all(ts["heat_balance_rel"] < 1e-8)
+    assert np.all(ts["heat_balance_rel"] < 1e-5)  # closes to the Newton tolerance of a step (1e-6)
 
 
 def test_field_frames_open_in_pyvista_without_dolfinx(cli_runs):
