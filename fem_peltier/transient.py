@@ -104,17 +104,47 @@ class TimeStepper:
         self.steady = False  # the last accepted step met time.steady_rtol
 
     # --- state -----------------------------------------------------------------------------
-    def start(self, capacitor_charged: bool) -> None:
-        """Take the problem's present state as the level at self.t (an uncharged capacitor: V = 0)."""
+    def start(self, capacitor_charged: bool, settle: bool = False) -> None:
+        """Take the problem's present state as the level at self.t (an uncharged capacitor: V = 0);
+        with `settle`, after solving its quasi-static current at fixed T (settle_current)."""
         p = self.problem
-        V = p.V if capacitor_charged or p.drive.capacitance_F == 0 else 0.0
-        self.levels = [
-            Level(self.t, p.u.x.array.copy(), V, p.m.x.array.copy(), p.law.centre.x.array.copy(), p.drive.value)
-        ]
         if not capacitor_charged and p.drive.capacitance_F > 0:
             p.V = 0.0
-        self.V_scale = abs(V)
+            p.electrodes.impose(p.u.x.array, 0.0)
+        if settle:
+            self.settle_current()
+        self.levels = [
+            Level(self.t, p.u.x.array.copy(), p.V, p.m.x.array.copy(), p.law.centre.x.array.copy(), p.drive.value)
+        ]
+        self.V_scale = abs(p.V)
         self._current_scale()
+
+    def settle_current(self) -> bool:
+        """Solve the quasi-static current of the initial temperature field (every heat source
+        switched off and T held by a step of 1e-6 dt), so that the first step starts from a
+        consistent phi, j and V instead of the initial guess (with the sources on, the Joule
+        heat's quadratic error makes the line search refuse the full electrical step). Keeps the
+        guess (and returns False) if it fails."""
+        p = self.problem
+        s = p.cfg.solver
+        saved = p.save_state()
+        h = 1e-6 * float(self.time.dt)
+        self.storage.set_coefficients(1.0 / h, -1.0 / h, 0.0)
+        self.storage.T_levels[0].x.array[:] = p.u.x.array[p.map_T]
+        self.storage.m_levels[0].x.array[:] = p.m.x.array
+        p.drive.dvdt_a0, p.drive.dvdt_history = 1.0 / h, -p.V / h  # a capacitor holds its voltage
+        switches = [(src.switch, float(src.switch.value)) for src in p.physics.sources]
+        for switch, _ in switches:
+            switch.value = 0.0
+        try:
+            rep = p.newton(s.newton_max_iterations, float(self.time.newton_rtol), math.inf, math.inf)
+        finally:
+            for switch, value in switches:
+                switch.value = value
+        if not rep.converged:
+            log.info("the initial current did not converge (%s); the first step starts from the guess", rep.reason)
+            p.restore_state(saved)
+        return rep.converged
 
     def _current_scale(self) -> None:
         """A drive that is off all along (a film left to cool): the present state's current

@@ -128,3 +128,13 @@ def test_energy_closure_of_an_exact_record():
     assert closure[0] == pytest.approx(E[-1], rel=1e-3)
     assert closure[1] < 1e-3
     assert integrate_steps(np.array([1.0, 2.0]), np.array([2.0, 4.0]), 0.0) == pytest.approx(5.0)
+
+
+def test_timeseries_rows_are_plain_numbers(tmp_path):
+    """numpy scalars (a table waveform's np.interp) are written as numbers, not 'np.float64(...)'."""
+    from fem_peltier.transient_output import TimeseriesWriter, read_timeseries
+
+    w = TimeseriesWriter(tmp_path / "ts.csv", rank=0)
+    w.write({"t_s": np.float64(0.5), "dt_s": 0.5, "drive_value": np.float64(0.002), "newton_steps": 3})
+    ts = read_timeseries(tmp_path / "ts.csv")
+    assert ts["drive_value"][0] == 0.002 and ts["t_s"][0] == 0.5

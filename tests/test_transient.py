@@ -234,3 +234,18 @@ def test_initial_steady_stays_and_a_saved_state_continues(tmp_path):
     b = fp.run_transient(cfg_b, out=tmp_path / "b", pictures=False)
     assert b.summary["stored_energy_initial_J"] == pytest.approx(a.summary["stored_energy_J"], rel=1e-9)
     assert b.timeseries["T_max_K"][-1] < a.summary["T_max_K"]  # switched off: it cools
+
+
+def test_vo2_switch_on_from_t0_starts_from_its_quasi_static_current():
+    """VO2 at 60 mA on fig2a: from the initial guess (V = I R_ref) Newton stagnated at every step
+    size; the initial current is now solved at T0 first, and the film switches within 0.1 ms."""
+    import fem_peltier as fp
+
+    cfg = fp.load_config(
+        preset="fig2a",
+        material="vo2",
+        overrides=["mesh.size=2e-4", "mesh.electrode_size=4e-5", "drive.current=0.06", "time.t_end=0.05"],
+    )
+    s = fp.run_transient(cfg, pictures=False).summary
+    assert s["converged"], s["reason"]
+    assert s["switching_time_s"] is not None and s["switching_time_s"] < 1e-4
