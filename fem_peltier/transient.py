@@ -33,7 +33,7 @@ import numpy as np
 from .diagnostics import StateForms, heat_terms
 from .drive import SOURCE, VOLTAGE, potential_ratio
 from .heat_storage import HeatStorage
-from .phase import update_centre
+from .phase import phase_statistics, update_centre
 from .state import State
 from .time_scheme import Level, coefficients, error_factor, extrapolate, scheme_order
 from .waveforms import Waveform
@@ -269,9 +269,7 @@ class TimeStepper:
         if not rep.converged:
             return False, f"Newton: {rep.reason}", math.inf, rep.steps
         # the phase may not jump by more than max_phase_change in a cell
-        n_own = p.Q0.dofmap.index_map.size_local
-        dm = float(np.max(np.abs(p.m.x.array[:n_own] - last.m[:n_own]), initial=0.0))
-        dm = p.comm.allreduce(dm, op=MPI.MAX)
+        dm = p.phase_change(last.m)
         if dm > self.time.max_phase_change * (1 + 1e-12):
             return False, f"phase change {dm:.3g} > time.max_phase_change", math.inf, rep.steps
         err = 0.0
@@ -417,9 +415,7 @@ class TimeStepper:
         m_solved = p.m.x.array.copy()
         if quantities is None:
             quantities = self.quantities()  # before the hysteresis memory moves: m as solved
-        n_own = p.Q0.dofmap.index_map.size_local
-        metal = p.comm.allreduce(int(np.count_nonzero(m_solved[:n_own][p.film_mask[:n_own]] >= 0.5)), op=MPI.SUM)
-        if metal and self.switching_time_s is None:
+        if self.switching_time_s is None and phase_statistics(p.m, p.film_mask)["metal_cells"]:
             self.switching_time_s = self.t
         self.steady = self._is_steady(prev, h)
         # hysteresis memory (no-op without hysteresis), moved only for cells that have crossed
@@ -443,8 +439,7 @@ class TimeStepper:
         T, T_prev = p.u.x.array[p.map_T][:n_T], prev.u[p.map_T][:n_T]
         dT = p.comm.allreduce(float(np.max(np.abs(T - T_prev), initial=0.0)), op=MPI.MAX)
         T_max = p.comm.allreduce(float(np.max(np.abs(T), initial=0.0)), op=MPI.MAX)
-        n_own = p.Q0.dofmap.index_map.size_local
-        dm = p.comm.allreduce(float(np.max(np.abs(p.m.x.array[:n_own] - prev.m[:n_own]), initial=0.0)), op=MPI.MAX)
+        dm = p.phase_change(prev.m)
         dV = abs(p.V - prev.V) / max(abs(p.V), 1e-300)
         change = max(dT / T_max, dV, dm)
         return change * (self.t / h) < float(self.time.steady_rtol)

@@ -209,12 +209,14 @@ def run_transient(
                     next_frame_t += every_s
             bar.update(rec.t_s, f"dt {rec.dt_s:.3g} s, T_max {rec.quantities['T_max_K']:.1f} K")
 
-        def on_settled() -> None:
-            if stepper.steps - last_checkpoint[0] >= int(tm.checkpoint_every):
-                checkpoint()
-                last_checkpoint[0] = stepper.steps
+        last_checkpoint = stepper.steps
 
-        last_checkpoint = [stepper.steps]
+        def on_settled() -> None:
+            nonlocal last_checkpoint
+            if stepper.steps - last_checkpoint >= int(tm.checkpoint_every):
+                checkpoint()
+                last_checkpoint = stepper.steps
+
         outcome = stepper.run(float(tm.t_end), on_accept, on_settled=on_settled, stop_after_steps=stop_after_steps)
     checkpoint()
     # no timeseries.csv when no step was accepted (a run failing at its first step)
