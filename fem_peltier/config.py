@@ -307,6 +307,34 @@ class Thermal(_Section):
         return self
 
 
+class Adapt(_Section):
+    """Adaptive refinement ([mesh.adapt], docs/physics.md "Adaptive refinement"): after the run's mesh is
+    solved, the cells carrying the largest share of the error estimate (Dörfler marking) and the
+    unresolved cells of the transition band are refined and the state re-solved warm, level by level,
+    until V, T_max and the metal fraction change by less than `target` or a limit is hit."""
+
+    levels: int = Field(0, ge=0, le=20, description="largest number of refinement levels; 0 = off (the default)")
+    fraction: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Dörfler bulk fraction: the marked cells carry this share of the squared error estimate",
+    )
+    target: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="stop once V, T_max and the metal fraction each change by less than this (relative) "
+        "between two levels",
+    )
+    max_cells: int = Field(2_000_000, gt=0, description="stop before a level whose mesh would exceed this many cells")
+    band: bool = Field(
+        True,
+        description="also refine the transition-band cells across which T changes by more than the band "
+        "width (the phase front not yet resolved)",
+    )
+
+
 class Mesh(_Section):
     """Mesh resolution, metres."""
 
@@ -320,6 +348,7 @@ class Mesh(_Section):
         "is relative to that file's folder, one given with --set to the current directory",
     )
     max_cells: int = Field(3_000_000, gt=0, description="refuse to mesh when the estimated cell count exceeds this")
+    adapt: Adapt = Field(default_factory=Adapt, description="adaptive refinement, the [mesh.adapt] table below")
 
 
 class Solver(_Section):
@@ -1023,16 +1052,17 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         raise InputError("--set", f"expected section.key=value, got '{text}'")
     lhs, rhs = text.split("=", 1)
     parts = lhs.strip().split(".")
-    if len(parts) != 2 or not all(parts):
+    if len(parts) not in (2, 3) or not all(parts):
         raise InputError("--set", f"expected section.key=value, got '{text}'")
     raw = rhs.strip()
+    key = ".".join(parts[1:])  # "adapt.levels" for a key of a sub-table such as [mesh.adapt]
     if raw.lower() in ("none", "null"):
-        return parts[0], parts[1], None
+        return parts[0], key, None
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
-    return parts[0], parts[1], value
+    return parts[0], key, value
 
 
 Overrides = list[str] | Mapping[str, Any]
@@ -1046,9 +1076,9 @@ def _override_items(overrides: Overrides) -> list[tuple[str, str, Any]]:
     items = []
     for name, value in overrides.items():
         parts = str(name).strip().split(".")
-        if len(parts) != 2 or not all(parts):
+        if len(parts) not in (2, 3) or not all(parts):
             raise InputError("overrides", f"expected keys 'section.key' (e.g. 'mesh.size'), got {name!r}")
-        items.append((parts[0], parts[1], value))
+        items.append((parts[0], ".".join(parts[1:]), value))
     return items
 
 
@@ -1064,7 +1094,11 @@ def apply_overrides(data: dict[str, Any], overrides: Overrides) -> dict[str, Any
         section = out.setdefault(sec, {})
         if not isinstance(section, dict):
             raise InputError(sec, "expected a table of keys")
-        section[key] = value
+        *tables, name = key.split(".")
+        for table in tables:  # a sub-table such as [mesh.adapt]
+            inner = section.get(table)
+            section[table] = section = dict(inner) if isinstance(inner, dict) else {}
+        section[name] = value
     return out
 
 
@@ -1095,9 +1129,11 @@ def _to_input_error(exc: ValidationError) -> InputError:
         if re.match(r"thermal\.boundary\[\d+\]\.", loc):
             known = ", ".join(BoundaryCondition.model_fields)
             return InputError(loc, f"unknown key; a [[thermal.boundary]] entry accepts {known}")
-        section_cls = Config.model_fields[parts[0]].annotation
-        known = ", ".join(section_cls.model_fields) if isinstance(section_cls, type) else ""
-        return InputError(loc, f"unknown key; [{parts[0]}] accepts {known}")
+        section_cls: Any = Config.model_fields[parts[0]].annotation
+        for table in parts[1:-1]:  # a sub-table such as [mesh.adapt]
+            section_cls = section_cls.model_fields[table].annotation
+        known = ", ".join(getattr(section_cls, "model_fields", {}))
+        return InputError(loc, f"unknown key; [{'.'.join(parts[:-1])}] accepts {known}")
     given = err.get("input")
     if typ == "bool_type" and isinstance(given, str) and given.strip().lower() in ("true", "false"):
         word = given.strip().lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 import json
 import types
 import typing
@@ -85,7 +87,9 @@ def schema_markdown() -> str:
         for key, field in cls.model_fields.items():
             dval = getattr(getattr(default, sec_name), key)
             rval = getattr(getattr(resolved, sec_name), key)
-            if dval is None and rval is not None:
+            if isinstance(dval, BaseModel):  # a sub-table: its own table follows
+                dtxt = "a table"
+            elif dval is None and rval is not None:
                 dtxt = "*derived*"
             elif dval is None:
                 dtxt = "none"
@@ -98,9 +102,28 @@ def schema_markdown() -> str:
             cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines.append("")
+        for key, field in cls.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                lines += _subtable(f"{sec_name}.{key}", field.annotation, getattr(getattr(default, sec_name), key))
         if sec_name == "thermal":
             lines += _boundary_table()
     return "\n".join(lines)
+
+
+def _subtable(name: str, cls: type[BaseModel], default: BaseModel) -> list[str]:
+    """The keys of a sub-table such as [mesh.adapt] (TOML `[mesh.adapt]`, --set mesh.adapt.key=value)."""
+    doc = " ".join((cls.__doc__ or "").split())
+    lines = [f"### [{name}]", "", doc, "", "| key | type | default | allowed | description |", "|---|---|---|---|---|"]
+    for key, field in cls.model_fields.items():
+        dval = getattr(default, key)
+        if isinstance(dval, bool):
+            dtxt = f"`{str(dval).lower()}`"
+        else:
+            dtxt = f"`{dval:g}`" if isinstance(dval, float) else f"`{dval}`"
+        cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    return lines
 
 
 def _boundary_table() -> list[str]:

@@ -176,6 +176,7 @@ class CoupledProblem:
                     100 * depth / g.substrate_thickness,
                 )
 
+        self.kappa_substrate = kappa_sub  # with the Kapitza layer folded in
         # --- the physics terms ----------------------------------------------------------------
         dxf = self.dx(FILM)
         # Seebeck EMF (thermal.seebeck_emf): j = -sigma (grad phi + S grad T); None = the paper's j

@@ -114,6 +114,30 @@ def write_json_atomic(path: Path, data: Any, indent: int = 2) -> None:
     atomic_write_text(path, json.dumps(jsonable(data), indent=indent, allow_nan=False) + "\n")
 
 
+def write_csv_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rows (dicts with the same keys, in column order) as a CSV file with a header, atomically;
+    floats with repr precision, booleans as true/false."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if rows:
+        writer.writerow(list(rows[0]))
+    for row in rows:
+        writer.writerow(
+            [
+                str(v).lower()
+                if isinstance(v, (bool, np.bool_))
+                else repr(float(v))
+                if isinstance(v, (float, np.floating))
+                else v
+                for v in row.values()
+            ]
+        )
+    atomic_write_text(path, buf.getvalue())
+
+
 def read_two_columns(path: str, columns: str, header_example: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The two numeric columns of a CSV file with one header row naming them (blank lines
     skipped): `columns` names them in messages ("T, value"), `header_example` shows a header.

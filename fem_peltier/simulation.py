@@ -19,8 +19,10 @@ from . import __version__
 from .config import Config
 from .continuation import SolveReport, solve
 from .coupled import CoupledProblem
+from .adaptive import adapt, adapt_summary, level_rows
 from .diagnostics import summary_quantities
 from .errors import InputError
+from .files import write_csv_atomic
 from .mesh import FilmMesh, create_mesh
 from .output import output_fields, staged_directory, write_config, write_fields, write_json, write_pictures
 from .sequencing import coarse_levels, solve_sequenced
@@ -52,6 +54,9 @@ def run(
 ) -> Result:
     """Mesh, solve and (if `out` is given) write summary.json, fields.xdmf and the PNG pictures.
 
+    With mesh.adapt.levels > 0 the solved mesh is then refined adaptively (adaptive.py): the
+    result's problem and fields are on the last mesh, and adapt.csv lists the levels.
+
     `problem` may be a previously solved CoupledProblem of the same mesh to warm-start from
     (its state and phase memory are kept, the drive is taken from `cfg`).
     """
@@ -82,8 +87,14 @@ def run(
         report, coarse = solve_sequenced(problem, n_coarse)
     else:
         report = solve(problem, warm_start=warm)
+    t_solve_first = time.perf_counter() - t_solve
+    adapted = None
+    if cfg.mesh.adapt.levels > 0 and report.converged:
+        adapted = adapt(problem, report, t_solve)
+        problem, report = adapted.problem, adapted.report
     t_solve = time.perf_counter() - t_solve
     t_coarse = sum(c.solve_time_s for c in coarse)
+    first_steps = adapted.levels[0].newton_steps if adapted is not None else report.newton_steps
     summary: dict = {
         "converged": report.converged,
         "iterations": report.newton_steps,
@@ -106,7 +117,7 @@ def run(
             "metal_fraction_history": report.metal_fraction_history,
             "mesh_source": problem.fm.source,
             "solve_time_s": t_solve,
-            "time_per_newton_step_s": (t_solve - t_coarse) / max(report.newton_steps, 1),
+            "time_per_newton_step_s": (t_solve_first - t_coarse) / max(first_steps, 1),
             "coarse_meshes": [
                 {
                     "cells": c.cells,
@@ -124,6 +135,7 @@ def run(
             "fem_peltier_version": __version__,
         }
     )
+    summary.update(adapt_summary(adapted))
     summary.update({k: v for k, v in cfg.groups().items()})
     fields = output_fields(problem)
     result = Result(report.converged, summary, report, problem, fields)
@@ -134,6 +146,8 @@ def run(
             if pictures:
                 write_pictures(tmp, problem, fields)
             write_json(tmp / "solver_log.json", {"levels": report.levels, "reason": report.reason}, comm)
+            if adapted is not None and comm.rank == 0:
+                write_csv_atomic(tmp / "adapt.csv", level_rows(adapted.levels))
             summary["wall_time_s"] = time.perf_counter() - t_start
             write_json(tmp / "summary.json", summary, comm)  # last: its presence marks a complete run
         result.out = Path(out)
