@@ -77,7 +77,7 @@ class AdaptResult:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-def _transfer(coarse: CoupledProblem, fine: CoupledProblem) -> None:
+def transfer_nested(coarse: CoupledProblem, fine: CoupledProblem) -> None:
     """Interpolate the solved state of `coarse` into `fine`, whose mesh refines coarse's mesh:
     exact for every field (nested meshes), and the same for any partition of either."""
     names = [TEMPERATURE, POTENTIAL] + ([CURRENT] if fine.mixed else [])
@@ -206,7 +206,7 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
             levels[-1].marked_cells = levels[-1].band_cells_marked = 0
             break
         fine = CoupledProblem(current.cfg, fm)
-        _transfer(current, fine)
+        transfer_nested(current, fine)
         # from the band width of mesh sequencing (4 transition widths): at the final, narrow band
         # the front cells of the new mesh start far from their phase and Newton fails from there
         rep = solve(fine, start_width=sequencing_width(fine.cfg))
@@ -247,8 +247,8 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
             break
     est, notes = error_estimates(levels)
     for key, note in notes.items():
-        if est[key] is None:
-            log.warning("error estimate of %s: %s", key, note)
+        if est[key] is None:  # a warning when levels ran but do not give an estimate
+            (log.warning if note.startswith("not in") else log.info)("error estimate of %s: %s", key, note)
     log.info("adaptive refinement stopped: %s", stop)
     return AdaptResult(current, cur_report, levels, stop, est, notes)
 

@@ -34,7 +34,7 @@ def _owned_cell_nodes(fm: FilmMesh) -> tuple[np.ndarray, np.ndarray]:
     msh = fm.mesh
     tdim = msh.topology.dim
     n_own = msh.topology.index_map(tdim).size_local
-    nodes = msh.geometry.dofmap[:n_own]
+    nodes = msh.geometry.dofmaps[0][:n_own]
     tags = np.full(msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts, -1, np.int32)
     tags[fm.cell_tags.indices] = fm.cell_tags.values
     return msh.geometry.x[nodes], tags[:n_own]
@@ -116,7 +116,7 @@ def refine_arrays(arrays: MeshArrays, marked: npt.NDArray[np.bool_]) -> MeshArra
     facets = ft.indices.astype(np.int32)
     return MeshArrays(
         x=np.array(new.geometry.x, dtype=np.float64),
-        tets=np.array(new.geometry.dofmap, dtype=np.int64),
+        tets=np.array(new.geometry.dofmaps[0], dtype=np.int64),
         tet_tags=cell_tag,
         tris=dmesh.entities_to_geometry(new, tdim - 1, facets).astype(np.int64),
         tri_tags=np.asarray(ft.values, dtype=np.int32),
