@@ -32,7 +32,7 @@ from .continuation import SolveReport, solve
 from .coupled import CoupledProblem
 from .diagnostics import summary_quantities
 from .dorfler import dorfler_mark
-from .error_indicator import cell_indicators
+from .error_indicator import cell_indicators, set_local_band_width
 from .fields import CURRENT, POTENTIAL, TEMPERATURE
 from .refinement import refine_film_mesh
 from .sequencing import sequencing_width
@@ -56,6 +56,9 @@ class AdaptLevel:
     T_max_K: float
     T_mean_K: float
     metal_fraction: float
+    metal_top_length_m: float  # x-extent of the metal on the film's top surface (0: none)
+    metal_max_depth_m: float
+    band_width_K: float  # median band width over the band cells (solver.transition_width unless band_cells)
     estimator: float  # relative error estimate in the energy norms (error_indicator.py)
     estimator_current: float
     estimator_heat: float
@@ -104,10 +107,17 @@ def transfer_nested(coarse: CoupledProblem, fine: CoupledProblem) -> None:
 
 
 def _level_row(
-    problem: CoupledProblem, level: int, report: SolveReport, solve_s: float, t0: float, estimate
+    problem: CoupledProblem,
+    level: int,
+    report: SolveReport,
+    solve_s: float,
+    t0: float,
+    estimate: tuple[float, float, float],
+    band_width: float,
 ) -> AdaptLevel:
     q = summary_quantities(problem)
     total, cur, heat = estimate
+    x_range = q.get("metal_top_x_range_m")
     return AdaptLevel(
         level,
         problem.n_cells,
@@ -116,6 +126,9 @@ def _level_row(
         float(q["T_max_K"]),
         float(q["T_mean_K"]),
         float(q["metal_fraction"]),
+        float(x_range[1] - x_range[0]) if x_range else 0.0,
+        float(q.get("metal_max_depth_m") or 0.0),
+        band_width,
         total,
         cur,
         heat,
@@ -171,12 +184,16 @@ def error_estimates(levels: list[AdaptLevel]) -> tuple[dict[str, float | None], 
     return est, notes
 
 
-def mark(problem: CoupledProblem, fraction: float, band: bool) -> tuple[np.ndarray, int, tuple[float, float, float]]:
+def mark(
+    problem: CoupledProblem, fraction: float, band: bool, sharp: bool = False
+) -> tuple[np.ndarray, int, tuple[float, float, float]]:
     """Owned-cell mask of the cells to refine, the number of band cells among them, and the
-    global (total, current, heat) estimates."""
+    global (total, current, heat) estimates. `band`: add the unresolved band cells; `sharp`
+    (mesh.adapt.band_cells): add every band cell."""
     ind = cell_indicators(problem)
     marked = dorfler_mark(np.sqrt(ind.eta_sq), fraction, problem.comm)
-    band_only = ind.band_unresolved & ~marked if band else np.zeros_like(marked)
+    extra = ind.in_band if sharp else ind.band_unresolved if band else np.zeros_like(marked)
+    band_only = extra & ~marked
     n_band = problem.comm.allreduce(int(band_only.sum()), op=MPI.SUM)
     return marked | band_only, n_band, ind.global_estimate(problem.comm)
 
@@ -190,8 +207,10 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
     levels: list[AdaptLevel] = []
     current, cur_report = problem, report
     stop = f"levels = {ad.levels} reached"
-    marks, n_band, estimate = mark(current, ad.fraction, ad.band)
-    levels.append(_level_row(current, 0, report, solve_s, t_start, estimate))
+    sharp = ad.band_cells is not None
+    w_final = float(problem.cfg.solver.transition_width)
+    marks, n_band, estimate = mark(current, ad.fraction, ad.band, sharp)
+    levels.append(_level_row(current, 0, report, solve_s, t_start, estimate, w_final))
     for level in range(1, ad.levels + 1):
         n_marked = comm.allreduce(int(marks.sum()), op=MPI.SUM)
         levels[-1].marked_cells, levels[-1].band_cells_marked = n_marked, n_band
@@ -207,6 +226,10 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
             break
         fine = CoupledProblem(current.cfg, fm)
         transfer_nested(current, fine)
+        band_width = w_final
+        if ad.band_cells is not None:  # the sharp limit: the band narrows with the cells
+            band_width = set_local_band_width(fine, ad.band_cells)
+            fine.update_phase()
         # from the band width of mesh sequencing (4 transition widths): at the final, narrow band
         # the front cells of the new mesh start far from their phase and Newton fails from there
         rep = solve(fine, start_width=sequencing_width(fine.cfg))
@@ -218,15 +241,16 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
                 rep.reason,
                 level - 1,
             )
-            levels.append(_level_row(fine, level, rep, time.perf_counter() - t_level, t_start, (math.nan,) * 3))
+            failed = _level_row(fine, level, rep, time.perf_counter() - t_level, t_start, (math.nan,) * 3, band_width)
+            levels.append(failed)
             levels[-1].converged = False
             fine.destroy()
             stop = f"level {level} did not converge ({rep.reason})"
             break
         current.destroy()
         current, cur_report = fine, rep
-        marks, n_band, estimate = mark(current, ad.fraction, ad.band)
-        levels.append(_level_row(current, level, rep, time.perf_counter() - t_level, t_start, estimate))
+        marks, n_band, estimate = mark(current, ad.fraction, ad.band, sharp)
+        levels.append(_level_row(current, level, rep, time.perf_counter() - t_level, t_start, estimate, band_width))
         prev, new = levels[-2], levels[-1]
         changes = {k: relative_change(getattr(new, k), getattr(prev, k)) for k in GOALS}
         log.info(
@@ -275,6 +299,7 @@ def adapt_summary(result: AdaptResult | None) -> dict:
         "adapt_levels": len(done) - 1,
         "adapt_stop_reason": result.stop_reason,
         "adapt_cells": [lv.cells for lv in done],
+        "adapt_values": {k: [getattr(lv, k) for lv in done] for k in (*GOALS, "T_mean_K")},
         "adapt_estimator": done[-1].estimator,
         **{f"{k}_error_estimate_rel": result.estimates.get(k) for k in GOALS},
         "error_estimate_notes": result.notes,

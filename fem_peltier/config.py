@@ -333,6 +333,14 @@ class Adapt(_Section):
         description="also refine the transition-band cells across which T changes by more than the band "
         "width (the phase front not yet resolved)",
     )
+    band_cells: float | None = Field(
+        None,
+        gt=0,
+        description="the sharp limit (docs/physics.md): on the refined levels each cell's band width is "
+        "band_cells x the temperature change across it (|grad T| h), at most solver.transition_width, and "
+        "every band cell is refined at each level, so the band narrows with the cells at the front "
+        "(w -> 0 with local refinement); none = the band width of the run everywhere",
+    )
 
 
 class Mesh(_Section):

@@ -30,6 +30,7 @@ than the band width, |grad T| h_K > w, does not resolve the phase front (`band_u
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,7 @@ class Indicators:
     current_sq: np.ndarray
     heat_sq: np.ndarray
     band_unresolved: np.ndarray  # bool
+    in_band: np.ndarray  # bool: BAND_LOW < m < BAND_HIGH
     joule_norm_W: float  # integral of rho |j|^2
     heat_norm_WK: float  # integral of kappa |grad T|^2
 
@@ -171,9 +173,39 @@ def cell_indicators(problem: CoupledProblem) -> Indicators:
     heat_sq = np.maximum(heat, 0.0) / max(heat_norm, np.finfo(float).tiny)
 
     # --- unresolved transition band ------------------------------------------------------
-    grad_h = _cell_values(problem, ufl.sqrt(ufl.inner(ufl.grad(problem.T), ufl.grad(problem.T))) * h * v * dx)
-    volume = _cell_values(problem, v * dx)
-    n_own = msh.topology.index_map(msh.topology.dim).size_local
-    m = problem.m.x.array[problem.Q0.dofmap.list[:n_own, 0]]
-    band = (m > BAND_LOW) & (m < BAND_HIGH) & (grad_h / volume > float(problem.law.width.value))
-    return Indicators(current_sq, heat_sq, band, joule_norm, heat_norm)
+    m = owned_cell_values(problem, problem.m)
+    in_band = (m > BAND_LOW) & (m < BAND_HIGH)
+    width = float(problem.law.width.value) * owned_cell_values(problem, problem.law.width_scale)
+    band = in_band & (temperature_step(problem) > width)
+    return Indicators(current_sq, heat_sq, band, in_band, joule_norm, heat_norm)
+
+
+def owned_cell_values(problem: CoupledProblem, f: fem.Function) -> np.ndarray:
+    """A DG0 function's values on the owned cells, in cell order."""
+    n_own = problem.msh.topology.index_map(problem.msh.topology.dim).size_local
+    return np.array(f.x.array[problem.Q0.dofmap.list[:n_own, 0]])
+
+
+def temperature_step(problem: CoupledProblem) -> np.ndarray:
+    """|grad T| h_K (K) on each owned cell: the temperature change across it (P1: grad T is constant)."""
+    v = ufl.TestFunction(problem.Q0)
+    h = ufl.CellDiameter(problem.msh)
+    g = ufl.sqrt(ufl.inner(ufl.grad(problem.T), ufl.grad(problem.T)))
+    return _cell_values(problem, g * h * v * ufl.dx) / _cell_values(problem, v * ufl.dx)
+
+
+def set_local_band_width(problem: CoupledProblem, band_cells: float, floor: float = 1e-3) -> float:
+    """The sharp limit with local refinement: w_K = min(w, band_cells |grad T|_K h_K) on every cell
+    (w = solver.transition_width), as the factor width_scale = w_K / w (at least `floor`). Returns
+    the median w_K (K) over the owned band cells of all ranks (NaN if there are none)."""
+    w = float(problem.cfg.solver.transition_width)
+    scale = np.clip(band_cells * temperature_step(problem) / w, floor, 1.0)
+    n_own = scale.size
+    ws = problem.law.width_scale
+    ws.x.array[problem.Q0.dofmap.list[:n_own, 0]] = scale
+    ws.x.scatter_forward()
+    m = owned_cell_values(problem, problem.m)
+    in_band = (m > BAND_LOW) & (m < BAND_HIGH)
+    widths = problem.comm.gather(w * scale[in_band], root=0)
+    median = float(np.median(np.concatenate(widths))) if problem.comm.rank == 0 and sum(map(len, widths)) else math.nan
+    return problem.comm.bcast(median, root=0)

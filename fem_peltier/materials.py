@@ -38,6 +38,7 @@ class PhaseLaw:
 
     width: fem.Constant  # band width w (K)
     centre: fem.Function  # DG0 band centre (K), carries hysteresis memory
+    width_scale: fem.Function  # DG0 factor on w per cell (1; below 1 near a refined front, solver.band_cells)
     sigma_i: fem.Constant  # 1/rho_I (S/m) (of a rho_I law: at T0, unused by the forms)
     log_ratio: fem.Constant  # ln(rho_I / rho_M) (of laws: at T0, unused by the forms)
     s_i: fem.Constant  # S_I (V/K) (of a law: at T0, unused by the forms)
@@ -52,12 +53,15 @@ class PhaseLaw:
         Q = fem.functionspace(msh, ("DG", 0))
         centre = fem.Function(Q, name="band_centre_K")
         centre.x.array[:] = mat.t_mit + mat.hysteresis / 2
+        width_scale = fem.Function(Q, name="band_width_scale")
+        width_scale.x.array[:] = 1.0
         c = lambda v: fem.Constant(msh, float(v))  # noqa: E731
         rho_i, rho_m = mat.at("rho_insulator", t0), mat.at("rho_metal", t0)
         names = ("rho_insulator", "rho_metal", "seebeck_insulator", "seebeck_metal")
         return cls(
             width=c(width),
             centre=centre,
+            width_scale=width_scale,
             sigma_i=c(1.0 / rho_i),
             log_ratio=c(math.log(rho_i / rho_m)),
             s_i=c(mat.at("seebeck_insulator", t0)),
@@ -67,13 +71,13 @@ class PhaseLaw:
         )
 
     def metal_fraction(self, Tc):
-        """m = (1 + tanh((T_c - T_centre)/w)) / 2.
+        """m = (1 + tanh((T_c - T_centre)/(w s))) / 2, s the cell's width_scale (1 by default).
 
         The argument is clipped to +-20, where tanh is already +-1 in double precision;
         without the clip UFL's derivative of tanh (via cosh) overflows to NaN far
         from the band.
         """
-        z = (Tc - self.centre) / self.width
+        z = (Tc - self.centre) / (self.width * self.width_scale)
         z = ufl.max_value(ufl.min_value(z, _TANH_CLIP), -_TANH_CLIP)
         return 0.5 * (1.0 + ufl.tanh(z))
 
