@@ -62,7 +62,8 @@ BAD_SETS = [
     (["--set", "drive.current=inf"], "drive.current"),
     (["--set", "mesh.file=no-such-mesh.msh"], "mesh.file"),                  # missing mesh file
     (["--set", "geometry.length"], "--set"),                                 # bad --set syntax
-    (["--set", "a.b.c=1"], "--set"),
+    (["--set", "a.b.c=1"], "a.b.c"),                                         # unknown section (a.b: a sub-table)
+    (["--set", "mesh.adapt.c.d=1"], "--set"),
     (["--set", "=1"], "--set"),
 ]
 

@@ -122,7 +122,8 @@ def test_parse_override():
     assert parse_override("geometry.electrodes=ends") == ("geometry", "electrodes", "ends")
     assert parse_override('geometry.electrodes="point"') == ("geometry", "electrodes", "point")
     assert parse_override("mesh.file=None") == ("mesh", "file", None)
-    for bad in ("mesh.size", "size=1", "a.b.c=1", ".size=1", "mesh.=1"):
+    assert parse_override("mesh.adapt.levels=3") == ("mesh", "adapt.levels", 3)  # a sub-table key
+    for bad in ("mesh.size", "size=1", "a.b.c.d=1", ".size=1", "mesh.=1", "mesh.adapt.=1"):
         with pytest.raises(InputError) as exc:
             parse_override(bad)
         assert exc.value.key == "--set"
