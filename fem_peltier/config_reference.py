@@ -87,20 +87,7 @@ def schema_markdown() -> str:
         for key, field in cls.model_fields.items():
             dval = getattr(getattr(default, sec_name), key)
             rval = getattr(getattr(resolved, sec_name), key)
-            if isinstance(dval, BaseModel):  # a sub-table: its own table follows
-                dtxt = "a table"
-            elif dval is None and rval is not None:
-                dtxt = "*derived*"
-            elif dval is None:
-                dtxt = "none"
-            elif isinstance(dval, bool):
-                dtxt = f"`{str(dval).lower()}`"
-            elif isinstance(dval, str):
-                dtxt = f"`{json.dumps(dval)}`"
-            else:
-                dtxt = f"`{dval:g}`" if isinstance(dval, float) else f"`{dval}`"
-            cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+            lines.append(_key_row(key, field, dval, rval))
         lines.append("")
         for key, field in cls.model_fields.items():
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
@@ -115,15 +102,28 @@ def _subtable(name: str, cls: type[BaseModel], default: BaseModel) -> list[str]:
     doc = " ".join((cls.__doc__ or "").split())
     lines = [f"### [{name}]", "", doc, "", "| key | type | default | allowed | description |", "|---|---|---|---|---|"]
     for key, field in cls.model_fields.items():
-        dval = getattr(default, key)
-        if isinstance(dval, bool):
-            dtxt = f"`{str(dval).lower()}`"
-        else:
-            dtxt = f"`{dval:g}`" if isinstance(dval, float) else f"`{dval}`"
-        cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(_key_row(key, field, getattr(default, key), getattr(default, key)))
     lines.append("")
     return lines
+
+
+def _key_row(key: str, field: Any, dval: Any, rval: Any) -> str:
+    """One table row: key, type, default (`dval`; *derived* when only the resolved `rval` has a
+    value; "a table" for a sub-table), allowed range, description."""
+    if isinstance(dval, BaseModel):  # a sub-table: its own table follows
+        dtxt = "a table"
+    elif dval is None and rval is not None:
+        dtxt = "*derived*"
+    elif dval is None:
+        dtxt = "none"
+    elif isinstance(dval, bool):
+        dtxt = f"`{str(dval).lower()}`"
+    elif isinstance(dval, str):
+        dtxt = f"`{json.dumps(dval)}`"
+    else:
+        dtxt = f"`{dval:g}`" if isinstance(dval, float) else f"`{dval}`"
+    cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def _boundary_table() -> list[str]:
