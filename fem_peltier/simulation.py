@@ -51,6 +51,7 @@ def run(
     film_mesh: FilmMesh | None = None,
     pictures: bool = True,
     problem: CoupledProblem | None = None,
+    adapt_mesh: bool = True,
 ) -> Result:
     """Mesh, solve and (if `out` is given) write summary.json, fields.xdmf and the PNG pictures.
 
@@ -58,7 +59,8 @@ def run(
     result's problem and fields are on the last mesh, and adapt.csv lists the levels.
 
     `problem` may be a previously solved CoupledProblem of the same mesh to warm-start from
-    (its state and phase memory are kept, the drive is taken from `cfg`).
+    (its state and phase memory are kept, the drive is taken from `cfg`). `adapt_mesh = False`
+    skips [mesh.adapt] (sweeps keep one mesh for all their points).
     """
     t_start = time.perf_counter()
     cfg = cfg.resolved()
@@ -89,7 +91,7 @@ def run(
         report = solve(problem, warm_start=warm)
     t_solve_first = time.perf_counter() - t_solve
     adapted = None
-    if cfg.mesh.adapt.levels > 0 and report.converged:
+    if adapt_mesh and cfg.mesh.adapt.levels > 0 and report.converged:
         adapted = adapt(problem, report, t_solve)
         problem, report = adapted.problem, adapted.report
     t_solve = time.perf_counter() - t_solve

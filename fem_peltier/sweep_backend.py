@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -26,6 +27,10 @@ class SolverBackend:
 
         self.comm = MPI.COMM_WORLD
         self.fm = create_mesh(cfg, self.comm)
+        if cfg.mesh.adapt.levels > 0:  # warm starts need one mesh for every point
+            logging.getLogger("fem_peltier").warning(
+                "mesh.adapt ignored by sweeps: every point is solved on the configured mesh"
+            )
         # the problem of the last point, if its state is a good warm start
         self.problem: CoupledProblem | None = None
         self.good: tuple[Config, Any] | None = None  # last converged (config, problem.save_state())
@@ -49,9 +54,9 @@ class SolverBackend:
         problem = self._warm_problem() if warm else None
         try:
             if problem is None:
-                result = run(pcfg, out=pdir, overwrite=True, film_mesh=self.fm, pictures=pictures)
+                result = run(pcfg, out=pdir, overwrite=True, film_mesh=self.fm, pictures=pictures, adapt_mesh=False)
             else:
-                result = run(pcfg, out=pdir, overwrite=True, problem=problem, pictures=pictures)
+                result = run(pcfg, out=pdir, overwrite=True, problem=problem, pictures=pictures, adapt_mesh=False)
         except BaseException:
             self.problem = None  # state unknown: rebuild from the last converged one
             raise

@@ -141,6 +141,8 @@ def run_transient(
     out_dir = Path(out) if out is not None else None
     resuming = _prepare_directory(out_dir, overwrite, resume, comm)
     fm = film_mesh if film_mesh is not None else create_mesh(cfg, comm)
+    if cfg.mesh.adapt.levels > 0:
+        log.warning("mesh.adapt ignored by transient runs: they use the configured mesh")
     problem = CoupledProblem(cfg, fm)
     stepper = TimeStepper(problem)
     tm = cfg.time

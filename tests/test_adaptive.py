@@ -205,3 +205,14 @@ def test_bad_adapt_keys_exit_2_naming_the_key(tmp_path, setting, key):
     assert proc.returncode == 2
     assert key in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "res").exists()
+
+
+def test_sweeps_and_transients_keep_the_configured_mesh(tmp_path):
+    """A sweep warm-starts every point from the last on one mesh: [mesh.adapt] is ignored there
+    (a warning says so) and the points keep the configured mesh's cells."""
+    proc = fem_cli("sweep", "--preset", "fig2a", *sum((["--set", s] for s in SMALL), []), "--set",
+                   "mesh.adapt.levels=1", "--currents", "0.002,0.004", "--out", "sw", cwd=tmp_path, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "mesh.adapt ignored by sweeps" in proc.stderr
+    cells = {json.loads(p.read_text())["cells"] for p in (tmp_path / "sw").rglob("summary.json") if p.parent.name != "sw"}
+    assert cells == {684}, cells
