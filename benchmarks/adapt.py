@@ -27,7 +27,13 @@ their size, edges shown) is drawn off-screen with pyvista.
     .venv/bin/python benchmarks/adapt.py --cases fig2a --picture docs/img/adapt_mesh_fig2a.png
     .venv/bin/python benchmarks/adapt.py --cases fig2d,slab
     .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/adapt.py --cases fig2a,fig2d,slab
-    .venv/bin/python benchmarks/adapt.py --analyse RUN_ID   # re-tabulate stored rows
+    .venv/bin/python benchmarks/adapt.py --cases fig2a --skip-uniform   # the sequences apart ...
+    .venv/bin/python benchmarks/adapt.py --cases fig2a --skip-adaptive
+    .venv/bin/python benchmarks/adapt.py --analyse RUN_ID,RUN_ID      # ... tabulated together
+    .venv/bin/python benchmarks/adapt.py --where /tmp/adapt_slab_XXXX/run   # cell sizes by slice
+
+The cost is given as wall time and as CPU time of the process (max over ranks): on a machine
+shared with other jobs the wall time is inflated by the load, the CPU time much less.
 
 Rows are appended to benchmarks/results/adapt.csv (one per level / mesh, with the run id);
 the tables are printed as Markdown (rank 0 only).
@@ -446,11 +452,11 @@ def analyse(case: str, rows: list[dict]) -> None:
         )
 
 
-def load_rows(path: Path, run_id: str) -> dict[str, list[dict]]:
+def load_rows(path: Path, run_ids: list[str]) -> dict[str, list[dict]]:
     by_case: dict[str, list[dict]] = {}
     with path.open(newline="") as fh:
         for r in csv.DictReader(fh):
-            if r["run_id"] != run_id:
+            if r["run_id"] not in run_ids:
                 continue
             row = dict(r)
             for k in ("cells", "unknowns", "newton_steps", "step"):
@@ -460,6 +466,44 @@ def load_rows(path: Path, run_id: str) -> dict[str, list[dict]]:
             row["converged"] = r["converged"].strip().lower() == "true"
             by_case.setdefault(r["case"], []).append(row)
     return by_case
+
+
+def where_table(run_dir: Path) -> None:
+    """Where the cells of a written run's mesh (run_dir/fields.xdmf) are: per slice in z, y and
+    x (10 slices each), the number of film cells and their mean size (volume^(1/3)); with the
+    metal depth of summary.json (the front plane of the slab is at z = thickness - depth)."""
+    import json
+
+    from dolfinx import io
+
+    comm = MPI.COMM_WORLD
+    with io.XDMFFile(comm, str(run_dir / "fields.xdmf"), "r") as f:
+        msh = f.read_mesh(name="film")
+    tdim = msh.topology.dim
+    n = msh.topology.index_map(tdim).size_local
+    nodes = msh.geometry.x[msh.geometry.dofmaps[0][:n]]
+    centre = nodes.mean(axis=1)
+    e = nodes[:, 1:] - nodes[:, :1]
+    vol = np.abs(np.einsum("ij,ij->i", e[:, 0], np.cross(e[:, 1], e[:, 2]))) / 6.0
+    centre = np.concatenate(comm.allgather(centre))
+    size = np.concatenate(comm.allgather(np.cbrt(vol)))
+    if not is_root():
+        return
+    s = json.loads((run_dir / "summary.json").read_text())
+    say(
+        f"{run_dir}: {len(size)} cells; metal depth {s.get('metal_max_depth_m', 0) * 1e6:.1f} um, "
+        f"top x-range {s.get('metal_top_x_range_m')}, metal fraction {s.get('metal_fraction'):.4g}"
+    )
+    lo, hi = centre.min(axis=0), centre.max(axis=0)
+    for axis, name in ((2, "z"), (1, "y"), (0, "x")):
+        edges = np.linspace(lo[axis], hi[axis], 11)
+        idx = np.clip(np.searchsorted(edges, centre[:, axis], side="right") - 1, 0, 9)
+        lines = [f"| {name} slice (um) | cells | mean cell size (um) |", "|---|---|---|"]
+        for b in range(10):
+            sel = idx == b
+            mean = f"{size[sel].mean() * 1e6:.2f}" if sel.any() else "-"
+            lines.append(f"| {edges[b] * 1e6:.1f}..{edges[b + 1] * 1e6:.1f} | {int(sel.sum())} | {mean} |")
+        say("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -473,10 +517,18 @@ def main() -> None:
     ap.add_argument("--picture", default=None, help="PNG of the final adapted mesh (fig2a only)")
     ap.add_argument("--quick", action="store_true", help="a check: do not append to the CSV")
     ap.add_argument("--out", default=str(RESULTS / "adapt.csv"))
-    ap.add_argument("--analyse", default=None, help="RUN_ID: re-tabulate the rows of that run from --out")
+    ap.add_argument(
+        "--analyse",
+        default=None,
+        help="RUN_ID[,RUN_ID...]: re-tabulate the rows of these runs from --out (merged per case)",
+    )
+    ap.add_argument("--where", default=None, help="RUN_DIR: cell sizes by slice of a written run's mesh")
     args = ap.parse_args()
+    if args.where:
+        where_table(Path(args.where))
+        return
     if args.analyse:
-        for case, rows in load_rows(Path(args.out), args.analyse).items():
+        for case, rows in load_rows(Path(args.out), args.analyse.split(",")).items():
             analyse(case, rows)
         return
     comm = MPI.COMM_WORLD
