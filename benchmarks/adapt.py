@@ -257,13 +257,19 @@ def run_adaptive(case: str, levels: int, size: float, esize: float, picture_path
     say(f"{case} adaptive: metal top x-range {s['metal_top_x_range_m']}, depth {s['metal_max_depth_m']}")
     if picture_path is not None:
         picture(res.problem, picture_path)
+    cpu = [cpu_max(c - c0) for c in CPU_MARKS]
+    return adaptive_rows(rows_csv, size, esize, t_mesh, cpu, where)
+
+
+def adaptive_rows(rows_csv: list[dict], size: float, esize: float, t_mesh: float, cpu: list[float], where: dict):
+    """The rows of an adaptive sequence from its adapt.csv rows (cpu: cumulative CPU s per level)."""
     out = []
     for r in rows_csv:
-        conv = r["converged"].strip().lower() == "true"
+        lv = int(r["level"])
         out.append(
             {
                 "sequence": "adaptive",
-                "step": int(r["level"]),
+                "step": lv,
                 "size_m": size,
                 "electrode_size_m": esize,
                 "cells": int(r["cells"]),
@@ -273,19 +279,31 @@ def run_adaptive(case: str, levels: int, size: float, esize: float, picture_path
                 "metal_fraction": float(r["metal_fraction"]),
                 "newton_steps": int(r["newton_steps"]),
                 "coarse_newton_steps": "-",
-                "converged": conv,
+                "converged": r["converged"].strip().lower() == "true",
                 "marked_cells": int(r["marked_cells"]),
                 "band_cells_marked": int(r["band_cells_marked"]),
                 "estimator": float(r["estimator"]),
                 "step_s": round(float(r["solve_time_s"]), 2),
                 "cumulative_s": round(t_mesh + float(r["wall_time_s"]), 2),
-                "cumulative_cpu_s": round(cpu_max(CPU_MARKS[int(r["level"])] - c0), 2)
-                if int(r["level"]) < len(CPU_MARKS)
-                else float("nan"),
-                "extra": ";".join(f"{k}={v}" for k, v in where.items()) if int(r["level"]) == len(rows_csv) - 1 else "",
+                "cumulative_cpu_s": round(cpu[lv], 2) if lv < len(cpu) else float("nan"),
+                "extra": ";".join(f"{k}={v}" for k, v in where.items()) if lv == len(rows_csv) - 1 else "",
             }
         )
     return out
+
+
+def import_adaptive(case: str, run_dir: Path, out_csv: Path, run_id: str) -> None:
+    """Record the adaptive sequence of a written run (its adapt.csv; no CPU times) under run_id,
+    for a run whose script process was stopped before it recorded its rows."""
+    import tomllib
+
+    with (run_dir / "adapt.csv").open(newline="") as fh:
+        rows_csv = list(csv.DictReader(fh))
+    cfg = tomllib.loads((run_dir / "config.toml").read_text())
+    size, esize = cfg["mesh"]["size"], cfg["mesh"]["electrode_size"]
+    rows = adaptive_rows(rows_csv, size, esize, 0.0, [], {"imported_from": str(run_dir)})
+    full = [{"run_id": run_id, "ranks": 1, "case": case, **r} for r in rows]
+    print(record(full, out_csv))
 
 
 def run_uniform(case: str, k: int) -> dict:
@@ -523,7 +541,12 @@ def main() -> None:
         help="RUN_ID[,RUN_ID...]: re-tabulate the rows of these runs from --out (merged per case)",
     )
     ap.add_argument("--where", default=None, help="RUN_DIR: cell sizes by slice of a written run's mesh")
+    ap.add_argument("--import-run", default=None, help="CASE:RUN_DIR:RUN_ID: record a written adaptive run's levels")
     args = ap.parse_args()
+    if args.import_run:
+        case, run_dir, run_id = args.import_run.split(":")
+        import_adaptive(case, Path(run_dir), Path(args.out), run_id)
+        return
     if args.where:
         where_table(Path(args.where))
         return
