@@ -123,7 +123,7 @@ def smallest_cells_report(problem) -> dict:
     }
 
 
-def picture(problem, path: Path) -> None:
+def picture(msh, facet_tags, path: Path) -> None:
     """Top surface z = h of the adapted film around the negative electrode, the surface
     triangles coloured by log10 of the size of their cell (um), edges shown; off-screen.
     Built from the DOLFINx mesh (the boundary facets at z = h); under MPI, rank 0's part only."""
@@ -131,20 +131,21 @@ def picture(problem, path: Path) -> None:
     from dolfinx import mesh as dmesh
 
     pyvista.OFF_SCREEN = True
-    msh = problem.msh
+    comm = msh.comm
+    n_cells = msh.topology.index_map(msh.topology.dim).size_global
     tdim = msh.topology.dim
-    if problem.comm.size > 1:
+    if comm.size > 1:
         say("picture: drawn from rank 0's part of the mesh only; run serially for the whole mesh")
     x = msh.geometry.x
-    z_top = problem.comm.allreduce(float(x[:, 2].max()), op=MPI.MAX)
-    x_lo = problem.comm.allreduce(float(x[:, 0].min()), op=MPI.MIN)
+    z_top = comm.allreduce(float(x[:, 2].max()), op=MPI.MAX)
+    x_lo = comm.allreduce(float(x[:, 0].min()), op=MPI.MIN)
     msh.topology.create_connectivity(tdim - 1, tdim)
     top = dmesh.locate_entities_boundary(msh, tdim - 1, lambda p: np.isclose(p[2], z_top, rtol=0, atol=1e-9 * z_top))
     f2c = msh.topology.connectivity(tdim - 1, tdim)
     cells = np.array([f2c.links(f)[0] for f in top], dtype=np.int32)
     h = msh.h(tdim, cells)
     tri = dmesh.entities_to_geometry(msh, tdim - 1, top)
-    neg = problem.fm.facet_tags.find(ELECTRODE_NEG)
+    neg = facet_tags.find(ELECTRODE_NEG)
     if not is_root():
         return
     pts = x[dmesh.entities_to_geometry(msh, tdim - 1, neg).ravel()] if neg.size else x[tri.ravel()]
@@ -182,13 +183,13 @@ def picture(problem, path: Path) -> None:
         width=3,
     )
     pl.add_text(
-        f"fig2a adapted mesh ({problem.n_cells} cells), top surface z = h; red: negative electrode\n"
+        f"fig2a adapted mesh ({n_cells} cells), top surface z = h; red: negative electrode\n"
         f"(x {lo[0] * 1e6:.0f}..{hi[0] * 1e6:.0f} um, y {lo[1] * 1e6:.0f}..{hi[1] * 1e6:.0f} um)",
         font_size=9,
     )
     pl.view_xy()
     pl.reset_camera(bounds=box)
-    pl.camera.zoom(1.2)
+    pl.camera.zoom(1.45)
     path.parent.mkdir(parents=True, exist_ok=True)
     pl.screenshot(str(path))
     pl.close()
@@ -256,7 +257,7 @@ def run_adaptive(case: str, levels: int, size: float, esize: float, picture_path
     say(f"{case} adaptive final mesh: smallest film cells and front: {where}")
     say(f"{case} adaptive: metal top x-range {s['metal_top_x_range_m']}, depth {s['metal_max_depth_m']}")
     if picture_path is not None:
-        picture(res.problem, picture_path)
+        picture(res.problem.msh, res.problem.fm.facet_tags, picture_path)
     cpu = [cpu_max(c - c0) for c in CPU_MARKS]
     return adaptive_rows(rows_csv, size, esize, t_mesh, cpu, where)
 
@@ -542,7 +543,17 @@ def main() -> None:
     )
     ap.add_argument("--where", default=None, help="RUN_DIR: cell sizes by slice of a written run's mesh")
     ap.add_argument("--import-run", default=None, help="CASE:RUN_DIR:RUN_ID: record a written adaptive run's levels")
+    ap.add_argument("--picture-from", default=None, help="RUN_DIR: draw --picture from a written run's mesh")
     args = ap.parse_args()
+    if args.picture_from:
+        from dolfinx import io
+
+        with io.XDMFFile(MPI.COMM_WORLD, str(Path(args.picture_from) / "fields.xdmf"), "r") as f:
+            msh = f.read_mesh(name="film")
+            msh.topology.create_connectivity(msh.topology.dim - 1, msh.topology.dim)
+            ft = f.read_meshtags(msh, name="facet_tags")
+        picture(msh, ft, Path(args.picture))
+        return
     if args.import_run:
         case, run_dir, run_id = args.import_run.split(":")
         import_adaptive(case, Path(run_dir), Path(args.out), run_id)
