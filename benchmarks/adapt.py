@@ -60,6 +60,9 @@ from report import record  # benchmarks/report.py (the script's own folder is on
 
 RESULTS = Path(__file__).parent / "results"
 GOALS = ("voltage_V", "T_max_K", "metal_fraction")
+ASYMPTOTIC_RATIO = 0.8
+"""An extrapolation is trusted when the last change is below this fraction of the one before
+(the criterion of fem_peltier.adaptive.error_estimates)."""
 SHORT = {"voltage_V": "V", "T_max_K": "T_max", "metal_fraction": "metal"}
 
 # per case: the adaptive sequence's initial mesh (size, electrode size in m), its levels, and the
@@ -397,6 +400,7 @@ def analyse(case: str, rows: list[dict]) -> None:
         "|---|---|---|---|---|---|",
     ]
     limits = {}
+    no_limit: set[str] = set()
     for key in GOALS:
         ext = {s: extrapolate([r["cells"] for r in seqs[s]], [r[key] for r in seqs[s]]) for s in seqs}
         cells = []
@@ -404,26 +408,32 @@ def analyse(case: str, rows: list[dict]) -> None:
             last = seqs[s][-1][key] if seqs[s] else float("nan")
             e = ext[s]
             if e is None:
-                lim = "none (changes not monotone/shrinking)"
+                lim = "none (changes not monotone)"
             else:
                 p = f", p = {3 * e['a']:.2f}" if s == "uniform" else ""
-                lim = f"{e['limit']:.6g} (a = {e['a']:.2f}{p})"
+                flag = "" if e["ratio"] < ASYMPTOTIC_RATIO else f"; NOT asymptotic: change ratio {e['ratio']:.2f}"
+                lim = f"{e['limit']:.6g} (a = {e['a']:.2f}{p}{flag})"
             cells += [f"{last:.6g}", lim]
-        cands = [(abs(seqs[s][-1][key] - ext[s]["limit"]), s) for s in ext if ext[s] is not None]
+        ok = {s: e for s, e in ext.items() if e is not None and e["ratio"] < ASYMPTOTIC_RATIO}
+        cands = [(abs(seqs[s][-1][key] - ok[s]["limit"]), s) for s in ok]
         if cands:
             _, best = min(cands)
-            limits[key] = ext[best]["limit"]
-            others = [ext[s]["limit"] for s in ext if ext[s] is not None and s != best]
+            limits[key] = ok[best]["limit"]
+            others = [ok[s]["limit"] for s in ok if s != best]
             agree = ""
             if others:
                 diff = abs(others[0] - limits[key]) / abs(limits[key])
                 agree = f"; the two limits differ by {100 * diff:.2f}%"
             used = f"{limits[key]:.6g} ({best}{agree})"
         else:
-            # no extrapolation: the finest value of all as the reference, said so
+            # no trustworthy extrapolation: the finest value of all as the reference, said so
             finest = max((r for s in seqs for r in seqs[s]), key=lambda r: r["cells"])
             limits[key] = finest[key]
-            used = f"{limits[key]:.6g} (finest mesh, {finest['sequence']}, {finest['cells']} cells: no extrapolation)"
+            no_limit.add(key)
+            used = (
+                f"NO LIMIT ESTIMATE: differences below are relative to the finest value {limits[key]:.6g} "
+                f"({finest['sequence']}, {finest['cells']} cells)"
+            )
         lines.append(f"| {key} | " + " | ".join(cells) + f" | {used} |")
     say("\n".join(lines))
 
@@ -459,6 +469,9 @@ def analyse(case: str, rows: list[dict]) -> None:
         "|---|---|---|---|---|---|---|",
     ]
     for key in GOALS:
+        if key in no_limit:
+            lines.append(f"| {key} | no limit estimate | | | no limit estimate | | |")
+            continue
         a = first_within(seqs["adaptive"], key, limits[key])
         u = first_within(seqs["uniform"], key, limits[key])
         lines.append(f"| {key} | " + " | ".join(a + u) + " |")
