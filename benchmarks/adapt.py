@@ -408,7 +408,7 @@ def analyse(case: str, rows: list[dict]) -> None:
             last = seqs[s][-1][key] if seqs[s] else float("nan")
             e = ext[s]
             if e is None:
-                lim = "none (changes not monotone)"
+                lim = "none (changes grow or change sign)"
             else:
                 p = f", p = {3 * e['a']:.2f}" if s == "uniform" else ""
                 flag = "" if e["ratio"] < ASYMPTOTIC_RATIO else f"; NOT asymptotic: change ratio {e['ratio']:.2f}"
