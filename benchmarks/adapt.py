@@ -13,17 +13,20 @@ of this script (so the times are comparable):
 
 The mesh limit of V, T_max and the metal fraction is extrapolated from the last three points
 of each sequence, q(N) = q_inf + C N^-a (N cells; for a uniform sequence the order in h is
-p = 3a), when the last changes have one sign and shrink; the limit used for the error columns
-is, per quantity, that of the sequence whose extrapolation correction is smallest. Then the
+p = 3a), trusted when the last change is below 0.8 of the one before (the criterion of
+fem_peltier.adaptive.error_estimates); the limit used for the error columns is, per quantity,
+the trusted one with the smallest extrapolation correction (none trusted: the tables say so). Then the
 error relative to that limit is tabulated vs cells and vs seconds for both sequences, side by
 side, and the cells/time from which a sequence stays within 1% of the limit.
 
-For the slab, the x- and z-ranges of the smallest cells of the final adapted mesh are compared
-with the position of the phase front (the partially metallic cells). With `--picture PNG`, the
+The x- and z-ranges of the smallest cells of the final adapted mesh are compared with those of
+the phase front (the partially metallic cells); `--where RUN_DIR` tabulates the cells and their
+mean size per z, y and x slice of a written run's mesh (the adaptive runs are written to
+/tmp/adapt_CASE_*/run). With `--picture PNG`, the
 final adapted fig2a mesh around the negative electrode (top surface z = h, cells coloured by
 their size, edges shown) is drawn off-screen with pyvista.
 
-    .venv/bin/python benchmarks/adapt.py --cases fig2a --levels 2 --uniform-steps -2,-1 --quick
+    .venv/bin/python benchmarks/adapt.py --cases fig2a --levels 2 --uniform-steps=-2,-1,0 --quick
     .venv/bin/python benchmarks/adapt.py --cases fig2a --picture docs/img/adapt_mesh_fig2a.png
     .venv/bin/python benchmarks/adapt.py --cases fig2d,slab
     .venv/bin/mpirun -n 2 .venv/bin/python benchmarks/adapt.py --cases fig2a,fig2d,slab
@@ -31,6 +34,8 @@ their size, edges shown) is drawn off-screen with pyvista.
     .venv/bin/python benchmarks/adapt.py --cases fig2a --skip-adaptive
     .venv/bin/python benchmarks/adapt.py --analyse RUN_ID,RUN_ID      # ... tabulated together
     .venv/bin/python benchmarks/adapt.py --where /tmp/adapt_slab_XXXX/run   # cell sizes by slice
+    .venv/bin/python benchmarks/adapt.py --picture-from RUN_DIR --picture out.png
+    .venv/bin/python benchmarks/adapt.py --import-run fig2a:RUN_DIR:RUN_ID   # levels of a written run
 
 The cost is given as wall time and as CPU time of the process (max over ranks): on a machine
 shared with other jobs the wall time is inflated by the load, the CPU time much less.
