@@ -233,8 +233,10 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
         # from the band width of mesh sequencing (4 transition widths): at the final, narrow band
         # the front cells of the new mesh start far from their phase and Newton fails from there
         # (fig2a, 3156 -> 14249 cells: from 1 or 2 widths Newton failed after 29 steps and the
-        # fallback continuation took 55; from 4 widths 15 steps)
-        rep = solve(fine, start_width=sequencing_width(fine.cfg))
+        # fallback continuation took 55; from 4 widths 15 steps). Where even that start fails
+        # (fig2a at 32k and 159k cells), it gives up after 12 steps, not 29 plus pseudo-transient
+        # ones, and the full continuation runs
+        rep = solve(fine, start_width=sequencing_width(fine.cfg), fail_fast=True)
         if not rep.converged:
             log.warning(
                 "adaptive level %d (%d cells) did not converge (%s): keeping level %d",

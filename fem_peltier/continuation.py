@@ -51,6 +51,7 @@ def solve(
     warm_start: bool = False,
     start_width: float | None = None,
     stop_width: float | None = None,
+    fail_fast: bool = False,
 ) -> SolveReport:
     """Continuation in the band width with Newton closing each level (see module docstring).
 
@@ -68,14 +69,19 @@ def solve(
     that first level, the full continuation runs from the initial state instead.
     `stop_width` ends it at that width instead of at solver.transition_width; the result
     is a staging state for a finer mesh, so that level stops at solver.level_rtol like
-    the other intermediate levels.
+    the other intermediate levels. With `fail_fast` the first level from `start_width`
+    gets FAIL_FAST_NEWTON_STEPS per Newton solve and no pseudo-transient retry, so that a
+    start that does not converge costs little before the full continuation takes over.
     """
     s = problem.cfg.solver
     comm = problem.comm
     w_final = s.transition_width if stop_width is None else max(stop_width, s.transition_width)
     w = s.initial_width if start_width is None else min(start_width, s.initial_width)
     w_prev = None
-    restart_level = False  # the first level after a failed warm start: capped, it must fail fast
+    # the first level after a failed warm start (or from a transferred state with fail_fast):
+    # capped, it must fail fast
+    restart_level = fail_fast and start_width is not None
+    level_cap = FAIL_FAST_NEWTON_STEPS if restart_level else SUBSTEP_NEWTON_STEPS
     steps_total = 0
     rep = SolveReport(False, "", 0)
     state = problem.save_state()
@@ -132,10 +138,10 @@ def solve(
             ok, level_steps, updates, reason = _solve_level(
                 problem,
                 s,
-                min(budget, 2 * SUBSTEP_NEWTON_STEPS),
+                min(budget, 2 * level_cap),
                 final,
                 restart=False,
-                newton_steps=SUBSTEP_NEWTON_STEPS,
+                newton_steps=level_cap,
             )
             restart_level = False
         else:
@@ -339,6 +345,10 @@ def _ramp_drive(problem: CoupledProblem, s, budget: int, final: bool) -> tuple[b
                 why += f" (last: {reason})"
             return False, steps, updates, why, scale
     return True, steps, updates, "converged", 1.0
+
+
+FAIL_FAST_NEWTON_STEPS = 12
+"""Newton steps of a fail-fast first level (a transferred state: 6-9 when it converges on fig2a)."""
 
 
 def _solve_level(
