@@ -63,7 +63,7 @@ class AdaptLevel:
     estimator_current: float
     estimator_heat: float
     marked_cells: int  # cells marked on this level's mesh for the next one (0 on the last)
-    band_cells_marked: int
+    band_cells_marked: int  # of the marked cells, those marked by the band rule only (not by Dörfler)
     newton_steps: int
     converged: bool
     solve_time_s: float
@@ -258,13 +258,14 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
         prev, new = levels[-2], levels[-1]
         changes = {k: relative_change(getattr(new, k), getattr(prev, k)) for k in GOALS}
         log.info(
-            "adaptive level %d: %d cells, V %.6g V, T_max %.6g K, metal fraction %.4g, estimate %.3g; "
+            "adaptive level %d: %d cells, V %.6g V, T_max %.6g K, metal fraction %.4g, band %.3g K, estimate %.3g; "
             "changes %s (%d Newton steps, %.1f s)",
             level,
             new.cells,
             new.voltage_V,
             new.T_max_K,
             new.metal_fraction,
+            new.band_width_K,
             new.estimator,
             ", ".join(f"{k} {v:.2e}" for k, v in changes.items()),
             new.newton_steps,
