@@ -15,12 +15,14 @@ field splits set up on first use). Peak growth outside these calls is "other".
 `--option key=value` (repeatable) goes into solver.petsc_options, so each variant is
 the default with those PETSc options changed. Prints the breakdown, the peak in GB
 per million cells, Newton steps, GMRES iterations per solve, time per Newton step and
-the answers (T_max, V), and appends one row to benchmarks/results/memory.csv.
+the answers (T_max, V), and appends one row to benchmarks/results/memory.csv (run_cpu_s: the
+CPU time of the run, coarse meshes included; steadier than wall times on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -127,6 +129,13 @@ def instrument(tracker: PeakTracker) -> None:
     linalg.LinearSolver.solve = solve  # type: ignore[method-assign]
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (s): less sensitive to other work on the machine
+    than the wall time."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def parse_value(text: str) -> str | int | float | bool:
     """A PETSc option value from the command line: bool, int, float or string."""
     if text.lower() in ("true", "false"):
@@ -167,7 +176,9 @@ def main() -> None:
     fm = create_mesh(cfg.resolved(), comm)
     tracker.charge("mesh")
     t_mesh = time.perf_counter() - t0
+    cpu0 = cpu_seconds()
     res = run(cfg, film_mesh=fm, pictures=False)
+    cpu_run = cpu_seconds() - cpu0
     tracker.charge("other")
     s = res.summary
     cells = s["cells"]
@@ -196,6 +207,7 @@ def main() -> None:
         "ksp_its_per_solve": round(s["ksp_iterations_per_solve"], 1),
         "s_per_newton_step": round(s["time_per_newton_step_s"], 3),
         "solve_s": round(s["solve_time_s"], 1),
+        "run_cpu_s": round(cpu_run, 1),
         "mesh_s": round(t_mesh, 1),
         "peak_rss_GB_per_rank": round(peak, 3),
         "peak_GB_per_million_cells": round(peak / cells * 1e6 * comm.size, 2),
