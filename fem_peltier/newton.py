@@ -30,7 +30,8 @@ from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import dolfinx.fem.petsc as fpetsc
 import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, la
+from dolfinx.common import IndexMap
 from dolfinx.cpp.la import petsc as la_petsc_cpp
 from petsc4py import PETSc
 
@@ -89,25 +90,38 @@ def jacobian_matrix(
         )
         A.assemble()
     else:
-        imap = V.dofmap.index_map
-        offsets, cols = pattern_without(offsets, cols, *uncoupled, imap.size_local + imap.num_ghosts)
-        del sp
-        A = _matrix_with_pattern(comm, V, offsets, cols)
+        col_map = sp.index_map(1)  # the pattern's columns: the dofs and the ghosts it adds
+        n_owned = col_map.size_local  # the graph's ghost rows are in their owners' rows too
+        offsets, cols = offsets[: n_owned + 1], cols[: offsets[n_owned]]
+        offsets, cols = pattern_without(offsets, cols, column_groups(col_map, *uncoupled))
+        global_cols = cols if comm.size == 1 else col_map.local_to_global(cols).astype(PETSc.IntType)
+        del sp, cols
+        A = _matrix_with_pattern(comm, V, offsets, global_cols)
     A.setOption(PETSc.Mat.Option.IGNORE_ZERO_ENTRIES, True)
     A.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATIONS, True)
     A.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATION_ERR, True)
     return A
 
 
+def column_groups(col_map: IndexMap, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 on the dofs `a`, 2 on `b`, 0 elsewhere (local dofs, owned first), for every local
+    column of a sparsity pattern with the column map `col_map` (its ghosts may go beyond the
+    dofmap's: their group comes from their owner)."""
+    n_owned = col_map.size_local
+    x = la.vector(col_map, dtype=np.float64)
+    x.array[:] = 0.0
+    x.array[a[a < n_owned]] = 1.0
+    x.array[b[b < n_owned]] = 2.0
+    x.scatter_forward()
+    return x.array.astype(np.int8)
+
+
 def pattern_without(
-    offsets: np.ndarray, cols: np.ndarray, a: np.ndarray, b: np.ndarray, n_local: int, rows_per_block: int = 2**18
+    offsets: np.ndarray, cols: np.ndarray, group: np.ndarray, rows_per_block: int = 2**18
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The CSR pattern (offsets, local columns < n_local) without the entries of a row in `a`
-    and a column in `b` or a row in `b` and a column in `a`; worked through in blocks of rows
-    so that the temporaries stay small next to the pattern."""
-    group = np.zeros(n_local, dtype=np.int8)
-    group[a] = 1
-    group[b] = 2
+    """The CSR pattern (offsets, local columns) of the owned rows without the entries between
+    group 1 and group 2 (`group` of each local column, `column_groups`; the rows are the first
+    columns), worked through in blocks of rows so that the temporaries stay small."""
     keep = np.empty(cols.size, dtype=bool)
     n_rows = offsets.size - 1
     for r0 in range(0, n_rows, rows_per_block):
@@ -121,7 +135,7 @@ def pattern_without(
 
 def _matrix_with_pattern(comm: MPI.Comm, V: fem.FunctionSpace, offsets: np.ndarray, cols: np.ndarray) -> PETSc.Mat:
     """An AIJ matrix over V x V (block size 1) holding zeros in the CSR pattern of its owned
-    rows (local column indices), with V's local-to-global map for the assembly."""
+    rows (global column indices), with V's local-to-global map for the assembly."""
     imap = V.dofmap.index_map
     n_local = imap.size_local + imap.num_ghosts
     l2g = imap.local_to_global(np.arange(n_local, dtype=np.int32)).astype(PETSc.IntType)
@@ -129,7 +143,7 @@ def _matrix_with_pattern(comm: MPI.Comm, V: fem.FunctionSpace, offsets: np.ndarr
     A = PETSc.Mat().create(comm)  # type: ignore[arg-type]
     A.setSizes(((imap.size_local, imap.size_global), (imap.size_local, imap.size_global)))
     A.setType(PETSc.Mat.Type.AIJ)
-    A.setPreallocationCSR((offsets, cols if comm.size == 1 else l2g[cols]))
+    A.setPreallocationCSR((offsets, cols))
     A.setLGMap(lgmap, lgmap)
     A.assemble()
     return A
