@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
@@ -59,6 +60,10 @@ QDEG = {"quadrature_degree": 2}
 #: current mismatch of tol max(I_scale, V_RESOLUTION |dI_target/dV| |V|) is converged, so with a
 #: capacitor on short steps V is solved to about tol V_RESOLUTION |V| (1e-14 |V|, some 50 ulp)
 V_RESOLUTION = 1e-4
+#: interface facets per compiled form (CoupledProblem.interface_chunks): at most
+#: 2 x 13 x 8 B x 2**18 = 55 MB of packed coefficients at a time instead of 0.4 GB for the
+#: 1.9M film facets of a 965k-cell mesh while the whole film is in the transition band
+FACET_CHUNK = 2**18
 AUTO_ITERATIVE_DOFS = 50_000  # linear_solver = "auto": MUMPS below, gmres-gamg from here on
 
 
@@ -253,7 +258,10 @@ class CoupledProblem:
         self.n_dofs = uk.n_global
         self.linear_solver = resolve_linear_solver(cfg.solver.linear_solver, self.n_dofs)
         bulk = self.physics.residual(self.measures, interface=False)
-        A = jacobian_matrix(ufl.derivative(bulk, self.u, self._du), self.comm)
+        # the cell potential of the mixed current meets the temperature in no term: its rows and
+        # columns leave out the other's (15% of the pattern, and of the field-split copies)
+        uncoupled = (self.map_phi, self.map_T) if self.mixed else None
+        A = jacobian_matrix(ufl.derivative(bulk, self.u, self._du), self.comm, uncoupled)
         electric = np.concatenate([self.map_phi, self.map_J])
         splits = [("e", owned_is(self.U, electric)), ("T", owned_is(self.U, self.map_T))]
         solver = LinearSolver(
@@ -312,19 +320,29 @@ class CoupledProblem:
 
     # --- forms ------------------------------------------------------------------------------------
     def _build_forms(self, facets: np.ndarray) -> None:
-        """(Re)compile the residual/Jacobian forms with Peltier facets `facets` (local, sorted)."""
+        """(Re)compile the residual/Jacobian forms with Peltier facets `facets` (local, sorted).
+
+        The interface integrals are split into chunks of at most FACET_CHUNK facets
+        (`interface_chunks`): the first chunk is in the main forms (F_form, J_form), each
+        further one in a form of its own (F_parts, J_parts) that the same assembly adds.
+        With at most FACET_CHUNK facets on every rank there is one chunk and no part.
+        `dS` and `F_ufl` keep all the facets (UFL expressions of diagnostics and checks).
+        """
         msh = self.msh
         facets = np.asarray(np.sort(facets), dtype=np.int32)
-        tags = dmesh.meshtags(msh, msh.topology.dim - 1, facets, np.full(facets.size, INTERFACE, dtype=np.int32))
-        self.dS = ufl.Measure("dS", domain=msh, subdomain_data=tags, metadata=QDEG)
+        self.dS = self._interface_measure(facets)
         self.measures.dS = self.dS
-        F = self.physics.residual(self.measures)
-        self.F_ufl = F
+        self.F_ufl = self.physics.residual(self.measures)
+        chunks = [replace(self.measures, dS=self._interface_measure(c)) for c in self.interface_chunks(facets)]
+        F = self.physics.residual(chunks[0])
         self.F_form = fem.form(F)
+        parts = [self.physics.interface_residual(m) for m in chunks[1:]]
+        self.F_parts = [fem.form(part) for part in parts]
         dT = ufl.split(self._du)[1]
         dx_ptc = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": 1})  # vertex-lumped-like
         J = ufl.derivative(F, self.u, self._du)
         self.J_form = fem.form(J)
+        self.J_parts = [fem.form(ufl.derivative(part, self.u, self._du)) for part in parts]
         # with the pseudo-transient term c M_T: compiled only when such steps are taken
         self._J_ptc_ufl = J + self.ptc * dT * self.w_test * dx_ptc
         self._J_ptc_form: fem.Form | None = None
@@ -334,18 +352,39 @@ class CoupledProblem:
         self.c_form = fem.form(ufl.derivative(el.current, self.u, ufl.TestFunction(self.U)))
         self.I_form = fem.form(el.current)
         self._interface_power = {
-            src.name: fem.form(src.power(self.measures))
+            src.name: [fem.form(src.power(m)) for m in chunks]
             for src in self.physics.sources
             if src.where == INTERFACE_FACETS
         }
-        self.peltier_form = self._interface_power["peltier"]
         self.interface_facets = facets
 
-    def power_form(self, src: HeatSource) -> fem.Form:
-        """The compiled heat released by a source (W): integral of its density where it acts."""
+    def _interface_measure(self, facets: np.ndarray) -> ufl.Measure:
+        """The interior-facet measure whose subdomain INTERFACE is `facets` (local, sorted)."""
+        msh = self.msh
+        tags = dmesh.meshtags(msh, msh.topology.dim - 1, facets, np.full(facets.size, INTERFACE, dtype=np.int32))
+        return ufl.Measure("dS", domain=msh, subdomain_data=tags, metadata=QDEG)
+
+    def interface_chunks(self, facets: np.ndarray) -> list[np.ndarray]:
+        """`facets` in consecutive chunks of at most FACET_CHUNK, as many chunks on every rank
+        (some may be empty): DOLFINx packs the coefficients of all of a form's facets at each
+        assembly (2 x 13 values per facet), so one form per chunk bounds that transient."""
+        n = self.comm.allreduce(max(1, -(-facets.size // FACET_CHUNK)), op=MPI.MAX)
+        return [facets[k * FACET_CHUNK : (k + 1) * FACET_CHUNK] for k in range(n)]
+
+    def interface_measures(self) -> list[ufl.Measure]:
+        """The interface facets' measure dS(INTERFACE) in chunks (`interface_chunks`): a form
+        over the interface assembled chunk by chunk packs one chunk's coefficients at a time."""
+        return [self._interface_measure(c)(INTERFACE) for c in self.interface_chunks(self.interface_facets)]
+
+    def interface_integral(self, density: ufl.core.expr.Expr) -> float:
+        """Integral of a facet density over the interface facets on this rank, chunk by chunk."""
+        return sum(fem.assemble_scalar(fem.form(density * dS)) for dS in self.interface_measures())
+
+    def local_power(self, src: HeatSource) -> float:
+        """The heat released by a source on this rank (W): integral of its density where it acts."""
         if src.where == INTERFACE_FACETS:
-            return self._interface_power[src.name]
-        return fem.form(src.power(self.measures))
+            return sum(fem.assemble_scalar(form) for form in self._interface_power[src.name])
+        return fem.assemble_scalar(fem.form(src.power(self.measures)))
 
     def _jacobian_form(self) -> fem.Form:
         """dF/du, plus c M_T while pseudo-transient steps are taken (c > 0).
@@ -361,7 +400,7 @@ class CoupledProblem:
 
     # --- what Newton asks of the problem (newton.BorderedProblem) ------------------------------
     def newton_forms(self) -> NewtonForms:
-        return NewtonForms(self.F_form, self._jacobian_form(), self.b_form, self.c_form)
+        return NewtonForms(self.F_form, self._jacobian_form(), self.b_form, self.c_form, self.F_parts, self.J_parts)
 
     def voltage_lift(self) -> fem.Function:
         """d u / d V of the Dirichlet data: 1 on the positive patch's potential dofs (P1 form)."""

@@ -42,13 +42,14 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     p = problem
     out: dict[str, float] = {}
     for src in p.physics.sources:
-        out[src.summary_key] = p.comm.allreduce(fem.assemble_scalar(p.power_form(src)), op=MPI.SUM)
+        out[src.summary_key] = p.comm.allreduce(p.local_power(src), op=MPI.SUM)
     # the contact source exists only with material.seebeck_electrode; its key is always reported
     out.setdefault("heat_contact_peltier_W", 0.0)
     F = fpetsc.create_vector(p.U)
     with F.localForm() as loc:
         loc.set(0.0)
-    fpetsc.assemble_vector(F, p.F_form)
+    for form in (p.F_form, *p.F_parts):  # the interface facets in chunks (coupled.py)
+        fpetsc.assemble_vector(F, form)
     F.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
     sink = -F.dot(p.sink.indicator.x.petsc_vec)
     boundary: dict[str, float] = {}
@@ -109,8 +110,8 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
         return {"heat_peltier_flux_form_W": 0.0, "peltier_gross_W": 0.0, "peltier_forms_mismatch_rel": 0.0}
     vol = integrate(p, p.S * ufl.dot(p.j, ufl.grad(p.T)) * p.dx(FILM))
     bnd = integrate(p, p.T * p.S * ufl.dot(p.j, p.n) * (p.ds(ELECTRODE_NEG) + p.ds(ELECTRODE_POS)))
-    gross = integrate(p, abs(p.q_peltier) * p.dS(1))
-    peltier = p.comm.allreduce(fem.assemble_scalar(p.peltier_form), op=MPI.SUM)
+    gross = p.comm.allreduce(p.interface_integral(abs(p.q_peltier)), op=MPI.SUM)
+    peltier = p.comm.allreduce(p.local_power(p.physics.source("peltier")), op=MPI.SUM)
     thomson = next((s for s in p.physics.sources if s.name == "thomson"), None)
     if thomson is not None:
         peltier += integrate(p, thomson.density * p.dx(FILM))

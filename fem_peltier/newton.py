@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,7 +30,8 @@ from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import dolfinx.fem.petsc as fpetsc
 import numpy as np
 import ufl
-from dolfinx import fem
+from dolfinx import fem, la
+from dolfinx.common import IndexMap
 from dolfinx.cpp.la import petsc as la_petsc_cpp
 from petsc4py import PETSc
 
@@ -63,22 +65,87 @@ def forcing_term(merit: float, merit_prev: float, eta_prev: float, tol: float) -
     return eta
 
 
-def jacobian_matrix(jacobian: ufl.Form, comm: MPI.Comm) -> PETSc.Mat:
+def jacobian_matrix(
+    jacobian: ufl.Form, comm: MPI.Comm, uncoupled: tuple[np.ndarray, np.ndarray] | None = None
+) -> PETSc.Mat:
     """A matrix with the sparsity of `jacobian`, fixed: explicit zeros are dropped on
-    insertion and an entry outside the pattern is an error, not a silent reallocation."""
-    sp = fem.create_sparsity_pattern(fem.form(jacobian))
+    insertion and an entry outside the pattern is an error, not a silent reallocation.
+
+    DOLFINx's pattern of a mixed space couples every dof of a cell with every other. Given
+    `uncoupled`, two sets of local dofs (owned and ghost) whose blocks in `jacobian` are
+    zero whatever the state (the cell potential and the temperature of the mixed current),
+    the rows of each set leave out the columns of the other.
+    """
+    form = fem.form(jacobian)
+    sp = fem.create_sparsity_pattern(form)
     sp.finalize()
-    A = la_petsc_cpp.create_matrix(comm, sp, None)
     cols, offsets = sp.graph
-    A.setValuesLocalCSR(
-        np.asarray(offsets, dtype=PETSc.IntType),
-        np.asarray(cols, dtype=PETSc.IntType),
-        np.zeros(cols.size, dtype=PETSc.ScalarType),
-    )
-    A.assemble()
+    V = form.function_spaces[0]
+    if uncoupled is None or V.dofmap.index_map_bs != 1:
+        A = la_petsc_cpp.create_matrix(comm, sp, None)
+        A.setValuesLocalCSR(
+            np.asarray(offsets, dtype=PETSc.IntType),
+            np.asarray(cols, dtype=PETSc.IntType),
+            np.zeros(cols.size, dtype=PETSc.ScalarType),
+        )
+        A.assemble()
+    else:
+        col_map = sp.index_map(1)  # the pattern's columns: the dofs and the ghosts it adds
+        n_owned = col_map.size_local  # the graph's ghost rows are in their owners' rows too
+        offsets, cols = offsets[: n_owned + 1], cols[: offsets[n_owned]]
+        offsets, cols = pattern_without(offsets, cols, column_groups(col_map, *uncoupled))
+        global_cols = cols if comm.size == 1 else col_map.local_to_global(cols).astype(PETSc.IntType)
+        del sp, cols
+        A = _matrix_with_pattern(comm, V, offsets, global_cols)
     A.setOption(PETSc.Mat.Option.IGNORE_ZERO_ENTRIES, True)
     A.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATIONS, True)
     A.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATION_ERR, True)
+    return A
+
+
+def column_groups(col_map: IndexMap, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 on the dofs `a`, 2 on `b`, 0 elsewhere (local dofs, owned first), for every local
+    column of a sparsity pattern with the column map `col_map` (its ghosts may go beyond the
+    dofmap's: their group comes from their owner)."""
+    n_owned = col_map.size_local
+    x = la.vector(col_map, dtype=np.float64)
+    x.array[:] = 0.0
+    x.array[a[a < n_owned]] = 1.0
+    x.array[b[b < n_owned]] = 2.0
+    x.scatter_forward()
+    return x.array.astype(np.int8)
+
+
+def pattern_without(
+    offsets: np.ndarray, cols: np.ndarray, group: np.ndarray, rows_per_block: int = 2**18
+) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR pattern (offsets, local columns) of the owned rows without the entries between
+    group 1 and group 2 (`group` of each local column, `column_groups`; the rows are the first
+    columns), worked through in blocks of rows so that the temporaries stay small."""
+    keep = np.empty(cols.size, dtype=bool)
+    n_rows = offsets.size - 1
+    for r0 in range(0, n_rows, rows_per_block):
+        r1 = min(r0 + rows_per_block, n_rows)
+        lo, hi = offsets[r0], offsets[r1]
+        row_group = np.repeat(group[r0:r1], np.diff(offsets[r0 : r1 + 1]))
+        keep[lo:hi] = row_group * group[cols[lo:hi]] != 2  # 1 x 2: a row of a, a column of b or back
+    kept = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    return kept[offsets].astype(PETSc.IntType), cols[keep]
+
+
+def _matrix_with_pattern(comm: MPI.Comm, V: fem.FunctionSpace, offsets: np.ndarray, cols: np.ndarray) -> PETSc.Mat:
+    """An AIJ matrix over V x V (block size 1) holding zeros in the CSR pattern of its owned
+    rows (global column indices), with V's local-to-global map for the assembly."""
+    imap = V.dofmap.index_map
+    n_local = imap.size_local + imap.num_ghosts
+    l2g = imap.local_to_global(np.arange(n_local, dtype=np.int32)).astype(PETSc.IntType)
+    lgmap = PETSc.LGMap().create(l2g, comm=comm)  # type: ignore[arg-type]
+    A = PETSc.Mat().create(comm)  # type: ignore[arg-type]
+    A.setSizes(((imap.size_local, imap.size_global), (imap.size_local, imap.size_global)))
+    A.setType(PETSc.Mat.Type.AIJ)
+    A.setPreallocationCSR((offsets, cols))
+    A.setLGMap(lgmap, lgmap)
+    A.assemble()
     return A
 
 
@@ -90,6 +157,22 @@ class NewtonForms:
     jacobian: fem.Form  # dF/du (plus c_p M_T during pseudo-transient steps)
     voltage_derivative: fem.Form  # dF/dV (vector)
     current_derivative: fem.Form  # dI/du (vector)
+    # further parts of F and dF/du, added into the same vector and matrix (interface facets in
+    # chunks: coupled.CoupledProblem.interface_chunks)
+    residual_parts: Sequence[fem.Form] = ()
+    jacobian_parts: Sequence[fem.Form] = ()
+
+
+def assemble_jacobian(A: PETSc.Mat, forms: NewtonForms, bcs: list) -> None:
+    """A = dF/du from the Jacobian and its parts, with the rows and columns of the constrained
+    dofs zero but for 1 on the diagonal. The main form comes last: the diagonal is inserted
+    (not added) by each assembly, and a flush separates inserting from the next adding."""
+    A.zeroEntries()
+    for part in forms.jacobian_parts:
+        fpetsc.assemble_matrix(A, part, bcs=bcs)
+        A.assemble(PETSc.Mat.AssemblyType.FLUSH)
+    fpetsc.assemble_matrix(A, forms.jacobian, bcs=bcs)
+    A.assemble()
 
 
 @dataclass
@@ -155,7 +238,9 @@ class BorderedNewton:
         """vec = F(u) with ghost contributions summed (boundary rows not zeroed)."""
         with vec.localForm() as loc:
             loc.set(0.0)
-        fpetsc.assemble_vector(vec, self.problem.newton_forms().residual)
+        forms = self.problem.newton_forms()
+        for form in (forms.residual, *forms.residual_parts):
+            fpetsc.assemble_vector(vec, form)
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
 
     def merit(self) -> tuple[float, float]:
@@ -175,10 +260,7 @@ class BorderedNewton:
         """
         p = self.problem
         forms = p.newton_forms()
-        A = self.A
-        A.zeroEntries()
-        fpetsc.assemble_matrix(A, forms.jacobian, bcs=p.bcs)
-        A.assemble()
+        assemble_jacobian(self.A, forms, p.bcs)
         # -F with zero on constrained dofs
         if I_now is None:
             self.assemble_residual(self.F)

@@ -127,10 +127,13 @@ def _interface_source_field(p: CoupledProblem, src: HeatSource) -> fem.Function:
     each cell gets (half the heat of its interface facets) / (half their area), or on the
     contacts (the heat of its contact facets) / (their area)."""
     w = ufl.TestFunction(p.Q0)
-    dS = p.measures.of(src.where)
-    test = 2 * ufl.avg(w) if src.where == INTERFACE_FACETS else w
-    heat = fem.assemble_vector(fem.form(src.density * test * dS))
-    area = fem.assemble_vector(fem.form(test * dS))
+    interface = src.where == INTERFACE_FACETS
+    test = 2 * ufl.avg(w) if interface else w
+    heat, area = fem.Function(p.Q0).x, fem.Function(p.Q0).x
+    # the interface facets chunk by chunk, as the Newton forms (coupled.CoupledProblem.interface_chunks)
+    for dS in p.interface_measures() if interface else [p.measures.of(src.where)]:
+        heat.array[:] += fem.assemble_vector(fem.form(src.density * test * dS)).array
+        area.array[:] += fem.assemble_vector(fem.form(test * dS)).array
     heat.scatter_reverse(_add())
     area.scatter_reverse(_add())
     q = fem.Function(p.Q0, name=src.output_name)

@@ -103,6 +103,14 @@ class Physics:
                 F = F + src.residual(self.w, measures)
         return F
 
+    def interface_residual(self, measures: Measures) -> ufl.Form:
+        """The interface sources alone tested with w: F's part on the phase-boundary facets."""
+        parts = [src.residual(self.w, measures) for src in self.sources if src.where == INTERFACE_FACETS]
+        F = parts[0]
+        for part in parts[1:]:
+            F = F + part
+        return F
+
     def source(self, name: str) -> HeatSource:
         return next(s for s in self.sources if s.name == name)
 
