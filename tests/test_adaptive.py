@@ -34,8 +34,10 @@ def _levels(values: dict[str, list[float]]) -> list[AdaptLevel]:
     n = len(next(iter(values.values())))
     return [
         AdaptLevel(
-            k, 1000 * 4**k, 0, values["voltage_V"][k], values["T_max_K"][k], 300.0, values["metal_fraction"][k],
-            1.0, 1.0, 1.0, 0, 0, 5, True, 1.0, 1.0,
+            level=k, cells=1000 * 4**k, unknowns=0, voltage_V=values["voltage_V"][k], T_max_K=values["T_max_K"][k],
+            T_mean_K=300.0, metal_fraction=values["metal_fraction"][k], metal_top_length_m=0.0,
+            metal_max_depth_m=0.0, band_width_K=3.0, estimator=1.0, estimator_current=1.0, estimator_heat=1.0,
+            marked_cells=0, band_cells_marked=0, newton_steps=5, converged=True, solve_time_s=1.0, wall_time_s=1.0,
         )
         for k in range(n)
     ]  # fmt: skip
