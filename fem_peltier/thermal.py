@@ -69,7 +69,7 @@ def interface_layer(msh: dmesh.Mesh, cell_tags: dmesh.MeshTags, substrate_tag: i
     chi = fem.Function(Q0, name="kapitza_layer")
     n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
     z = msh.geometry.x[:, 2]
-    zc = z[msh.geometry.dofmap[:n_loc]]  # (cells, vertices): z of each cell's vertices
+    zc = z[msh.geometry.dofmaps[0][:n_loc]]  # (cells, vertices): z of each cell's vertices
     scale = msh.comm.allreduce(float(np.abs(z).max(initial=0.0)), op=MPI.MAX)
     tol = 1e-9 * scale
     sub = np.zeros(n_loc, dtype=bool)
