@@ -245,9 +245,9 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
                 rep.reason,
                 level - 1,
             )
-            failed = _level_row(fine, level, rep, time.perf_counter() - t_level, t_start, (math.nan,) * 3, band_width)
-            levels.append(failed)
-            levels[-1].converged = False
+            levels.append(
+                _level_row(fine, level, rep, time.perf_counter() - t_level, t_start, (math.nan,) * 3, band_width)
+            )
             fine.destroy()
             stop = f"level {level} did not converge ({rep.reason})"
             break

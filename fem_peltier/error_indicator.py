@@ -176,11 +176,16 @@ def cell_indicators(problem: CoupledProblem) -> Indicators:
     heat_sq = np.maximum(heat, 0.0) / max(heat_norm, np.finfo(float).tiny)
 
     # --- unresolved transition band ------------------------------------------------------
-    m = owned_cell_values(problem, problem.m)
-    in_band = (m > BAND_LOW) & (m < BAND_HIGH)
+    in_band = band_mask(problem)
     width = float(problem.law.width.value) * owned_cell_values(problem, problem.law.width_scale)
     band = in_band & (temperature_step(problem) > width)
     return Indicators(current_sq, heat_sq, band, in_band, joule_norm, heat_norm)
+
+
+def band_mask(problem: CoupledProblem) -> np.ndarray:
+    """The owned cells of the transition band, BAND_LOW < m < BAND_HIGH."""
+    m = owned_cell_values(problem, problem.m)
+    return (m > BAND_LOW) & (m < BAND_HIGH)
 
 
 def owned_cell_values(problem: CoupledProblem, f: fem.Function) -> np.ndarray:
@@ -207,8 +212,6 @@ def set_local_band_width(problem: CoupledProblem, band_cells: float, floor: floa
     ws = problem.law.width_scale
     ws.x.array[problem.Q0.dofmap.list[:n_own, 0]] = scale
     ws.x.scatter_forward()
-    m = owned_cell_values(problem, problem.m)
-    in_band = (m > BAND_LOW) & (m < BAND_HIGH)
-    widths = problem.comm.gather(w * scale[in_band], root=0)
+    widths = problem.comm.gather(w * scale[band_mask(problem)], root=0)
     median = float(np.median(np.concatenate(widths))) if problem.comm.rank == 0 and sum(map(len, widths)) else math.nan
     return problem.comm.bcast(median, root=0)

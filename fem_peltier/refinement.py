@@ -82,23 +82,12 @@ def canonical_arrays(
 def refine_arrays(arrays: MeshArrays, marked: npt.NDArray[np.bool_]) -> MeshArrays:
     """Split every edge of the `marked` cells of a serial mesh (Plaza, conforming closure);
     the children keep the cell and facet tags. Runs on one rank (MPI.COMM_SELF)."""
-    import basix.ufl
-    import dolfinx
-    import ufl
     from dolfinx import mesh as dmesh
-    from dolfinx.graph import adjacencylist
-    from dolfinx.io.utils import distribute_entity_data
 
-    comm = MPI.COMM_SELF
-    domain = ufl.Mesh(basix.ufl.element("Lagrange", "tetrahedron", 1, shape=(3,)))
-    msh = dmesh.create_mesh(comm, arrays.tets, domain, arrays.x)
+    serial = to_dolfinx(arrays, MPI.COMM_SELF, "canonical")  # one rank: no ghosts, as transfer_meshtag needs
+    msh = serial.mesh
     tdim = msh.topology.dim
-    msh.topology.create_connectivity(tdim - 1, tdim)
     msh.topology.create_connectivity(tdim, tdim - 1)
-    tags = []
-    for dim, ents, vals in ((tdim, arrays.tets, arrays.tet_tags), (tdim - 1, arrays.tris, arrays.tri_tags)):
-        local, lvals = distribute_entity_data(msh, dim, ents, vals)
-        tags.append(dmesh.meshtags_from_entities(msh, dim, adjacencylist(local), lvals.astype(np.int32)))
     local_marked = np.flatnonzero(marked[np.asarray(msh.topology.original_cell_index)]).astype(np.int32)
     msh.topology.create_connectivity(tdim, 1)
     edges = dmesh.compute_incident_entities(msh.topology, local_marked, tdim, 1)
@@ -108,8 +97,8 @@ def refine_arrays(arrays: MeshArrays, marked: npt.NDArray[np.bool_]) -> MeshArra
     new.topology.create_entities(tdim - 1)
     new.topology.create_connectivity(tdim, tdim - 1)
     new.topology.create_connectivity(tdim - 1, tdim)
-    ct = dolfinx.mesh.transfer_meshtag(tags[0], new, parent_cell)
-    ft = dolfinx.mesh.transfer_meshtag(tags[1], new, parent_cell, parent_facet)
+    ct = dmesh.transfer_meshtag(serial.cell_tags, new, parent_cell)
+    ft = dmesh.transfer_meshtag(serial.facet_tags, new, parent_cell, parent_facet)
     n_cells = new.topology.index_map(tdim).size_local
     cell_tag = np.full(n_cells, -1, dtype=np.int32)
     cell_tag[ct.indices] = ct.values
