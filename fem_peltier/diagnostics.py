@@ -109,7 +109,7 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
     if not float(p.peltier_on.value):
         return {"heat_peltier_flux_form_W": 0.0, "peltier_gross_W": 0.0, "peltier_forms_mismatch_rel": 0.0}
     vol = integrate(p, p.S * ufl.dot(p.j, ufl.grad(p.T)) * p.dx(FILM))
-    bnd = integrate(p, p.T * p.S * ufl.dot(p.j, p.n) * (p.ds(ELECTRODE_NEG) + p.ds(ELECTRODE_POS)))
+    bnd = integrate(p, p.T * p.S * ufl.dot(p.j, p.n) * p.ds(p.contact_tags))
     gross = p.comm.allreduce(p.interface_integral(abs(p.q_peltier)), op=MPI.SUM)
     peltier = p.comm.allreduce(p.local_power(p.physics.source("peltier")), op=MPI.SUM)
     thomson = next((s for s in p.physics.sources if s.name == "thomson"), None)
@@ -130,7 +130,10 @@ class StateForms:
         p = problem
         g = p.cfg.geometry
         one = fem.Constant(p.msh, 1.0)
-        top_ids = (TOP,) if g.electrodes == "ends" else (TOP, ELECTRODE_NEG, ELECTRODE_POS)
+        if p.fm.device:  # a user mesh's surface named "top" (if any) and its contacts
+            top_ids = tuple(t for t in (p.fm.surfaces.get("top"),) if t is not None) + p.contact_tags
+        else:
+            top_ids = (TOP,) if g.electrodes == "ends" else (TOP, ELECTRODE_NEG, ELECTRODE_POS)
         top = sum((p.ds(i) for i in top_ids[1:]), p.ds(top_ids[0]))
         self.problem = p
         self.film_T = fem.form(p.T * p.dx(FILM))
