@@ -45,7 +45,7 @@ from .mesh import FILM, SUBSTRATE, FilmMesh
 from .newton import BorderedNewton, NewtonForms, NewtonReport, jacobian_matrix
 from .phase import cell_centroids, cell_mean_temperature, jump_facets
 from .state import State
-from .terminals import MAIN, terminal_specs
+from .terminals import MAIN, terminal_kind, terminal_specs
 from .terms import (
     CONTACT_FACETS,
     FILM_CELLS,
@@ -628,7 +628,8 @@ class CoupledProblem:
         return None if self.mixed else self.electrodes.aux_indicators[k]
 
     def terminal_values(self) -> list[dict[str, Any]]:
-        """Each terminal's name, role, current into the film (A) and potential (V)."""
+        """Each terminal's name, role ("drive", "voltage", "current" or "floating"), current into
+        the film (A) and potential (V)."""
         out = []
         fixed = iter(self.electrodes.fixed_V)
         aux = iter(self.electrodes.aux_V)
@@ -637,7 +638,7 @@ class CoupledProblem:
             out.append(
                 {
                     "name": t.name,
-                    "role": "floating" if t.floating else ("drive" if t.role == MAIN else t.role),
+                    "role": "drive" if t.role == MAIN else terminal_kind(t),
                     "current_A": self.contact_current(t.tag),
                     "potential_V": float(V),
                 }

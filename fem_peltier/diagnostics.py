@@ -16,7 +16,7 @@ import dolfinx.fem.petsc as fpetsc
 
 from .coupled import CoupledProblem
 from .fields import TEMPERATURE
-from .metal_regions import metal_regions, region_summary
+from .metal_regions import metal_regions, region_summary, terminal_reaches
 from .sampling import probe, top_line_points  # probe: also imported from here by tests
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
 
@@ -200,6 +200,22 @@ def summary_quantities(problem: CoupledProblem) -> dict:
     }
     # the connected metal regions, the electrodes they touch, the reach from each electrode
     out.update(region_summary(metal_regions(p), g.length))
+    if p.fm.device:  # a user mesh: each terminal's current, potential and metal reach
+        reach = terminal_reaches(p)
+        out["terminals"] = {
+            t["name"]: {
+                "role": t["role"],
+                "current_A": t["current_A"],
+                "potential_V": t["potential_V"],
+                "metal_reach_m": reach[t["name"]],
+            }
+            for t in p.terminal_values()
+        }
+        ref = next(t.name for t in p.terminal_specs if t.role == "fixed")
+        main = next(t.name for t in p.terminal_specs if t.role == "main")
+        # the x-range reaches of a film mesh mean nothing here: those of the two contacts
+        out["metal_reach_negative_m"] = reach[ref]
+        out["metal_reach_positive_m"] = reach[main]
     out.update(heat_terms(p))
     out["interface_facets"] = comm.allreduce(
         int(np.count_nonzero(p.interface_facets < p.msh.topology.index_map(tdim - 1).size_local)), op=MPI.SUM

@@ -52,3 +52,11 @@ def terminal_specs(cfg: ResolvedConfig, fm: FilmMesh) -> list[TerminalSpec]:
         else:
             out.append(TerminalSpec(t.name, tag, AUX, current_A=float(t.current or 0.0), floating=t.floating))
     return out
+
+
+def terminal_kind(t: TerminalSpec) -> str:
+    """What the user configured: "voltage", "current" or "floating" (the drive's own kind is
+    the drive mode)."""
+    if t.role == FIXED:
+        return "voltage"
+    return "floating" if t.floating else "current"

@@ -18,7 +18,7 @@ Rectangle(10) = {x1 - a/2, 0, h, a, W};
 Rectangle(11) = {x2 - a/2, 0, h, a, W};
 BooleanFragments{ Volume{1}; Delete; }{ Surface{10, 11}; Delete; }
 
-e = 1.0e-7;  // selection tolerance (OpenCASCADE pads bounding boxes)
+e = 1.0e-6;  // selection tolerance (OpenCASCADE pads bounding boxes by 1e-7)
 Physical Volume("film") = Volume{:};
 Physical Surface("electrode_source") = Surface In BoundingBox{-e, -e, -e, e, W + e, h + e};
 Physical Surface("electrode_drain") = Surface In BoundingBox{L - e, -e, -e, L + e, W + e, h + e};
