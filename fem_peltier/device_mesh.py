@@ -191,8 +191,10 @@ def film_box(fm: FilmMesh) -> tuple[np.ndarray, np.ndarray, float]:
     def extent(tag: int) -> tuple[np.ndarray, np.ndarray]:
         cells = fm.cell_tags.find(tag)
         pts = x[np.unique(dofs[cells].ravel())] if cells.size else np.zeros((0, 3))
-        lo = comm.allreduce(pts.min(axis=0) if pts.size else np.full(3, np.inf), op=MPI.MIN)
-        hi = comm.allreduce(pts.max(axis=0) if pts.size else np.full(3, -np.inf), op=MPI.MAX)
+        lo = pts.min(axis=0) if pts.size else np.full(3, np.inf)
+        hi = pts.max(axis=0) if pts.size else np.full(3, -np.inf)
+        comm.Allreduce(MPI.IN_PLACE, lo, op=MPI.MIN)
+        comm.Allreduce(MPI.IN_PLACE, hi, op=MPI.MAX)
         return lo, hi
 
     lo, hi = extent(FILM)
