@@ -252,7 +252,8 @@ class Drive(_Section):
         "electrode surface electrode_<name> of a user mesh (mesh.file or mesh.geo): any number of current "
         "terminals, voltage terminals (at least one: the reference) and floating voltage probes. The first "
         "terminal with a current (else with a non-zero voltage) is the drive: drive.current / drive.voltage "
-        "are its value (they may be left out), and the waveform, load and capacitor keys act on it",
+        "are its value (left out: the terminal's; given, e.g. by --set or a sweep: they set it), and the "
+        "waveform, load and capacitor keys act on it",
     )
 
     @model_validator(mode="before")
@@ -287,16 +288,21 @@ def _terminal_drive(data: dict[str, Any]) -> dict[str, Any]:
             "drive.terminal",
             "at least one terminal besides the driven one needs a voltage (the reference, e.g. voltage = 0)",
         )
-    out = {**data, "terminal": terms, "current": main.current, "voltage": main.voltage}
     for key in ("current", "voltage"):
         given = data.get(key)
-        if given is not None and given != out[key]:
+        if given is None or given == getattr(main, key):
+            continue
+        if getattr(main, key) is None or isinstance(given, bool) or not isinstance(given, (int, float)):
             raise _CrossError(
                 f"drive.{key}",
-                f"with [[drive.terminal]] the drive is terminal '{main.name}' ({key} = {out[key]}): leave "
-                f"drive.{key} out or make it equal",
+                f"with [[drive.terminal]] the drive is terminal '{main.name}', which has no {key}: set its "
+                "[[drive.terminal]] entry instead",
             )
-    return out
+        # drive.current / drive.voltage set the driven terminal's value (--set, sweeps)
+        main_new = main.model_copy(update={key: float(given)})
+        terms = [main_new if t is main else t for t in terms]
+        main = main_new
+    return {**data, "terminal": terms, "current": main.current, "voltage": main.voltage}
 
 
 # [[thermal.boundary]]: the surfaces a condition can name (mesh_data.SURFACE_TAGS) and the keys
