@@ -24,7 +24,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import dolfinx.fem.petsc as fpetsc
@@ -202,23 +202,30 @@ class BorderedProblem(Protocol):
     def voltage_lift(self) -> fem.Function: ...
     def target_current(self) -> tuple[float, float]: ...
     def current(self) -> float: ...
-    @property
-    def aux_count(self) -> int: ...
-    @property
-    def aux_V(self) -> np.ndarray: ...
-    @aux_V.setter
-    def aux_V(self, values: np.ndarray) -> None: ...
-    @property
-    def aux_forms(self) -> list[tuple[fem.Form, fem.Form, fem.Form]]: ...
-    def aux_currents(self) -> np.ndarray: ...
-    def aux_targets(self) -> np.ndarray: ...
-    def aux_lift(self, k: int) -> fem.Function | None: ...
     def residual_norm(self, F: PETSc.Vec, current: float) -> float: ...
     def set_pseudo_time(self, c: float) -> None: ...
     def unphysical(self) -> str | None: ...
     def update_phase(self) -> None: ...
     def phase_snapshot(self) -> np.ndarray: ...
     def phase_change(self, snapshot: np.ndarray) -> float: ...
+
+
+class ContactBorders(Protocol):
+    """What the multi-bordered step needs besides (optional: a problem without `aux_count`
+    has no other contact potentials): the aux contacts of terminals.py."""
+
+    aux_count: int
+    aux_V: np.ndarray
+    aux_forms: list[tuple[fem.Form, fem.Form, fem.Form]]
+
+    def aux_currents(self) -> np.ndarray: ...
+    def aux_targets(self) -> np.ndarray: ...
+    def aux_lift(self, k: int) -> fem.Function | None: ...
+
+
+def aux_count(problem: object) -> int:
+    """Number of extra bordered contact potentials of a problem (0 when it has none)."""
+    return int(getattr(problem, "aux_count", 0))
 
 
 class BorderedNewton:
@@ -282,8 +289,8 @@ class BorderedNewton:
         self.ksp.setInitialGuessNonzero(False)
         self._solve_lagged(self.F, self.y)
         self._check_ksp("Newton correction")
-        self.dV_aux = np.zeros(p.aux_count)
-        if p.aux_count:
+        self.dV_aux = np.zeros(aux_count(p))
+        if self.dV_aux.size:
             return self._multi_bordered(forms, I_now)
         if not p.controls_current:
             self.y.copy(self.du)
@@ -348,14 +355,15 @@ class BorderedNewton:
         system M dV = r, M_ik = c_i . (z_k + chi_k) - delta_ik dI_target_i/dV_i. Returns dV (0
         under voltage control) and leaves the aux dV_k in self.dV_aux."""
         p = self.problem
+        q = cast(ContactBorders, p)
         borders: list[tuple[fem.Form, fem.Form, PETSc.Vec | None, float, float, float]] = []
         if p.controls_current:
             lift = p.voltage_lift().x.petsc_vec
             I_t, dI_t = p.target_current()
             borders.append((forms.voltage_derivative, forms.current_derivative, lift, I_now, I_t, dI_t))
-        currents, targets = p.aux_currents(), p.aux_targets()
-        for k, (b_form, c_form, _) in enumerate(p.aux_forms):
-            chi = p.aux_lift(k)
+        currents, targets = q.aux_currents(), q.aux_targets()
+        for k, (b_form, c_form, _) in enumerate(q.aux_forms):
+            chi = q.aux_lift(k)
             borders.append((b_form, c_form, chi.x.petsc_vec if chi is not None else None, currents[k], targets[k], 0.0))
         n = len(borders)
         zs = []
@@ -509,15 +517,16 @@ class BorderedNewton:
             u_save[:] = u
             m_save = p.phase_snapshot()
             V_save = p.V
-            aux_save = p.aux_V
+            contacts = cast(ContactBorders, p) if aux_count(p) else None
+            aux_save = contacts.aux_V if contacts is not None else np.zeros(0)
             lam = 1.0
             accepted = False
             why = None  # the first unphysical trial state, for the failure reason
             for _ in range(12):
                 u[:] = u_save + lam * du_loc
                 p.V = V_save + lam * dV
-                if aux_save.size:
-                    p.aux_V = aux_save + lam * self.dV_aux
+                if contacts is not None:
+                    contacts.aux_V = aux_save + lam * self.dV_aux
                 bad = p.unphysical()
                 if bad is None:
                     # the residual of the trial state with its own phase and Peltier facets:
@@ -536,8 +545,8 @@ class BorderedNewton:
             if not accepted:
                 u[:] = u_save
                 p.V = V_save
-                if aux_save.size:
-                    p.aux_V = aux_save
+                if contacts is not None:
+                    contacts.aux_V = aux_save
                 p.update_phase()
                 detail = f" ({why})" if why else ""
                 return NewtonReport(False, steps, "line search failed" + detail, merit, dm, dT_rel)
