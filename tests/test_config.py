@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import tomllib
 import typing
+from pathlib import Path
 
 import pytest
 import tomli_w
@@ -444,3 +445,15 @@ def test_numbers_alone_do_not_import_pint():
             "assert 'pint' in sys.modules")
     proc = python("-c", code)  # tests/cli_runner.py: this checkout's package
     assert proc.returncode == 0, proc.stderr
+
+
+def test_readme_units_example(tmp_path):
+    """The README's Units example is a valid configuration with the SI values its comments give."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("### Units", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    (tmp_path / "units.toml").write_text(block)
+    cfg = load_config(tmp_path / "units.toml")
+    m = cfg.material
+    assert (m.rho_insulator, m.seebeck_insulator, m.t_mit, cfg.drive.current) == (0.06, 4e-4, 360.15, 0.01)
+    assert cfg.geometry.thickness == 2e-4 and cfg.thermal.boundary[0].t_ambient == 293.15
+    assert (m.kappa.value, m.kappa.t_ref) == (0.1, 300.15)
