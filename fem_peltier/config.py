@@ -5,6 +5,9 @@ or a TOML file, and `--set section.key=value` overrides. It is validated in
 full before any mesh or solve, and every problem is reported as an
 `InputError` naming the key (``section.key``) and the expected value.
 
+A dimensional key also takes a string with units ("10 mA", "87 degC"), converted to its SI
+unit: each such key declares its unit once, ``Annotated[float, Unit("A")]`` (units.py).
+
 Keys whose default is ``None`` are derived from others when the config is
 resolved (e.g. ``geometry.electrode_length`` defaults to 0.1 L); the resolved
 values are what `Config.resolved()` returns and what is written with results.
@@ -1207,6 +1210,7 @@ def load_config(
     ``thermal.t0`` set in the overrides (the error says so).
     `overrides` is a list of ``"section.key=value"`` strings (the value read as TOML, as with
     ``--set``) or a dict ``{"section.key": value}`` of Python values (None clears a key).
+    A dimensional key takes a number (SI) or a string with units, ``{"drive.current": "10 mA"}``.
     """
     if path is not None and preset is not None:
         raise InputError("--preset", "give either a CONFIG.toml or --preset, not both")

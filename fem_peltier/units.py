@@ -37,7 +37,7 @@ __all__ = ["Unit", "UnitError", "to_unit", "unit_of"]
 
 #: a number at the start of a string with units (the magnitude; arithmetic is not evaluated)
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_QUANTITY = re.compile(rf"\s*({_NUMBER})\s*(.*?)\s*")
+_QUANTITY = re.compile(rf"({_NUMBER})\s*(.*)", re.DOTALL)  # matched against the stripped string
 
 #: what a quantity of each unit is called in the messages (matched by dimension)
 _NOUNS = {
@@ -106,17 +106,17 @@ def to_unit(text: str, *units: str, difference: bool = False) -> float:
 
     Only a number followed by units is read (no arithmetic): "1e4 W/(m^2 K)", "6 Ohm cm",
     "87 degC", "2 um" (or "2 µm"), "400 uV/K"."""
-    match = _QUANTITY.fullmatch(text)
+    match = _QUANTITY.fullmatch(text.strip())
     expected = " or ".join(_expected(u, difference) for u in units)
     if match is None:
         raise UnitError(
             f'expected a number (in {" or ".join(units)}) or a number with units such as "{_example(units[0])}", '
-            f"got {text!r}"
+            f"got {_shown(text)}"
         )
     number, unit_text = match.groups()
     if not unit_text:
         raise UnitError(
-            f'"{text}" has no units: write a number (in {" or ".join(units)}) or a number with units such as '
+            f"{_shown(text)} has no units: write a number (in {' or '.join(units)}) or a number with units such as "
             f'"{_example(units[0])}"'
         )
     reg = registry()
@@ -124,7 +124,9 @@ def to_unit(text: str, *units: str, difference: bool = False) -> float:
         given = reg.parse_units(unit_text)
     except Exception as exc:  # pint's errors (undefined unit, syntax) and the parser's own
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UnitError(f'"{text}": cannot read the units {unit_text!r} ({why}); expected {expected}') from None
+        raise UnitError(
+            f"{_shown(text)}: cannot read the units {_shown(unit_text)} ({why}); expected {expected}"
+        ) from None
     quantity = reg.Quantity(float(number), given)
     for unit in units:
         if quantity.dimensionality != reg.get_dimensionality(unit):
@@ -135,14 +137,14 @@ def to_unit(text: str, *units: str, difference: bool = False) -> float:
             value = float(quantity.to(unit).magnitude)
         except Exception as exc:
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UnitError(f'"{text}": cannot convert to {unit} ({why})') from None
+            raise UnitError(f"{_shown(text)}: cannot convert to {unit} ({why})") from None
         if not math.isfinite(value):
-            raise UnitError(f'"{text}" is {value} {unit}: expected a finite number')
+            raise UnitError(f"{_shown(text)} is {value} {unit}: expected a finite number")
         # 15 significant digits: "400 uV/K" is 4e-4, not the 3.9999999999999996e-4 of 400 * 1e-6
         return float(f"{value:.15g}")
     noun = _noun(given)
     what = str(given) or "dimensionless"
-    raise UnitError(f'"{text}" has units of {what}{f" ({noun})" if noun else ""}, expected {expected}')
+    raise UnitError(f"{_shown(text)} has units of {what}{f' ({noun})' if noun else ''}, expected {expected}")
 
 
 def _check_temperature(text: str, given: Any, unit: str, difference: bool) -> None:
@@ -152,15 +154,23 @@ def _check_temperature(text: str, given: Any, unit: str, difference: bool) -> No
     delta = any(str(name).startswith("delta_") for name in given._units)
     if difference and offset:
         raise UnitError(
-            f'"{text}" is a temperature, not a temperature difference: write kelvin or delta_degC, '
+            f"{_shown(text)} is a temperature, not a temperature difference: write kelvin or delta_degC, "
             f'e.g. "{_number_of(text)} K" or "{_number_of(text)} delta_degC"'
         )
     if not difference and delta:
-        raise UnitError(f'"{text}" is a temperature difference, expected a temperature (K, or e.g. "87 degC")')
+        raise UnitError(f'{_shown(text)} is a temperature difference, expected a temperature (K, or e.g. "87 degC")')
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A string as the messages quote it: on one line (control characters escaped), shortened."""
+    text = text.strip()
+    if not text.isprintable():
+        text = repr(text)[1:-1]
+    return f'"{text[: limit - 3]}..."' if len(text) > limit else f'"{text}"'
 
 
 def _number_of(text: str) -> str:
-    match = _QUANTITY.fullmatch(text)
+    match = _QUANTITY.fullmatch(text.strip())
     return match.group(1) if match else text
 
 

@@ -382,6 +382,7 @@ BAD_UNITS = [
     ({"drive.waveform": "ramp", "drive.rate": "1 V/s"}, "drive.rate", "expected a current rate (A/s)"),
     ({"drive.amplitude": "1 V"}, "drive.amplitude", "expected a current (A)"),
     ({"drive.current": "1e999 A"}, "drive.current", "finite"),
+    ({"drive.current": "10\nmV"}, "drive.current", '"10\\nmV" has units of millivolt'),  # still one line
     ({"time.output_every": "1 m"}, "time.output_every", "expected a time (s)"),
     ({"thermal.boundary": [{"surface": "bottom", "type": "temperature", "t": "300 V"}]}, "thermal.boundary[0].t",
      "expected a temperature (K)"),
