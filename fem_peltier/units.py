@@ -30,7 +30,7 @@ import math
 import re
 from typing import Any
 
-from pydantic import GetCoreSchemaHandler
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = ["Unit", "UnitError", "to_unit", "unit_of"]
@@ -244,6 +244,12 @@ class Unit:
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.with_info_before_validator_function(self._validate, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        """The JSON schema of the key with its unit: ``"unit": "A"`` (Config.model_json_schema())."""
+        json_schema = handler(schema)
+        json_schema["unit"] = self.text
+        return json_schema
 
 
 def unit_of(field: Any) -> Unit | None:

@@ -438,6 +438,9 @@ def test_every_dimensional_key_declares_its_unit():
     assert seen >= DIMENSIONLESS
     for name, (_, unit, _) in PROPERTIES.items():  # the law keys: the unit the law messages use
         assert unit_of(Material.model_fields[name]).units == (unit,), name
+    schema = Config.model_json_schema()["$defs"]  # the unit is in the JSON schema too
+    assert schema["Drive"]["properties"]["current"]["unit"] == "A"
+    assert schema["BoundaryCondition"]["properties"]["h"]["unit"] == "W/(m^2 K)"
 
 
 def test_numbers_alone_do_not_import_pint():
