@@ -27,8 +27,6 @@ from .config import ResolvedConfig
 from .errors import InputError, SolverError
 from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns
 from .mesh import (
-    ELECTRODE_NEG,
-    ELECTRODE_POS,
     FILM,
     OTHER,
     SIDES,
@@ -40,6 +38,7 @@ from .mesh import (
     XL,
     FilmMesh,
 )
+from .terminals import AUX, FIXED, MAIN, TerminalSpec
 
 
 ZERO = np.zeros(1, dtype=PETSc.ScalarType)[0]  # the homogeneous value of every condition
@@ -62,7 +61,7 @@ class SurfaceCondition:
     t_ambient: float = 0.0  # convection only
 
 
-def thermal_conditions(cfg: ResolvedConfig) -> list[SurfaceCondition]:
+def thermal_conditions(cfg: ResolvedConfig, surfaces: dict[str, int] | None = None) -> list[SurfaceCondition]:
     """The non-adiabatic surface conditions of `cfg`, in the order given.
 
     Without thermal.boundary: T = t0 on the bottom face. Without a substrate, a
@@ -71,12 +70,13 @@ def thermal_conditions(cfg: ResolvedConfig) -> list[SurfaceCondition]:
     the series conductance 1 / (1/h + R).
     """
     th = cfg.thermal
+    surfaces = SURFACE_TAGS if surfaces is None else surfaces
     out: list[SurfaceCondition] = []
     if th.boundary is None:
         out.append(SurfaceCondition("bottom", SINK, "temperature", float(th.t0)))
     else:
         for bc in th.boundary:
-            tag = SURFACE_TAGS[bc.surface]
+            tag = surfaces[bc.surface]
             if bc.type == "temperature":
                 assert bc.t is not None
                 out.append(SurfaceCondition(bc.surface, tag, "temperature", float(bc.t)))
@@ -96,12 +96,18 @@ def thermal_conditions(cfg: ResolvedConfig) -> list[SurfaceCondition]:
     return out
 
 
-def check_surfaces(cfg: ResolvedConfig, facet_tags: dmesh.MeshTags, comm: MPI.Comm) -> None:
+def check_surfaces(cfg: ResolvedConfig, fm: FilmMesh, comm: MPI.Comm) -> None:
     """Every surface a [[thermal.boundary]] entry names must have facets on this mesh."""
     if cfg.thermal.boundary is None:
         return
+    facet_tags = fm.facet_tags
     for i, bc in enumerate(cfg.thermal.boundary):
-        n = comm.allreduce(int(facet_tags.find(SURFACE_TAGS[bc.surface]).size), op=MPI.SUM)
+        if bc.surface not in fm.surfaces:
+            raise InputError(
+                f"thermal.boundary[{i}].surface",
+                f"the mesh has no surface group '{bc.surface}' (it has {', '.join(sorted(fm.surfaces))})",
+            )
+        n = comm.allreduce(int(facet_tags.find(fm.surfaces[bc.surface]).size), op=MPI.SUM)
         if n:
             continue
         why = ""
@@ -187,28 +193,41 @@ class HeatSink:
 
 @dataclass
 class Electrodes:
-    """The two electrode patches: phi = 0 (negative), phi = V (positive).
+    """The electrode contacts (terminals.py): phi = V on the driven one, V_k on the fixed ones
+    (the negative patch at 0 V on a film mesh), and unknown V_k on current terminals and
+    floating probes.
 
-    P1 potential: both patches are Dirichlet dofs (with the substrate-only potential
-    dofs pinned), and the current is the reaction at the positive patch. Mixed form:
-    the potentials are natural conditions, j = 0 is imposed on the closed film
-    surfaces and in the substrate, and the current is the flux through the positive
-    patch. `indicator` is 1 on the positive patch's potential dofs (P1 form).
+    P1 potential: every contact's dofs are Dirichlet dofs (with the substrate-only potential
+    dofs pinned), the current is the reaction at a contact. Mixed form: the potentials are
+    natural conditions, j = 0 is imposed on the closed film surfaces and in the substrate,
+    and the current is the flux through a contact. `indicator` is 1 on the driven contact's
+    potential dofs, `aux_indicators[k]` on the k-th aux terminal's (P1 form).
     """
 
-    neg_dofs: np.ndarray
-    pos_dofs: np.ndarray
+    neg_dofs: np.ndarray  # the fixed contacts' potential dofs (P1), all of them
+    pos_dofs: np.ndarray  # the driven contact's potential dofs (P1)
     pinned_dofs: np.ndarray  # substrate-only potential dofs (P1 form)
     bcs: list[fem.DirichletBC]
     indicator: fem.Function
-    facet_counts: tuple[int, int]  # global number of facets of the (negative, positive) patch
+    facet_counts: tuple[int, ...]  # global number of facets of each terminal's contact (specs order)
+    specs: list[TerminalSpec] = field(default_factory=list)
+    fixed_dofs: list[np.ndarray] = field(default_factory=list)  # per FIXED terminal (P1)
+    fixed_V: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their present potentials (V)
+    aux_dofs: list[np.ndarray] = field(default_factory=list)  # per AUX terminal (P1)
+    aux_V: np.ndarray = field(default_factory=lambda: np.zeros(0))  # their present potentials (V)
+    aux_indicators: list[fem.Function] = field(default_factory=list)  # 1 on each AUX contact's dofs (P1)
 
     @classmethod
-    def create(cls, unknowns: Unknowns, fm: FilmMesh, has_substrate: bool) -> Electrodes:
+    def create(cls, unknowns: Unknowns, fm: FilmMesh, has_substrate: bool, specs: list[TerminalSpec]) -> Electrodes:
         ft, comm = fm.facet_tags, fm.mesh.comm
-        counts = tuple(comm.allreduce(int(ft.find(t).size), op=MPI.SUM) for t in (ELECTRODE_NEG, ELECTRODE_POS))
+        counts = tuple(comm.allreduce(int(ft.find(t.tag).size), op=MPI.SUM) for t in specs)
         empty = np.zeros(0, dtype=np.int32)
         pot = unknowns[POTENTIAL].subspace
+        fixed = [t for t in specs if t.role == FIXED]
+        aux = [t for t in specs if t.role == AUX]
+        main = next(t for t in specs if t.role == MAIN)
+        fixed_dofs: list[np.ndarray] = []
+        aux_dofs: list[np.ndarray] = []
         if CURRENT in unknowns:
             cur = unknowns[CURRENT]
             # no current through the insulating film surfaces, none in the substrate
@@ -217,31 +236,77 @@ class Electrodes:
                 cur.space,
                 pot,
                 ft,
-                closed_film_facets(ft),
+                closed_film_facets(ft) if not fm.device else _closed_device_facets(fm, specs),
                 fm.cell_tags.find(SUBSTRATE) if has_substrate else None,
             )
             neg = pos = pinned = empty
+            fixed_dofs = [empty for _ in fixed]
+            aux_dofs = [empty for _ in aux]
         else:
-            neg = electrical.electrode_dofs(pot, ft, ELECTRODE_NEG)
-            pos = electrical.electrode_dofs(pot, ft, ELECTRODE_POS)
+            fixed_dofs = [electrical.electrode_dofs(pot, ft, t.tag) for t in fixed]
+            aux_dofs = [electrical.electrode_dofs(pot, ft, t.tag) for t in aux]
+            neg = np.concatenate(fixed_dofs).astype(np.int32) if fixed_dofs else empty
+            pos = electrical.electrode_dofs(pot, ft, main.tag)
             pinned = electrical.substrate_only_dofs(pot, fm.cell_tags, FILM) if has_substrate else empty
-            bcs = [fem.dirichletbc(ZERO, neg, pot), fem.dirichletbc(ZERO, pos, pot)]
+            bcs = [fem.dirichletbc(ZERO, d, pot) for d in (*fixed_dofs, pos, *aux_dofs)]
             if pinned.size:
                 bcs.append(fem.dirichletbc(ZERO, pinned, pot))
         indicator = fem.Function(unknowns.space, name="chi_pos")
         indicator.x.array[pos] = 1.0
-        return cls(neg, pos, pinned, bcs, indicator, (int(counts[0]), int(counts[1])))
+        aux_indicators = []
+        for t, d in zip(aux, aux_dofs):
+            chi = fem.Function(unknowns.space, name=f"chi_{t.name}")
+            chi.x.array[d] = 1.0
+            aux_indicators.append(chi)
+        return cls(
+            neg,
+            pos,
+            pinned,
+            bcs,
+            indicator,
+            counts,
+            list(specs),
+            fixed_dofs,
+            np.array([t.voltage_V for t in fixed], dtype=float),
+            aux_dofs,
+            np.zeros(len(aux)),
+            aux_indicators,
+        )
+
+    @property
+    def fixed_specs(self) -> list[TerminalSpec]:
+        return [t for t in self.specs if t.role == FIXED]
+
+    @property
+    def aux_specs(self) -> list[TerminalSpec]:
+        return [t for t in self.specs if t.role == AUX]
 
     def impose(self, u: np.ndarray, V: float) -> None:
-        """Put phi = 0 / V on the patch dofs of a state array (P1 form; nothing to do for the mixed)."""
-        u[self.neg_dofs] = 0.0
+        """Put each contact's potential on its dofs of a state array (P1 form; nothing to do for
+        the mixed): V_k on the fixed and aux contacts, V on the driven one."""
+        for d, v in zip(self.fixed_dofs, self.fixed_V):
+            u[d] = v
+        for d, v in zip(self.aux_dofs, self.aux_V):
+            u[d] = v
         u[self.pos_dofs] = V
+
+
+def _closed_device_facets(fm: FilmMesh, specs: list[TerminalSpec]) -> np.ndarray:
+    """The outer facets of a device mesh that carry no current: every exterior facet but the
+    contacts (untagged facets included: a surface nobody named is insulating)."""
+    msh, ft = fm.mesh, fm.facet_tags
+    outer = dmesh.exterior_facet_indices(msh.topology)
+    contacts = np.concatenate([ft.find(t.tag) for t in specs]) if specs else np.zeros(0, dtype=np.int32)
+    return np.setdiff1d(outer, contacts).astype(np.int32)
 
 
 def check_patches(electrodes: Electrodes, sink: HeatSink, comm: MPI.Comm, has_robin: bool = False) -> None:
     """A mesh without facets on either electrode, or without a heat sink, cannot be solved
     (a convection condition is a sink too: `has_robin`)."""
     n_sink = comm.allreduce(int(sink.dofs.size), op=MPI.SUM)
-    for name, n in zip(("electrode_neg", "electrode_pos", "sink"), [*electrodes.facet_counts, n_sink]):
+    names = [f"electrode_{t.name}" for t in electrodes.specs]
+    if [t.name for t in electrodes.specs] == ["negative", "positive"]:
+        names = ["electrode_neg", "electrode_pos"]  # the film mesh's group names
+    for name, n in zip([*names, "sink"], [*electrodes.facet_counts, n_sink]):
         if n == 0 and not (name == "sink" and has_robin):
             raise SolverError(f"the mesh has no '{name}' facets")

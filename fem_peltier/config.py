@@ -169,8 +169,51 @@ class Material(_Section):
         return value_at(prop, T)
 
 
+class Terminal(_Section):
+    """One [[drive.terminal]]: the electrode surface `electrode_<name>` of a user mesh and its drive."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_]*$",
+        description="the terminal's name: its contact is the mesh's physical surface group electrode_<name>",
+    )
+    current: float | None = Field(
+        None, description="current (A) driven into the film through this terminal (> 0 enters the film)"
+    )
+    voltage: float | None = Field(None, description="potential (V) the terminal is held at (0 = the ground)")
+    floating: bool = Field(
+        False,
+        description="a voltage probe: an equipotential contact that draws no current and reports its potential",
+    )
+
+    @model_validator(mode="after")
+    def _one_drive(self) -> Terminal:
+        given = [k for k in ("current", "voltage") if getattr(self, k) is not None] + (
+            ["floating"] if self.floating else []
+        )
+        if len(given) != 1:
+            raise _CrossError(
+                f"drive.terminal '{self.name}'",
+                "give exactly one of current (A), voltage (V) or floating = true"
+                + (f" (got {', '.join(given)})" if given else ""),
+            )
+        for key in ("current", "voltage"):
+            val = getattr(self, key)
+            if val is not None and not math.isfinite(val):
+                raise _CrossError(f"drive.terminal '{self.name}'.{key}", "expected a finite number")
+        return self
+
+
+def main_terminal(terminals: list[Terminal]) -> Terminal | None:
+    """The terminal the drive keys describe: the first with a current, else the first with a
+    non-zero voltage (None: nothing drives the film)."""
+    for t in terminals:
+        if t.current is not None:
+            return t
+    return next((t for t in terminals if t.voltage not in (None, 0.0)), None)
+
+
 class Drive(_Section):
-    """Electrical drive: exactly one of current or voltage."""
+    """Electrical drive: exactly one of current or voltage (or the terminals of a user mesh)."""
 
     current: Annotated[float | None, Unit("A")] = Field(
         0.01, description="total current (A); > 0 enters the film at the positive electrode (x near L)"
@@ -230,14 +273,57 @@ class Drive(_Section):
         "I = V/(rho_I L/(W h) + load_resistance) under voltage control",
     )
 
+    terminal: list[Terminal] | None = Field(
+        None,
+        description="array of tables [[drive.terminal]] (keys name, current, voltage, floating), one per "
+        "electrode surface electrode_<name> of a user mesh (mesh.file or mesh.geo): any number of current "
+        "terminals, voltage terminals (at least one: the reference) and floating voltage probes. The first "
+        "terminal with a current (else with a non-zero voltage) is the drive: drive.current / drive.voltage "
+        "are its value (they may be left out), and the waveform, load and capacitor keys act on it",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _voltage_alone(cls, data: Any) -> Any:
         """A [drive] table that gives a voltage and no current is under voltage control: the
-        current's default (0.01 A) does not apply (TOML has no way to write current = none)."""
+        current's default (0.01 A) does not apply (TOML has no way to write current = none).
+        With [[drive.terminal]] the drive keys are those of the main terminal."""
+        if isinstance(data, dict) and data.get("terminal") is not None:
+            return _terminal_drive(data)
         if isinstance(data, dict) and data.get("voltage") is not None and "current" not in data:
             return {**data, "current": None}
         return data
+
+
+def _terminal_drive(data: dict[str, Any]) -> dict[str, Any]:
+    """[drive] data with [[drive.terminal]]: current / voltage set from the main terminal (given
+    ones must agree with it), after the terminal list's own checks."""
+    try:
+        terms = [t if isinstance(t, Terminal) else Terminal.model_validate(t) for t in data["terminal"]]
+    except ValidationError:
+        return data  # reported by the field's own validation, with its key
+    names = [t.name for t in terms]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise _CrossError("drive.terminal", f"terminal '{dup}' is named twice")
+    main = main_terminal(terms)
+    if main is None:
+        raise _CrossError("drive.terminal", "no terminal has a current or a non-zero voltage: nothing drives the film")
+    if not any(t.voltage is not None and t is not main for t in terms):
+        raise _CrossError(
+            "drive.terminal",
+            "at least one terminal besides the driven one needs a voltage (the reference, e.g. voltage = 0)",
+        )
+    out = {**data, "terminal": terms, "current": main.current, "voltage": main.voltage}
+    for key in ("current", "voltage"):
+        given = data.get(key)
+        if given is not None and given != out[key]:
+            raise _CrossError(
+                f"drive.{key}",
+                f"with [[drive.terminal]] the drive is terminal '{main.name}' ({key} = {out[key]}): leave "
+                f"drive.{key} out or make it equal",
+            )
+    return out
 
 
 # [[thermal.boundary]]: the surfaces a condition can name (mesh_data.SURFACE_TAGS) and the keys
@@ -249,14 +335,15 @@ BOUNDARY_KEYS: dict[str, tuple[str, ...]] = {
     "flux": ("q",),
     "adiabatic": (),
 }
-SurfaceName = Literal["bottom", "top", "sides", "x0", "xL", "electrode_negative", "electrode_positive"]
 
 
 class BoundaryCondition(_Section):
     """One [[thermal.boundary]] entry: the thermal condition on one outer surface."""
 
-    surface: SurfaceName = Field(
-        description='"bottom": the stack\'s bottom face (the substrate\'s, or the film\'s without one); "top": '
+    surface: str = Field(
+        description="one of the surfaces below or, on a user mesh (drive.terminal or mesh.geo), the name of one "
+        "of its physical surface groups. \"bottom\": the stack's bottom face (the substrate's, or the film's "
+        'without one); "top": '
         'the film top z = h outside the electrode patches; "sides": the faces y = 0 and y = W (film and '
         'substrate); "x0", "xL": the end faces x = 0 and x = L (with geometry.electrodes = "ends" the film\'s '
         'end faces are the electrodes, so these are the substrate\'s end faces only); "electrode_negative" '
@@ -385,7 +472,16 @@ class Mesh(_Section):
     file: str | None = Field(
         None,
         description="a saved .msh file to use instead of generating one; a relative path in a TOML file "
-        "is relative to that file's folder, one given with --set to the current directory",
+        "is relative to that file's folder, one given with --set to the current directory. A user device "
+        "mesh (with [[drive.terminal]]) names its physical groups film, optional substrate, "
+        "electrode_<name> (surfaces) and any surfaces for [[thermal.boundary]] (a surface 'sink' is "
+        "held at thermal.t0 when no thermal.boundary is given)",
+    )
+    geo: str | None = Field(
+        None,
+        description="a gmsh .geo script meshed (3D, linear tetrahedra) at the start of the run, with the "
+        "physical groups of a user device mesh (see mesh.file); relative paths as for mesh.file. The "
+        "script sets its own cell sizes (mesh.size does not apply)",
     )
     max_cells: int = Field(3_000_000, gt=0, description="refuse to mesh when the estimated cell count exceeds this")
     adapt: Adapt = Field(default_factory=Adapt, description="adaptive refinement, the [mesh.adapt] table below")
@@ -867,10 +963,32 @@ def _check_consistency(cfg: Config) -> None:
         )
     if me.electrode_size is not None and me.size is not None and me.electrode_size > me.size:
         raise _CrossError("mesh.electrode_size", "expected electrode_size <= mesh.size")
+    if me.file is not None and me.geo is not None:
+        raise _CrossError("mesh.geo", "give either mesh.file or mesh.geo, not both")
+    if me.geo is not None and not Path(me.geo).is_file():
+        tried = os.path.abspath(me.geo)
+        raise _CrossError("mesh.geo", f"no such gmsh script: {tried}")
+    if d.terminal is not None and me.file is None and me.geo is None:
+        raise _CrossError(
+            "drive.terminal", "terminals need a user mesh with electrode_<name> surfaces (mesh.file or mesh.geo)"
+        )
+    if not is_device(cfg):
+        for i, bc in enumerate(cfg.thermal.boundary or []):
+            if bc.surface not in BOUNDARY_SURFACES:
+                raise _CrossError(
+                    f"thermal.boundary[{i}].surface",
+                    f"no surface '{bc.surface}': expected one of {', '.join(BOUNDARY_SURFACES)} (named surface "
+                    "groups of a user mesh need [[drive.terminal]] or mesh.geo)",
+                )
     if me.file is not None and not Path(me.file).is_file():
         tried = os.path.abspath(me.file)
         given = "" if tried == me.file else f" (mesh.file = '{me.file}', relative to the current directory)"
         raise _CrossError("mesh.file", f"no such mesh file: {tried}{given}")
+
+
+def is_device(cfg: Config) -> bool:
+    """A user device mesh: terminals or a .geo script (its groups are named by the user)."""
+    return cfg.drive.terminal is not None or cfg.mesh.geo is not None
 
 
 def _check_waveform(cfg: Config) -> None:
@@ -1073,10 +1191,11 @@ def _mesh_file_beside(data: dict[str, Any], toml: Path) -> dict[str, Any]:
     made absolute against the folder of the TOML file that names it (so a case and its mesh and
     data can be moved together and run from anywhere)."""
     where = os.path.dirname(os.path.abspath(toml))
-    mesh = data.get("mesh")
-    file = mesh.get("file") if isinstance(mesh, dict) else None
-    if isinstance(mesh, dict) and isinstance(file, str) and file and not os.path.isabs(file):
-        data = {**data, "mesh": {**mesh, "file": os.path.abspath(os.path.join(where, file))}}
+    for key in ("file", "geo"):
+        mesh = data.get("mesh")
+        file = mesh.get(key) if isinstance(mesh, dict) else None
+        if isinstance(mesh, dict) and isinstance(file, str) and file and not os.path.isabs(file):
+            data = {**data, "mesh": {**mesh, key: os.path.abspath(os.path.join(where, file))}}
     for section, key in (("drive", "table"), ("time", "initial")):
         sec = data.get(section)
         f = sec.get(key) if isinstance(sec, dict) else None

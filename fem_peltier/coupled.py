@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
+from typing import Any
 
 from mpi4py import MPI  # first: loads libmpi before dolfinx/petsc4py
 import numpy as np
@@ -31,6 +32,7 @@ from dolfinx import mesh as dmesh
 from petsc4py import PETSc
 
 from . import electrical, thermal
+from .device_mesh import with_device_geometry
 from .bcs import Electrodes, HeatSink, check_patches, check_surfaces, thermal_conditions
 from .config import Config, ResolvedConfig
 from .drive import CURRENT as CURRENT_DRIVE
@@ -39,10 +41,11 @@ from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns, field_specs
 from .heat_storage import HeatStorage
 from .linalg import LinearSolver, default_options, owned_is
 from .materials import Materials
-from .mesh import ELECTRODE_POS, FILM, SUBSTRATE, FilmMesh
+from .mesh import FILM, SUBSTRATE, FilmMesh
 from .newton import BorderedNewton, NewtonForms, NewtonReport, jacobian_matrix
 from .phase import cell_centroids, cell_mean_temperature, jump_facets
 from .state import State
+from .terminals import MAIN, terminal_kind, terminal_specs
 from .terms import (
     CONTACT_FACETS,
     FILM_CELLS,
@@ -81,6 +84,8 @@ class CoupledProblem:
 
     def __init__(self, cfg: Config, fm: FilmMesh, comm: MPI.Comm | None = None):
         self.cfg: ResolvedConfig = cfg.resolved()
+        if fm.device:  # the geometry keys of a user mesh: its film's bounding box
+            self.cfg = with_device_geometry(self.cfg, fm)
         cfg = self.cfg
         self.fm = fm
         msh = self.msh = fm.mesh
@@ -135,14 +140,16 @@ class CoupledProblem:
         )
         self.ds = ufl.Measure("ds", domain=msh, subdomain_data=fm.facet_tags, metadata=QDEG)
         self.n = ufl.FacetNormal(msh)
-        self.measures = Measures(self.dx, self.ds, self.ds, self.n)  # dS set by _build_forms
+        self.contact_tags = tuple(fm.electrodes.values())  # every electrode contact's facet tag
+        self.measures = Measures(self.dx, self.ds, self.ds, self.n, self.contact_tags)  # dS set by _build_forms
 
         # --- boundary conditions ------------------------------------------------------------
-        self.electrodes = Electrodes.create(uk, fm, self.has_substrate)
+        self.terminal_specs = terminal_specs(cfg, fm)
+        self.electrodes = Electrodes.create(uk, fm, self.has_substrate, self.terminal_specs)
         # thermal surface conditions: temperature surfaces are the sink's dofs, convection
         # and flux surfaces residual terms (bcs.py); heat_boundary_forms: heat leaving (W)
-        self.thermal_conditions = thermal_conditions(cfg)
-        check_surfaces(cfg, fm.facet_tags, self.comm)
+        self.thermal_conditions = thermal_conditions(cfg, fm.surfaces)
+        check_surfaces(cfg, fm, self.comm)
         self.sink = HeatSink.on_surfaces(uk, fm.facet_tags, self.thermal_conditions, th.t0)
         boundary_terms: list[Term] = []
         self.heat_boundary_forms: dict[str, ufl.Form] = {}
@@ -186,6 +193,15 @@ class CoupledProblem:
         dxf = self.dx(FILM)
         # Seebeck EMF (thermal.seebeck_emf): j = -sigma (grad phi + S grad T); None = the paper's j
         self.emf = self.S * ufl.grad(self.T) if th.seebeck_emf else None
+        self.main_tag = next(t.tag for t in self.terminal_specs if t.role == MAIN)
+        # potentials of the other contacts as constants of the mixed form (V); the values live in
+        # self.electrodes (fixed_V, aux_V), these follow them (_sync_contacts)
+        self.fixed_constants = [fem.Constant(msh, 0.0) for _ in self.electrodes.fixed_specs]
+        self.aux_constants = [fem.Constant(msh, 0.0) for _ in self.electrodes.aux_specs]
+        self._sync_contacts()
+        contacts = [
+            (c, self.ds(t.tag)) for c, t in zip(self.fixed_constants, self.electrodes.fixed_specs) if t.voltage_V != 0.0
+        ] + [(c, self.ds(t.tag)) for c, t in zip(self.aux_constants, self.electrodes.aux_specs)]
         if self.mixed:
             cur = uk[CURRENT]
             el = electrical.mixed_form(
@@ -197,14 +213,25 @@ class CoupledProblem:
                 self.Vc,
                 self.n,
                 dxf,
-                self.ds(ELECTRODE_POS),
+                self.ds(self.main_tag),
                 self.emf,
+                contacts,
             )
         else:
             el = electrical.p1_form(
                 self.phi, uk[POTENTIAL].test, self.sigma, dxf, ufl.split(self.electrodes.indicator)[0], self.emf
             )
         self.electrical = el
+        # current into the film through each aux contact (A): the flux, or the reaction (P1)
+        if self.mixed:
+            self.aux_current_ufl = [
+                -ufl.dot(uk[CURRENT].symbol, self.n) * self.ds(t.tag) for t in self.electrodes.aux_specs
+            ]
+        else:
+            self.aux_current_ufl = [
+                electrical.residual(self.phi, ufl.split(chi)[0], self.sigma, dxf, self.emf)
+                for chi in self.electrodes.aux_indicators
+            ]
         self.j = el.current_density
         self.joule_expr = el.joule_density
         self.q_peltier = self.peltier_on * thermal.peltier_facet_density(self.T, self.S, self.j, self.n)
@@ -248,7 +275,8 @@ class CoupledProblem:
         # --- initial state: T = T0, potential rising linearly in x from 0 to V --------------
         self.u.x.array[self.map_T] = th.t0
         length, V0 = g.length, self.V
-        uk.interpolate(POTENTIAL, lambda x: V0 * x[0] / length)
+        if not fm.device:  # a user mesh starts from phi = 0 between its contacts
+            uk.interpolate(POTENTIAL, lambda x: V0 * x[0] / length)
         self.electrodes.impose(self.u.x.array, self.V)
         self.sink.impose(self.u.x.array)
         self.u.x.scatter_forward()
@@ -351,12 +379,27 @@ class CoupledProblem:
         self.b_form = fem.form(dF_dV)
         self.c_form = fem.form(ufl.derivative(el.current, self.u, ufl.TestFunction(self.U)))
         self.I_form = fem.form(el.current)
+        self.aux_forms = [
+            (
+                fem.form(self._aux_voltage_derivative(k, F)),
+                fem.form(ufl.derivative(I_k, self.u, ufl.TestFunction(self.U))),
+                fem.form(I_k),
+            )
+            for k, I_k in enumerate(self.aux_current_ufl)
+        ]
         self._interface_power = {
             src.name: [fem.form(src.power(m)) for m in chunks]
             for src in self.physics.sources
             if src.where == INTERFACE_FACETS
         }
         self.interface_facets = facets
+
+    def _aux_voltage_derivative(self, k: int, F: ufl.Form) -> ufl.Form:
+        """dF/dV_k of the k-th aux contact: its natural term (mixed) or F along its lift (P1)."""
+        if self.mixed:
+            tag = self.electrodes.aux_specs[k].tag
+            return ufl.dot(self.unknowns[CURRENT].test, self.n) * self.ds(tag)
+        return ufl.derivative(F, self.u, self.electrodes.aux_indicators[k])
 
     def _interface_measure(self, facets: np.ndarray) -> ufl.Measure:
         """The interior-facet measure whose subdomain INTERFACE is `facets` (local, sorted)."""
@@ -436,6 +479,8 @@ class CoupledProblem:
         se, sT, sJ = self.comm.allreduce(np.array(sums), op=MPI.SUM)
         I_scale = self.drive.current_scale_A
         r2 = se / I_scale**2 + sT / self.Q_scale**2
+        if self.aux_count:  # the aux contacts' constraints I_k = I_target_k
+            r2 += float(np.sum(((self.aux_currents() - self.aux_targets()) / I_scale) ** 2))
         if self.controls_current:
             I_target, dI_dV = self.target_current()
             # a capacitor makes |dI_target/dV| = C a0 huge on short steps (C/h): one ulp of V then
@@ -530,10 +575,86 @@ class CoupledProblem:
         self.Vc.value = self._V
 
     def _scale_potential(self, ratio: float) -> None:
-        """Scale phi, j and V by `ratio`: exact for a fixed phase pattern, a good warm start otherwise."""
+        """Scale phi, j and V (and the other contacts' potentials) by `ratio`: exact for a fixed
+        phase pattern, a good warm start otherwise."""
         self.u.x.array[self.map_phi] *= ratio
         self.u.x.array[self.map_J] *= ratio
         self.V *= ratio
+        self.electrodes.fixed_V *= ratio
+        self.electrodes.aux_V *= ratio
+        self._sync_contacts()
+
+    # --- the other contacts (terminals.py) -----------------------------------------------------
+    def _sync_contacts(self) -> None:
+        """The mixed form's contact constants from the potentials in self.electrodes."""
+        for c, v in zip(self.fixed_constants, self.electrodes.fixed_V):
+            c.value = float(v)
+        for c, v in zip(self.aux_constants, self.electrodes.aux_V):
+            c.value = float(v)
+
+    @property
+    def aux_count(self) -> int:
+        """Number of aux contacts (current terminals and floating probes besides the drive)."""
+        return len(self.aux_constants)
+
+    @property
+    def aux_V(self) -> np.ndarray:
+        """Potentials of the aux contacts (V), the bordered unknowns besides V."""
+        return self.electrodes.aux_V.copy()
+
+    @aux_V.setter
+    def aux_V(self, values: np.ndarray) -> None:
+        self.electrodes.aux_V[:] = values
+        self._sync_contacts()
+
+    def drive_scale(self) -> float:
+        """The present drive as a share of the configured one (continuation): the other
+        contacts' configured currents and potentials scale with it."""
+        d = self.drive
+        return d.value / d.configured if d.configured != 0.0 else 1.0
+
+    def aux_targets(self) -> np.ndarray:
+        """I_k targets of the aux contacts (A): configured current x drive scale (0: probes)."""
+        s = self.drive_scale()
+        return np.array([t.current_A * s for t in self.electrodes.aux_specs])
+
+    def aux_currents(self) -> np.ndarray:
+        """Current into the film through each aux contact (A)."""
+        local = np.array([fem.assemble_scalar(f[2]) for f in self.aux_forms])
+        return self.comm.allreduce(local, op=MPI.SUM) if local.size else local
+
+    def aux_lift(self, k: int) -> fem.Function | None:
+        """d u / d V_k of the Dirichlet data (P1: 1 on the k-th aux contact's dofs); None (mixed)."""
+        return None if self.mixed else self.electrodes.aux_indicators[k]
+
+    def terminal_values(self) -> list[dict[str, Any]]:
+        """Each terminal's name, role ("drive", "voltage", "current" or "floating"), current into
+        the film (A) and potential (V)."""
+        out = []
+        fixed = iter(self.electrodes.fixed_V)
+        aux = iter(self.electrodes.aux_V)
+        for t in self.terminal_specs:
+            V = self.V if t.role == MAIN else float(next(fixed) if t.role == "fixed" else next(aux))
+            out.append(
+                {
+                    "name": t.name,
+                    "role": "drive" if t.role == MAIN else terminal_kind(t),
+                    "current_A": self.contact_current(t.tag),
+                    "potential_V": float(V),
+                }
+            )
+        return out
+
+    def contact_current(self, tag: int) -> float:
+        """Current into the film through the contact with facet tag `tag` (A): the flux of j
+        (mixed) or the reaction of the potential equation at its dofs (P1)."""
+        if self.mixed:
+            form = -ufl.dot(self.unknowns[CURRENT].symbol, self.n) * self.ds(tag)
+        else:
+            chi = fem.Function(self.unknowns.space)
+            chi.x.array[electrical.electrode_dofs(self.unknowns[POTENTIAL].subspace, self.fm.facet_tags, tag)] = 1.0
+            form = electrical.residual(self.phi, ufl.split(chi)[0], self.sigma, self.dx(FILM), self.emf)
+        return self.comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)
 
     def set_drive_scale(self, scale: float) -> None:
         """Scale the configured drive (current, voltage or source voltage) by `scale` (continuation)."""
@@ -583,7 +704,13 @@ class CoupledProblem:
     def save_state(self) -> State:
         """Everything a failed attempt may change (state.State)."""
         return State(
-            self.u.x.array.copy(), self.V, self.law.centre.x.array.copy(), self.m.x.array.copy(), self.drive.value
+            self.u.x.array.copy(),
+            self.V,
+            self.law.centre.x.array.copy(),
+            self.m.x.array.copy(),
+            self.drive.value,
+            self.electrodes.fixed_V.copy(),
+            self.electrodes.aux_V.copy(),
         )
 
     def restore_state(self, state: State) -> None:
@@ -592,6 +719,11 @@ class CoupledProblem:
             self.drive.value = state.drive_value
         self.u.x.array[:] = state.u
         self.V = state.V
+        if state.fixed_V is not None:
+            self.electrodes.fixed_V[:] = state.fixed_V
+        if state.aux_V is not None:
+            self.electrodes.aux_V[:] = state.aux_V
+        self._sync_contacts()
         self.law.centre.x.array[:] = state.band_centre_K
         self.m.x.array[:] = state.phase
         self.update_phase()

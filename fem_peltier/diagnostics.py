@@ -16,7 +16,7 @@ import dolfinx.fem.petsc as fpetsc
 
 from .coupled import CoupledProblem
 from .fields import TEMPERATURE
-from .metal_regions import metal_regions, region_summary
+from .metal_regions import metal_regions, region_summary, terminal_reaches
 from .sampling import probe, top_line_points  # probe: also imported from here by tests
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
 
@@ -109,7 +109,7 @@ def peltier_flux_form(problem: CoupledProblem) -> dict[str, float]:
     if not float(p.peltier_on.value):
         return {"heat_peltier_flux_form_W": 0.0, "peltier_gross_W": 0.0, "peltier_forms_mismatch_rel": 0.0}
     vol = integrate(p, p.S * ufl.dot(p.j, ufl.grad(p.T)) * p.dx(FILM))
-    bnd = integrate(p, p.T * p.S * ufl.dot(p.j, p.n) * (p.ds(ELECTRODE_NEG) + p.ds(ELECTRODE_POS)))
+    bnd = integrate(p, p.T * p.S * ufl.dot(p.j, p.n) * p.ds(p.contact_tags))
     gross = p.comm.allreduce(p.interface_integral(abs(p.q_peltier)), op=MPI.SUM)
     peltier = p.comm.allreduce(p.local_power(p.physics.source("peltier")), op=MPI.SUM)
     thomson = next((s for s in p.physics.sources if s.name == "thomson"), None)
@@ -130,7 +130,10 @@ class StateForms:
         p = problem
         g = p.cfg.geometry
         one = fem.Constant(p.msh, 1.0)
-        top_ids = (TOP,) if g.electrodes == "ends" else (TOP, ELECTRODE_NEG, ELECTRODE_POS)
+        if p.fm.device:  # a user mesh's surface named "top" (if any) and its contacts
+            top_ids = tuple(t for t in (p.fm.surfaces.get("top"),) if t is not None) + p.contact_tags
+        else:
+            top_ids = (TOP,) if g.electrodes == "ends" else (TOP, ELECTRODE_NEG, ELECTRODE_POS)
         top = sum((p.ds(i) for i in top_ids[1:]), p.ds(top_ids[0]))
         self.problem = p
         self.film_T = fem.form(p.T * p.dx(FILM))
@@ -197,6 +200,22 @@ def summary_quantities(problem: CoupledProblem) -> dict:
     }
     # the connected metal regions, the electrodes they touch, the reach from each electrode
     out.update(region_summary(metal_regions(p), g.length))
+    if p.fm.device:  # a user mesh: each terminal's current, potential and metal reach
+        reach = terminal_reaches(p)
+        out["terminals"] = {
+            t["name"]: {
+                "role": t["role"],
+                "current_A": t["current_A"],
+                "potential_V": t["potential_V"],
+                "metal_reach_m": reach[t["name"]],
+            }
+            for t in p.terminal_values()
+        }
+        ref = next(t.name for t in p.terminal_specs if t.role == "fixed")
+        main = next(t.name for t in p.terminal_specs if t.role == "main")
+        # the x-range reaches of a film mesh mean nothing here: those of the two contacts
+        out["metal_reach_negative_m"] = reach[ref]
+        out["metal_reach_positive_m"] = reach[main]
     out.update(heat_terms(p))
     out["interface_facets"] = comm.allreduce(
         int(np.count_nonzero(p.interface_facets < p.msh.topology.index_map(tdim - 1).size_local)), op=MPI.SUM

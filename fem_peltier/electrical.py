@@ -127,11 +127,15 @@ def p1_form(phi, v, sigma, dx_film, lift, emf=None) -> ElectricalForm:
     )
 
 
-def mixed_form(phi, J, q, tau, sigma, V, n, dx_film, ds_pos, emf=None) -> ElectricalForm:
+def mixed_form(phi, J, q, tau, sigma, V, n, dx_film, ds_pos, emf=None, contacts=()) -> ElectricalForm:
     """Raviart-Thomas current J and cell potential phi; V enters through the positive patch, and
-    the current is the exact flux -J . n through it."""
+    the current is the exact flux -J . n through it. `contacts`: further (V_k, ds_k) pairs, each
+    adding the natural condition phi = V_k on its contact (integral of V_k tau . n over it)."""
+    F = mixed_residual(phi, J, q, tau, 1.0 / sigma, V, n, dx_film, ds_pos, emf)
+    for V_k, ds_k in contacts:
+        F = F + V_k * ufl.dot(tau, n) * ds_k
     return ElectricalForm(
-        mixed_residual(phi, J, q, tau, 1.0 / sigma, V, n, dx_film, ds_pos, emf),
+        F,
         J,
         joule_density_flux(J, sigma),
         -ufl.dot(J, n) * ds_pos,

@@ -40,7 +40,7 @@ import ufl
 from dolfinx import fem, la
 from dolfinx import mesh as dmesh
 
-from .mesh_data import ELECTRODE_NEG, ELECTRODE_POS, FACET_GROUPS, FILM
+from .mesh_data import FACET_GROUPS, FILM
 from .terms import FILM_CELLS
 
 if TYPE_CHECKING:
@@ -94,8 +94,13 @@ def _adiabatic_tags(problem: CoupledProblem) -> tuple[int, ...]:
     """Outer-surface tags with no thermal condition (no heat flows through them)."""
     taken = {c.tag for c in problem.thermal_conditions}
     if problem.S_electrode is not None:  # contact Peltier heat: a source on the patches
-        taken |= {ELECTRODE_NEG, ELECTRODE_POS}
-    return tuple(t for t in FACET_GROUPS if t not in taken)
+        taken |= set(problem.contact_tags)
+    return tuple(t for t in _outer_tags(problem) if t not in taken)
+
+
+def _outer_tags(problem: CoupledProblem) -> tuple[int, ...]:
+    """Every tag of an outer surface of the mesh (a film mesh's groups, a user mesh's surfaces)."""
+    return tuple(sorted(set(FACET_GROUPS) | set(problem.fm.surfaces.values())))
 
 
 def _cell_values(problem: CoupledProblem, form: ufl.Form) -> np.ndarray:
@@ -131,7 +136,7 @@ def cell_indicators(problem: CoupledProblem) -> Indicators:
     j = problem.j
     rho = 1.0 / problem.sigma
     joule_norm = _total(problem, rho * ufl.inner(j, j) * dx(FILM))
-    electrodes = ds((ELECTRODE_NEG, ELECTRODE_POS))
+    electrodes = ds(problem.contact_tags)
     if problem.mixed:
         E = rho * j + (problem.emf if problem.emf is not None else ufl.as_vector((0.0, 0.0, 0.0)))
         t_jump = ufl.cross(E("+") - E("-"), n("+"))
@@ -144,7 +149,7 @@ def cell_indicators(problem: CoupledProblem) -> Indicators:
         # at the film/substrate interface only the film side carries current: j . n of that side
         film_side = film("+") * ufl.dot(j("+"), n("+")) + film("-") * ufl.dot(j("-"), n("-"))
         rho_f = film("+") * rho("+") + film("-") * rho("-")
-        insulating = tuple(t for t in FACET_GROUPS if t not in (ELECTRODE_NEG, ELECTRODE_POS))
+        insulating = tuple(t for t in _outer_tags(problem) if t not in problem.contact_tags)
         e_form = (
             h_F * n_jump**2 * ufl.avg(rho) * ufl.avg(v) * dS(FILM_FILM)
             + h_F * film_side**2 * rho_f * ufl.avg(v) * dS(FILM_SUBSTRATE)

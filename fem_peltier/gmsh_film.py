@@ -311,11 +311,14 @@ def _mesh_half(gmsh: Any, cfg: ResolvedConfig) -> None:
     gmsh.model.mesh.generate(3)
 
 
-def arrays_from_model(gmsh: Any) -> tuple[MeshArrays, dict[str, tuple[int, int]], list[str]]:
+def arrays_from_model(
+    gmsh: Any, tag_of: Callable[[int, str], int | None] | None = None
+) -> tuple[MeshArrays, dict[str, tuple[int, int]], list[str]]:
     """Tagged tets and triangles of the current gmsh model, by physical-group name.
 
     Returns the arrays (tags are the canonical ones of GROUP_NAMES, looked up by
-    name), the groups found as name -> (dim, file tag), and problems found.
+    name, or `tag_of(dim, name)` when given: None skips the group), the groups found
+    as name -> (dim, file tag), and problems found.
     """
     problems: list[str] = []
     node_tags, coords, _ = gmsh.model.mesh.getNodes()
@@ -328,9 +331,17 @@ def arrays_from_model(gmsh: Any) -> tuple[MeshArrays, dict[str, tuple[int, int]]
     parts: dict[int, tuple[list, list]] = {2: ([], []), 3: ([], [])}
     for dim, ptag in gmsh.model.getPhysicalGroups():
         name = gmsh.model.getPhysicalName(dim, ptag)
-        if name not in by_name or dim not in (2, 3):
+        if dim not in (2, 3):
             continue
-        canon = by_name[name]
+        if tag_of is not None:
+            mapped = tag_of(dim, name)
+            if mapped is None:
+                continue
+            canon = mapped
+        elif name in by_name:
+            canon = by_name[name]
+        else:
+            continue
         if (dim == 3) != (canon in CELL_GROUPS):
             problems.append(f"physical group '{name}' has dimension {dim}")
             continue

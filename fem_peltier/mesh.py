@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from mpi4py import MPI
 
-from .config import Config
+from .config import Config, is_device
 from .gmsh_film import check_budget, estimate_cells, generate_arrays
 from .mesh_data import (
     CELL_GROUPS,
@@ -73,8 +73,13 @@ __all__ = [
 
 
 def create_mesh(cfg: Config, comm: MPI.Comm = MPI.COMM_WORLD) -> FilmMesh:
-    """The mesh for `cfg`: read from ``mesh.file`` if set, else generated (mirror-symmetric)."""
+    """The mesh for `cfg`: a user device mesh (mesh.geo, or mesh.file with [[drive.terminal]]),
+    read from ``mesh.file`` if set, else generated (mirror-symmetric)."""
     cfg = cfg.resolved()
+    if is_device(cfg):
+        from .device_mesh import load_device
+
+        return load_device(cfg, comm)
     if cfg.mesh.file is not None:
         return load_msh(cfg.mesh.file, cfg, comm)
     check_budget(cfg)

@@ -6,7 +6,7 @@ work in parallel). Tags are also the physical group numbers of a saved .msh (GRO
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from mpi4py import MPI
@@ -51,6 +51,9 @@ SURFACE_TAGS: dict[str, int] = {
     "electrode_positive": ELECTRODE_POS,
 }
 
+#: the terminals of a film mesh: the negative patch (0 V) and the positive one (the drive)
+LEGACY_ELECTRODES: dict[str, int] = {"negative": ELECTRODE_NEG, "positive": ELECTRODE_POS}
+
 _T = TypeVar("_T")
 
 
@@ -62,6 +65,11 @@ class FilmMesh:
     cell_tags: dolfinx.mesh.MeshTags  # FILM / SUBSTRATE
     facet_tags: dolfinx.mesh.MeshTags  # ELECTRODE_NEG, ELECTRODE_POS, SINK, TOP, SIDES, X0, XL (OTHER)
     source: str  # "generated" or the path of the .msh file read
+    # electrode contacts by terminal name -> facet tag; the two patches of a film mesh by default
+    electrodes: dict[str, int] = field(default_factory=lambda: dict(LEGACY_ELECTRODES))
+    # surfaces a [[thermal.boundary]] can name -> facet tag
+    surfaces: dict[str, int] = field(default_factory=lambda: dict(SURFACE_TAGS))
+    device: bool = False  # a user device mesh (its groups named by the user, no box geometry)
 
 
 @dataclass

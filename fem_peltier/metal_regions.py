@@ -308,12 +308,10 @@ def find_regions(
     return regions
 
 
-def metal_regions(problem) -> list[MetalRegion]:
-    """The metal regions of a solved state (film cells with m >= 0.5; collective)."""
+def _metal_mask(problem) -> npt.NDArray[np.bool_]:
+    """Local cells (owned and ghost) that are metal film cells (m >= METAL_THRESHOLD)."""
     from mpi4py import MPI  # noqa: F401  (first: loads libmpi before dolfinx)
     from dolfinx import fem
-
-    from .mesh import ELECTRODE_NEG, ELECTRODE_POS
 
     msh = problem.msh
     tdim = msh.topology.dim
@@ -324,13 +322,60 @@ def metal_regions(problem) -> list[MetalRegion]:
     m.x.array[:] = problem.m.x.array
     m.x.scatter_forward()
     cells = np.arange(n_loc)
-    metal = (m.x.array[problem.Q0.dofmap.list[cells, 0]] >= METAL_THRESHOLD) & problem.film_mask[:n_loc]
+    return (m.x.array[problem.Q0.dofmap.list[cells, 0]] >= METAL_THRESHOLD) & problem.film_mask[:n_loc]
+
+
+def terminal_reaches(problem) -> dict[str, float]:
+    """How far the metal attached to each terminal's contact reaches (m, collective): the
+    largest distance from the contact (its nearest vertex) to a vertex of a metal cell in a
+    region touching it; 0 when no metal touches it. On a film mesh the distances are those of
+    the regions' cells, not the x ranges of `reaches`."""
+    from mpi4py import MPI
+
+    msh = problem.msh
+    comm = msh.comm
+    tdim = msh.topology.dim
+    n_own = msh.topology.index_map(tdim).size_local
+    metal = _metal_mask(problem)
+    labels = label_components(msh, metal)
+    xyz, _ = _cell_geometry(msh, n_own)
+    msh.topology.create_connectivity(tdim - 1, 0)
+    f2v = msh.topology.connectivity(tdim - 1, 0)
+    out: dict[str, float] = {}
     ft = problem.fm.facet_tags
+    for t in problem.terminal_specs:
+        touch = electrode_contact(msh, ft, t.tag) & (labels >= 0)
+        mine = np.unique(labels[touch])
+        regions = np.unique(np.concatenate(comm.allgather(mine)))
+        cells = np.flatnonzero(np.isin(labels[:n_own], regions))
+        facets = ft.find(t.tag)
+        pts = msh.geometry.x[np.unique(_links(f2v, facets))] if facets.size else np.zeros((0, 3))
+        contact = np.concatenate(comm.allgather(pts))  # vertex coordinates = geometry nodes (P1 mesh)
+        far = 0.0
+        verts = xyz[cells].reshape(-1, 3)
+        for k in range(0, verts.shape[0], 4096):  # nearest contact vertex, in blocks
+            d = np.linalg.norm(verts[k : k + 4096, None, :] - contact[None, :, :], axis=2).min(axis=1)
+            far = max(far, float(d.max(initial=0.0)))
+        out[t.name] = comm.allreduce(far, op=MPI.MAX)
+    return out
+
+
+def metal_regions(problem) -> list[MetalRegion]:
+    """The metal regions of a solved state (film cells with m >= 0.5; collective)."""
+    from .mesh import ELECTRODE_NEG, ELECTRODE_POS
+
+    msh = problem.msh
+    metal = _metal_mask(problem)
+    ft = problem.fm.facet_tags
+    neg, pos = ELECTRODE_NEG, ELECTRODE_POS
+    if problem.fm.device:  # the reference (first fixed) contact and the driven one
+        neg = next(t.tag for t in problem.terminal_specs if t.role == "fixed")
+        pos = problem.main_tag
     return find_regions(
         msh,
         metal,
-        electrode_contact(msh, ft, ELECTRODE_NEG),
-        electrode_contact(msh, ft, ELECTRODE_POS),
+        electrode_contact(msh, ft, neg),
+        electrode_contact(msh, ft, pos),
         problem.cfg.geometry.thickness,
     )
 

@@ -202,6 +202,17 @@ class BorderedProblem(Protocol):
     def voltage_lift(self) -> fem.Function: ...
     def target_current(self) -> tuple[float, float]: ...
     def current(self) -> float: ...
+    @property
+    def aux_count(self) -> int: ...
+    @property
+    def aux_V(self) -> np.ndarray: ...
+    @aux_V.setter
+    def aux_V(self, values: np.ndarray) -> None: ...
+    @property
+    def aux_forms(self) -> list[tuple[fem.Form, fem.Form, fem.Form]]: ...
+    def aux_currents(self) -> np.ndarray: ...
+    def aux_targets(self) -> np.ndarray: ...
+    def aux_lift(self, k: int) -> fem.Function | None: ...
     def residual_norm(self, F: PETSc.Vec, current: float) -> float: ...
     def set_pseudo_time(self, c: float) -> None: ...
     def unphysical(self) -> str | None: ...
@@ -229,6 +240,7 @@ class BorderedNewton:
         self.du = fpetsc.create_vector(U)
         self._du_fun = fem.Function(U)  # du in the Function layout, with ghosts
         self._z_valid = False
+        self.dV_aux = np.zeros(0)  # the aux contacts' potential corrections of the last step (V)
         self._pc_lag_ok = False  # lagged preconditioner allowed (set after a first solve)
         self._pc_fresh_its = 0
         self.ksp_iterations: list[int] = []
@@ -270,6 +282,9 @@ class BorderedNewton:
         self.ksp.setInitialGuessNonzero(False)
         self._solve_lagged(self.F, self.y)
         self._check_ksp("Newton correction")
+        self.dV_aux = np.zeros(p.aux_count)
+        if p.aux_count:
+            return self._multi_bordered(forms, I_now)
         if not p.controls_current:
             self.y.copy(self.du)
             return 0.0
@@ -304,6 +319,78 @@ class BorderedNewton:
         self.du.axpy(dV, self.z)
         self.du.axpy(dV, chi)
         return dV
+
+    def _border_response(self, form: fem.Form, z: PETSc.Vec) -> None:
+        """z = J^-1 (-dF/dV_k) with zero on the constrained dofs."""
+        p = self.problem
+        with self.b.localForm() as loc:
+            loc.set(0.0)
+        fpetsc.assemble_vector(self.b, form)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self.b.scale(-1.0)
+        fpetsc.set_bc(self.b, p.bcs)
+        self.ksp.setInitialGuessNonzero(False)
+        self.solver.solve(self.b, z)
+        self._check_ksp("bordered contact response")
+
+    def _derivative(self, form: fem.Form) -> PETSc.Vec:
+        """The vector of a linear form dI/du (a new PETSc vector, ghosts summed)."""
+        c = self.c.duplicate()
+        c.set(0.0)
+        fpetsc.assemble_vector(c, form)
+        c.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        return c
+
+    def _multi_bordered(self, forms: NewtonForms, I_now: float) -> float:
+        """The bordered step with the aux contacts' potentials V_k as unknowns too (terminals.py):
+        with y = J^-1 (-F), z_k = J^-1 (-dF/dV_k) and chi_k the lifts, du = y + sum_k dV_k (z_k + chi_k)
+        and the constraints I_i + c_i . du = I_target_i + dI_target_i/dV_i dV_i give a small dense
+        system M dV = r, M_ik = c_i . (z_k + chi_k) - delta_ik dI_target_i/dV_i. Returns dV (0
+        under voltage control) and leaves the aux dV_k in self.dV_aux."""
+        p = self.problem
+        borders: list[tuple[fem.Form, fem.Form, PETSc.Vec | None, float, float, float]] = []
+        if p.controls_current:
+            lift = p.voltage_lift().x.petsc_vec
+            I_t, dI_t = p.target_current()
+            borders.append((forms.voltage_derivative, forms.current_derivative, lift, I_now, I_t, dI_t))
+        currents, targets = p.aux_currents(), p.aux_targets()
+        for k, (b_form, c_form, _) in enumerate(p.aux_forms):
+            chi = p.aux_lift(k)
+            borders.append((b_form, c_form, chi.x.petsc_vec if chi is not None else None, currents[k], targets[k], 0.0))
+        n = len(borders)
+        zs = []
+        for b_form, _, lift, *_ in borders:
+            z = self.y.duplicate()
+            self._border_response(b_form, z)
+            if lift is not None:
+                z.axpy(1.0, lift)  # z_k + chi_k
+            zs.append(z)
+        M = np.zeros((n, n))
+        r = np.zeros(n)
+        for i, (_, c_form, _, I_i, It_i, dIt_i) in enumerate(borders):
+            c = self._derivative(c_form)
+            r[i] = It_i - I_i - c.dot(self.y)
+            for k in range(n):
+                M[i, k] = c.dot(zs[k])
+            M[i, i] -= dIt_i
+            c.destroy()
+        try:
+            dV = np.linalg.solve(M, r)
+        except np.linalg.LinAlgError:
+            raise SolverError(
+                "singular bordered system (a contact's current does not depend on its potential)"
+            ) from None
+        if not np.all(np.isfinite(dV)):
+            raise SolverError("singular bordered system (non-finite contact potentials)")
+        self.y.copy(self.du)
+        for dv, z in zip(dV, zs):
+            self.du.axpy(float(dv), z)
+            z.destroy()
+        if p.controls_current:
+            self.dV_aux = dV[1:]
+            return float(dV[0])
+        self.dV_aux = dV
+        return 0.0
 
     def _solve_lagged(self, b: PETSc.Vec, x: PETSc.Vec) -> None:
         """Solve with the preconditioner of an earlier Jacobian while it still works.
@@ -422,12 +509,15 @@ class BorderedNewton:
             u_save[:] = u
             m_save = p.phase_snapshot()
             V_save = p.V
+            aux_save = p.aux_V
             lam = 1.0
             accepted = False
             why = None  # the first unphysical trial state, for the failure reason
             for _ in range(12):
                 u[:] = u_save + lam * du_loc
                 p.V = V_save + lam * dV
+                if aux_save.size:
+                    p.aux_V = aux_save + lam * self.dV_aux
                 bad = p.unphysical()
                 if bad is None:
                     # the residual of the trial state with its own phase and Peltier facets:
@@ -446,6 +536,8 @@ class BorderedNewton:
             if not accepted:
                 u[:] = u_save
                 p.V = V_save
+                if aux_save.size:
+                    p.aux_V = aux_save
                 p.update_phase()
                 detail = f" ({why})" if why else ""
                 return NewtonReport(False, steps, "line search failed" + detail, merit, dm, dT_rel)

@@ -21,6 +21,8 @@ million cells.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mpi4py import MPI
 
 import numpy as np
@@ -126,4 +128,5 @@ def refine_film_mesh(fm: FilmMesh, marked: npt.NDArray[np.bool_]) -> FilmMesh:
         cx, ct, mk, fx, ftg = (np.concatenate([p[i] for p in parts]) for i in range(5))
         canon, order = canonical_arrays(cx, ct, fx, ftg)
         arrays = refine_arrays(canon, mk[order])
-    return to_dolfinx(arrays, comm, fm.source)
+    fine = to_dolfinx(arrays, comm, fm.source)
+    return replace(fine, electrodes=dict(fm.electrodes), surfaces=dict(fm.surfaces), device=fm.device)

@@ -20,3 +20,5 @@ class State:
     band_centre_K: np.ndarray  # DG0 band centres: the hysteresis memory
     phase: np.ndarray  # DG0 metal fraction m
     drive_value: float | None = None  # the present drive (A or V); None keeps the problem's
+    fixed_V: np.ndarray | None = None  # potentials of the fixed contacts (V); None keeps the problem's
+    aux_V: np.ndarray | None = None  # potentials of the aux contacts (V); None keeps the problem's

@@ -28,7 +28,7 @@ from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, SUBSTRATE
 INTERFACE = 1  # tag of the phase-boundary facets in the interface MeshTags
 FILM_CELLS = "film"
 INTERFACE_FACETS = "interface"
-CONTACT_FACETS = "contacts"  # the film/electrode contacts: both electrode patches
+CONTACT_FACETS = "contacts"  # the film/electrode contacts: every electrode's patch
 
 
 @dataclass
@@ -39,11 +39,12 @@ class Measures:
     ds: ufl.Measure
     dS: ufl.Measure  # interior facets tagged INTERFACE: replaced when the phase boundary moves
     n: ufl.core.expr.Expr  # outward facet normal
+    contacts: tuple[int, ...] = (ELECTRODE_NEG, ELECTRODE_POS)  # facet tags of the electrode contacts
 
     def of(self, where: str) -> ufl.Measure:
         """The measure of a source's `where`: the film cells, the interface facets or the contacts."""
         if where == CONTACT_FACETS:
-            return self.ds((ELECTRODE_NEG, ELECTRODE_POS))
+            return self.ds(self.contacts)
         return self.dx(FILM) if where == FILM_CELLS else self.dS(INTERFACE)
 
 
