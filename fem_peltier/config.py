@@ -176,10 +176,12 @@ class Terminal(_Section):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_]*$",
         description="the terminal's name: its contact is the mesh's physical surface group electrode_<name>",
     )
-    current: float | None = Field(
+    current: Annotated[float | None, Unit("A")] = Field(
         None, description="current (A) driven into the film through this terminal (> 0 enters the film)"
     )
-    voltage: float | None = Field(None, description="potential (V) the terminal is held at (0 = the ground)")
+    voltage: Annotated[float | None, Unit("V")] = Field(
+        None, description="potential (V) the terminal is held at (0 = the ground)"
+    )
     floating: bool = Field(
         False,
         description="a voltage probe: an equipotential contact that draws no current and reports its potential",

@@ -461,3 +461,19 @@ def test_readme_units_example(tmp_path):
     assert (m.rho_insulator, m.seebeck_insulator, m.t_mit, cfg.drive.current) == (0.06, 4e-4, 360.15, 0.01)
     assert cfg.geometry.thickness == 2e-4 and cfg.thermal.boundary[0].t_ambient == 293.15
     assert (m.kappa.value, m.kappa.t_ref) == (0.1, 300.15)
+
+
+def test_terminal_values_take_units(tmp_path):
+    """[[drive.terminal]] current (A) and voltage (V) declare their units like every other key."""
+    meshes = Path(__file__).resolve().parents[1] / "meshes"
+    (tmp_path / "four_probe_bar.geo").write_text((meshes / "four_probe_bar.geo").read_text())
+    text = (meshes / "four_probe_bar.toml").read_text()
+    (tmp_path / "si.toml").write_text(text)
+    (tmp_path / "units.toml").write_text(text.replace("current = 1.0e-5", 'current = "10 uA"')
+                                         .replace("voltage = 0.0", 'voltage = "0 mV"'))
+    cfg = load_config(tmp_path / "units.toml")
+    assert cfg == load_config(tmp_path / "si.toml") and cfg.drive.terminal[0].current == 1e-5
+    bad = [{"name": "source", "current": "1 V"}, {"name": "drain", "voltage": 0.0}]
+    with pytest.raises(InputError) as exc:
+        load_config(tmp_path / "si.toml", overrides={"drive.terminal": bad})
+    assert str(exc.value) == 'drive.terminal[0].current: "1 V" has units of volt (a voltage), expected a current (A)'
