@@ -5,6 +5,9 @@ or a TOML file, and `--set section.key=value` overrides. It is validated in
 full before any mesh or solve, and every problem is reported as an
 `InputError` naming the key (``section.key``) and the expected value.
 
+A dimensional key also takes a string with units ("10 mA", "87 degC"), converted to its SI
+unit: each such key declares its unit once, ``Annotated[float, Unit("A")]`` (units.py).
+
 Keys whose default is ``None`` are derived from others when the config is
 resolved (e.g. ``geometry.electrode_length`` defaults to 0.1 L); the resolved
 values are what `Config.resolved()` returns and what is written with results.
@@ -19,12 +22,13 @@ import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import InputError
 from .property_laws import PROPERTIES, LawError, PropertyLaw, check_range, parse_law, value_at
+from .units import Unit, UnitError, to_unit, unit_of
 
 PRESETS_PACKAGE = "fem_peltier.presets"
 #: folder of the material presets (TOML files with a [material] section) inside PRESETS_PACKAGE
@@ -41,17 +45,21 @@ class _Section(BaseModel):
 class Geometry(_Section):
     """Film (and optional substrate) geometry, metres."""
 
-    length: float = Field(1e-3, gt=0, description="film length L along x (m)")
-    width: float = Field(1e-3, gt=0, description="film width W along y (m)")
-    thickness: float = Field(2e-4, gt=0, description="film thickness h along z (m)")
-    substrate_thickness: float = Field(
+    length: Annotated[float, Unit("m")] = Field(1e-3, gt=0, description="film length L along x (m)")
+    width: Annotated[float, Unit("m")] = Field(1e-3, gt=0, description="film width W along y (m)")
+    thickness: Annotated[float, Unit("m")] = Field(2e-4, gt=0, description="film thickness h along z (m)")
+    substrate_thickness: Annotated[float, Unit("m")] = Field(
         0.0, ge=0, description="substrate slab thickness below the film (m); 0 = film bottom held at T0"
     )
     electrodes: Literal["point", "ends"] = Field(
         "point", description='"point": top-surface patches at y = W/2; "ends": the whole end faces x = 0, x = L'
     )
-    electrode_length: float | None = Field(None, gt=0, description="patch length along x (m); default 0.1 L")
-    electrode_width: float | None = Field(None, gt=0, description="patch width along y (m); default 0.02 L")
+    electrode_length: Annotated[float | None, Unit("m")] = Field(
+        None, gt=0, description="patch length along x (m); default 0.1 L"
+    )
+    electrode_width: Annotated[float | None, Unit("m")] = Field(
+        None, gt=0, description="patch width along y (m); default 0.02 L"
+    )
 
 
 _LAW_HELP = (
@@ -66,54 +74,58 @@ class Material(_Section):
     `rho_insulator = {law = "arrhenius", value = 0.06, t_ref = 300, activation_energy_eV = 0.2}`
     (docs/physics.md, Material laws)."""
 
-    rho_insulator: float | PropertyLaw = Field(
+    rho_insulator: Annotated[float | PropertyLaw, Unit("Ohm m")] = Field(
         0.06, description="insulating-phase resistivity rho_I (Ohm m), > 0" + _LAW_HELP
     )
-    rho_metal: float | PropertyLaw = Field(
+    rho_metal: Annotated[float | PropertyLaw, Unit("Ohm m")] = Field(
         0.006, description="metallic-phase resistivity rho_M (Ohm m), > 0" + _LAW_HELP
     )
-    seebeck_insulator: float | PropertyLaw = Field(
+    seebeck_insulator: Annotated[float | PropertyLaw, Unit("V/K")] = Field(
         2.0e-3, description="insulating-phase Seebeck coefficient S_I (V/K)" + _LAW_HELP
     )
-    seebeck_metal: float | PropertyLaw = Field(
+    seebeck_metal: Annotated[float | PropertyLaw, Unit("V/K")] = Field(
         0.0, description="metallic-phase Seebeck coefficient S_M (V/K)" + _LAW_HELP
     )
-    kappa: float | PropertyLaw = Field(
+    kappa: Annotated[float | PropertyLaw, Unit("W/(m K)")] = Field(
         0.1,
         description="film thermal conductivity (W/(m K)), > 0; of the insulating phase when "
         "kappa_metal differs" + _LAW_HELP,
     )
-    kappa_metal: float | PropertyLaw | None = Field(
+    kappa_metal: Annotated[float | PropertyLaw | None, Unit("W/(m K)")] = Field(
         None, description="metallic-phase film thermal conductivity (W/(m K)), > 0; default = kappa" + _LAW_HELP
     )
-    kappa_substrate: float | None = Field(
+    kappa_substrate: Annotated[float | None, Unit("W/(m K)")] = Field(
         None, gt=0, description="substrate thermal conductivity (W/(m K)); default = kappa (at thermal.t0)"
     )
-    t_mit: float = Field(360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)")
-    hysteresis: float = Field(0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2")
-    heat_capacity: float | PropertyLaw = Field(
+    t_mit: Annotated[float, Unit("K")] = Field(
+        360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)"
+    )
+    hysteresis: Annotated[float, Unit("K", difference=True)] = Field(
+        0.0, ge=0, description="hysteresis width (K): I->M at T_MIT + h/2, M->I at T_MIT - h/2"
+    )
+    heat_capacity: Annotated[float | PropertyLaw, Unit("J/(m^3 K)")] = Field(
         2.3e6,
         description="volumetric heat capacity of the film c (J/(m^3 K)), > 0, of the insulating phase when "
         "heat_capacity_metal differs; used by `transient` only (default: an estimate for Ca2RuO4, about "
         "120 J/(mol K) at 4.6 g/cm^3)" + _LAW_HELP,
     )
-    heat_capacity_metal: float | PropertyLaw | None = Field(
+    heat_capacity_metal: Annotated[float | PropertyLaw | None, Unit("J/(m^3 K)")] = Field(
         None,
         description="volumetric heat capacity of the metallic phase (J/(m^3 K)), > 0; default = heat_capacity"
         + _LAW_HELP,
     )
-    heat_capacity_substrate: float | None = Field(
+    heat_capacity_substrate: Annotated[float | None, Unit("J/(m^3 K)")] = Field(
         None,
         gt=0,
         description="substrate volumetric heat capacity (J/(m^3 K)); default = heat_capacity (at thermal.t0)",
     )
-    latent_heat: float = Field(
+    latent_heat: Annotated[float, Unit("J/m^3")] = Field(
         0.0,
         ge=0,
         description="latent heat of the transition per unit volume L (J/m^3): absorbed as the metal fraction m "
         "grows, released as it shrinks (c dT/dt + L dm/dt in the heat equation); transient only",
     )
-    seebeck_electrode: float | None = Field(
+    seebeck_electrode: Annotated[float | None, Unit("V/K")] = Field(
         None,
         description="Seebeck coefficient S_e of the electrode metal (V/K): where current crosses a film/electrode "
         "contact the Peltier heat T (S_film - S_e) j.n is released (n out of the film); absent = no contact "
@@ -129,11 +141,18 @@ class Material(_Section):
             return None
         if isinstance(value, PropertyLaw):
             return value
+        unit = unit_of(Material.model_fields[str(info.field_name)])  # (ResolvedMaterial redeclares some)
+        assert unit is not None  # every law key declares its unit
         if isinstance(value, dict):
             try:
-                return parse_law(value)
+                return parse_law(value, unit=unit.units[0])
             except LawError as exc:
                 raise _CrossError(key, str(exc)) from None
+        if isinstance(value, str):  # a string with units (this validator runs before Unit's)
+            try:
+                value = unit.convert(value)
+            except UnitError as exc:
+                raise _CrossError(key, f"{exc}; or a law table {{law = ...}}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _CrossError(key, f"expected a number or a law table {{law = ...}}, got {value!r}")
         if not math.isfinite(value):
@@ -157,10 +176,12 @@ class Terminal(_Section):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_]*$",
         description="the terminal's name: its contact is the mesh's physical surface group electrode_<name>",
     )
-    current: float | None = Field(
+    current: Annotated[float | None, Unit("A")] = Field(
         None, description="current (A) driven into the film through this terminal (> 0 enters the film)"
     )
-    voltage: float | None = Field(None, description="potential (V) the terminal is held at (0 = the ground)")
+    voltage: Annotated[float | None, Unit("V")] = Field(
+        None, description="potential (V) the terminal is held at (0 = the ground)"
+    )
     floating: bool = Field(
         False,
         description="a voltage probe: an equipotential contact that draws no current and reports its potential",
@@ -196,15 +217,15 @@ def main_terminal(terminals: list[Terminal]) -> Terminal | None:
 class Drive(_Section):
     """Electrical drive: exactly one of current or voltage (or the terminals of a user mesh)."""
 
-    current: float | None = Field(
+    current: Annotated[float | None, Unit("A")] = Field(
         0.01, description="total current (A); > 0 enters the film at the positive electrode (x near L)"
     )
-    voltage: float | None = Field(
+    voltage: Annotated[float | None, Unit("V")] = Field(
         None,
         description="voltage of the positive electrode (V), negative one at 0 V; with a load "
         "resistance, the source voltage in series with it",
     )
-    load_resistance: float = Field(
+    load_resistance: Annotated[float, Unit("Ohm")] = Field(
         0.0, ge=0, description="series load resistor (Ohm) between the voltage source and the film; 0 = none"
     )
     waveform: Literal["dc", "ramp", "pulse", "sine", "table"] = Field(
@@ -215,25 +236,33 @@ class Drive(_Section):
         '"sine": sin(2 pi t / period); "table": the values of the CSV file `table` (t in s, value in A or V), '
         "linear between rows and held after the last. `run` and `sweep` use the drive value as it is",
     )
-    amplitude: float | None = Field(
+    amplitude: Annotated[float | None, Unit("A", "V", follows=("current", "voltage"))] = Field(
         None, description="waveform amplitude (A or V, the drive's unit); default the drive value (current or voltage)"
     )
-    offset: float = Field(0.0, description="waveform offset (A or V): the drive before a ramp or between pulses")
-    rate: float | None = Field(None, gt=0, description='ramp rate (A/s or V/s) of waveform "ramp"')
-    period: float | None = Field(None, gt=0, description='period (s) of waveform "pulse" and "sine"')
+    offset: Annotated[float, Unit("A", "V", follows=("current", "voltage"))] = Field(
+        0.0, description="waveform offset (A or V): the drive before a ramp or between pulses"
+    )
+    rate: Annotated[float | None, Unit("A/s", "V/s", follows=("current", "voltage"))] = Field(
+        None, gt=0, description='ramp rate (A/s or V/s) of waveform "ramp"'
+    )
+    period: Annotated[float | None, Unit("s")] = Field(
+        None, gt=0, description='period (s) of waveform "pulse" and "sine"'
+    )
     duty: float = Field(
         0.5,
         gt=0,
         lt=1,
         description='fraction of the period a "pulse" is high (from the start of its rise to the start of its fall)',
     )
-    rise_time: float = Field(0.0, ge=0, description='rise and fall time (s) of the edges of a "pulse"')
+    rise_time: Annotated[float, Unit("s")] = Field(
+        0.0, ge=0, description='rise and fall time (s) of the edges of a "pulse"'
+    )
     table: str | None = Field(
         None,
         description='CSV file of waveform "table": a header row, then rows t (s), value (A or V); relative to '
         "the TOML file's folder",
     )
-    capacitance: float = Field(
+    capacitance: Annotated[float, Unit("F")] = Field(
         0.0,
         ge=0,
         description="capacitor (F) in parallel with the film, transient only: C dV/dt = I_source - I_film, the "
@@ -332,10 +361,14 @@ class BoundaryCondition(_Section):
         description='"temperature": T = t; "convection": -kappa dT/dn = h (T - t_ambient); "flux": a heat flux q '
         'into the stack; "adiabatic": no heat flux'
     )
-    t: float | None = Field(None, gt=0, description='temperature (K) of a "temperature" surface')
-    h: float | None = Field(None, gt=0, description='heat-transfer coefficient (W/(m^2 K)) of a "convection" surface')
-    t_ambient: float | None = Field(None, gt=0, description='ambient temperature (K) of a "convection" surface')
-    q: float | None = Field(
+    t: Annotated[float | None, Unit("K")] = Field(None, gt=0, description='temperature (K) of a "temperature" surface')
+    h: Annotated[float | None, Unit("W/(m^2 K)")] = Field(
+        None, gt=0, description='heat-transfer coefficient (W/(m^2 K)) of a "convection" surface'
+    )
+    t_ambient: Annotated[float | None, Unit("K")] = Field(
+        None, gt=0, description='ambient temperature (K) of a "convection" surface'
+    )
+    q: Annotated[float | None, Unit("W/m^2")] = Field(
         None, description='heat flux (W/m^2) of a "flux" surface; q > 0 flows into the stack (heats it)'
     )
 
@@ -343,7 +376,7 @@ class BoundaryCondition(_Section):
 class Thermal(_Section):
     """Thermal boundary conditions and heat-source switches."""
 
-    t0: float = Field(
+    t0: Annotated[float, Unit("K")] = Field(
         300.0,
         gt=0,
         description="reference temperature T0 (K): the initial temperature and, when thermal.boundary is not "
@@ -364,7 +397,7 @@ class Thermal(_Section):
         "needed (else there is no steady state). Not given: T = t0 on the bottom face, every other surface "
         "adiabatic",
     )
-    interface_resistance: float = Field(
+    interface_resistance: Annotated[float, Unit("m^2 K/W")] = Field(
         0.0,
         ge=0,
         description="thermal boundary (Kapitza) resistance R (m^2 K/W) between film and substrate (a thin "
@@ -440,8 +473,8 @@ class Adapt(_Section):
 class Mesh(_Section):
     """Mesh resolution, metres."""
 
-    size: float | None = Field(None, gt=0, description="bulk cell size (m); default L/20")
-    electrode_size: float | None = Field(
+    size: Annotated[float | None, Unit("m")] = Field(None, gt=0, description="bulk cell size (m); default L/20")
+    electrode_size: Annotated[float | None, Unit("m")] = Field(
         None, gt=0, description="cell size at the electrode patches (m); default min(electrode_width/2, size)"
     )
     file: str | None = Field(
@@ -466,10 +499,10 @@ class Solver(_Section):
     """Coupled solver: band-width continuation with bordered Newton closing each level."""
 
     max_iterations: int = Field(200, gt=0, description="cap on Newton steps summed over all band levels")
-    transition_width: float | None = Field(
+    transition_width: Annotated[float | None, Unit("K", difference=True)] = Field(
         None, gt=0, description="final band width w (K) of the smoothed phase rule; default 0.01 T0"
     )
-    initial_width: float | None = Field(
+    initial_width: Annotated[float | None, Unit("K", difference=True)] = Field(
         None, gt=0, description="band width (K) the continuation starts from; default 0.2 T0"
     )
     width_factor: float = Field(0.5, gt=0, lt=1, description="band width ratio between continuation levels")
@@ -481,7 +514,7 @@ class Solver(_Section):
     phase_tol: float = Field(1e-3, gt=0, description="max per-cell change of the metal fraction at convergence")
     temperature_rtol: float = Field(1e-6, gt=0, description="relative temperature change at convergence")
     max_phase_updates: int = Field(30, gt=0, description="Picard updates of the hysteresis memory per band level")
-    t_ceiling: float | None = Field(
+    t_ceiling: Annotated[float | None, Unit("K")] = Field(
         None, gt=0, description="runaway guard (K): a state hotter than this is rejected; default 10 T0"
     )
     current_discretization: Literal["p1", "mixed"] = Field(
@@ -497,7 +530,7 @@ class Solver(_Section):
         "solve the wide band levels first; generated meshes only; 0 = off; default: as many (up to 3) as "
         "keep the coarsest mesh above 3000 cells",
     )
-    sequencing_width: float | None = Field(
+    sequencing_width: Annotated[float | None, Unit("K", difference=True)] = Field(
         None,
         gt=0,
         description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
@@ -526,13 +559,17 @@ class Solver(_Section):
         return value
 
 
+#: time.output_every as a number of steps ("10 steps"), not a time
+OUTPUT_STEPS = r"\s*[1-9]\d*\s+steps?\s*"
+
+
 class Time(_Section):
     """Time integration of `fem-peltier transient` (docs/transient.md); `run` and `sweep` ignore it.
     tau = c h^2 / kappa (film heat capacity, thickness and conductivity at thermal.t0) is the film's
     thermal time across its thickness: the default lengths and steps are multiples of it."""
 
-    t_end: float | None = Field(None, gt=0, description="end time (s); default 20 tau")
-    dt: float | None = Field(None, gt=0, description="first time step (s); default 1e-3 tau")
+    t_end: Annotated[float | None, Unit("s")] = Field(None, gt=0, description="end time (s); default 20 tau")
+    dt: Annotated[float | None, Unit("s")] = Field(None, gt=0, description="first time step (s); default 1e-3 tau")
     scheme: Literal["bdf2", "backward_euler"] = Field(
         "bdf2",
         description='"bdf2": second order, variable-step BDF2 (a backward-Euler first step); '
@@ -542,12 +579,14 @@ class Time(_Section):
         True, description="adapt the step from a local error estimate (rtol, atol); false = fixed steps of dt"
     )
     rtol: float = Field(1e-3, gt=0, lt=1, description="relative local error tolerance of T and V per step")
-    atol: float = Field(1e-2, gt=0, description="absolute local error tolerance of T per step (K)")
-    dt_min: float | None = Field(
+    atol: Annotated[float, Unit("K", difference=True)] = Field(
+        1e-2, gt=0, description="absolute local error tolerance of T per step (K)"
+    )
+    dt_min: Annotated[float | None, Unit("s")] = Field(
         None, gt=0, description="smallest step (s): a step that must be smaller fails the run; default 1e-9 tau"
     )
-    dt_max: float | None = Field(None, gt=0, description="largest step (s); default t_end / 20")
-    output_every: float | str | None = Field(
+    dt_max: Annotated[float | None, Unit("s")] = Field(None, gt=0, description="largest step (s); default t_end / 20")
+    output_every: Annotated[float | str | None, Unit("s", keep=OUTPUT_STEPS)] = Field(
         None,
         description='fields written every so many seconds (a number) or accepted steps (a string "N steps"); '
         "default t_end / 50; timeseries.csv has every accepted step",
@@ -587,8 +626,13 @@ class Time(_Section):
     @field_validator("output_every", mode="before")
     @classmethod
     def _check_output_every(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str) and re.fullmatch(r"\s*[1-9]\d*\s+steps?\s*", value):
+        if value is None or isinstance(value, str) and re.fullmatch(OUTPUT_STEPS, value):
             return value
+        if isinstance(value, str):  # a time with units (this validator runs before Unit's)
+            try:
+                value = to_unit(value, "s")
+            except UnitError as exc:
+                raise _CrossError("time.output_every", f'{exc}; or "N steps"') from None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise _CrossError("time.output_every", f'expected a time in s (> 0) or "N steps", got {value!r}')
         return float(value)
@@ -1256,6 +1300,8 @@ def _to_input_error(exc: ValidationError) -> InputError:
     )
     loc = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", loc)  # list items: thermal.boundary[0].h
     typ = err["type"]
+    if typ == "unit":  # a string with units that is not the key's (units.py): the message is complete
+        return InputError(loc, err["msg"])
     if typ == "extra_forbidden":
         parts = loc.split(".")
         if len(parts) == 1:
@@ -1291,6 +1337,7 @@ def load_config(
     ``thermal.t0`` set in the overrides (the error says so).
     `overrides` is a list of ``"section.key=value"`` strings (the value read as TOML, as with
     ``--set``) or a dict ``{"section.key": value}`` of Python values (None clears a key).
+    A dimensional key takes a number (SI) or a string with units, ``{"drive.current": "10 mA"}``.
     """
     if path is not None and preset is not None:
         raise InputError("--preset", "give either a CONFIG.toml or --preset, not both")

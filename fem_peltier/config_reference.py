@@ -10,7 +10,8 @@ import typing
 from typing import Any
 
 from .config import BOUNDARY_KEYS, BoundaryCondition, Config
-from .property_laws import PropertyLaw
+from .property_laws import LAW_UNITS, PropertyLaw
+from .units import unit_of
 
 
 def _type_name(annotation: Any) -> str:
@@ -52,7 +53,30 @@ def schema_markdown() -> str:
         "",
         "A run is configured by a TOML file with the sections below, or by a preset",
         "(`fem-peltier presets`), plus `--set section.key=value` overrides on the command line.",
-        "All quantities are in SI units (m, K, A, V, Ohm m, V/K, W/(m K)).",
+        "All quantities are in SI units (m, K, A, V, Ohm m, V/K, W/(m K), ...); the *unit* column",
+        "gives the unit of each key.",
+        "",
+        "**Units.** A key with a unit takes a number, in that SI unit (exactly as always), or a string",
+        'with units, converted to it: `current = "10 mA"`, `length = "1 mm"`, `seebeck_insulator =',
+        '"400 uV/K"`, `rho_insulator = "6 Ohm cm"` (0.06 Ohm m), `h = "1e4 W/(m^2 K)"`, `t0 = "87 degC"`',
+        "(360.15 K), on the command line `--set 'drive.current=10 mA'` (a value that is not valid TOML is",
+        "read as a string). The string is a number followed by units (pint's names and symbols: `um` or",
+        "`µm`, `Ohm` or `ohm`, `degC`, `eV`, `1/K`; no arithmetic). `fem-peltier config` prints the",
+        "converted SI numbers.",
+        "",
+        '* A string of the wrong dimension (`drive.current = "10 mV"`), with unknown units or with no',
+        '  units at all (`"0.01"`) is refused, naming the key and the unit expected (exit code 2).',
+        '* Temperatures (unit K) convert offset units: `"87 degC"` is 360.15 K. A *difference* of',
+        "  temperatures (unit `K (difference)`: band widths, hysteresis, tolerances) takes K or",
+        '  `delta_degC` (`"2 delta_degC"` is 2 K); `"2 degC"` is refused there, as it is a temperature',
+        "  (275.15 K), and a difference is refused where a temperature is expected.",
+        "* `drive.amplitude` and `drive.offset` are in A under `drive.current` and in V under",
+        "  `drive.voltage`, `drive.rate` in A/s or V/s: a string of the other kind is refused.",
+        "* In a material law table (`{law = ...}`), `value` (and a table's `value` array) takes the",
+        "  property's unit, and " + ", ".join(f"`{k}` {u}" for k, u in LAW_UNITS.items()) + ";",
+        "  `exponent` is a pure number. A table file's columns are numbers (K, and the property's unit).",
+        "* Numbers are never converted and a boolean is never a number; `time.output_every` also takes",
+        '  `"N steps"`.',
         "",
         "* Every key is optional; a missing key takes the default shown.",
         "* A default of *derived* means the value is computed from other keys when the",
@@ -81,8 +105,8 @@ def schema_markdown() -> str:
             "",
             doc,
             "",
-            "| key | type | default | allowed | description |",
-            "|---|---|---|---|---|",
+            "| key | type | unit | default | allowed | description |",
+            "|---|---|---|---|---|---|",
         ]
         for key, field in cls.model_fields.items():
             dval = getattr(getattr(default, sec_name), key)
@@ -100,7 +124,8 @@ def schema_markdown() -> str:
 def _subtable(name: str, cls: type[BaseModel], default: BaseModel) -> list[str]:
     """The keys of a sub-table such as [mesh.adapt] (TOML `[mesh.adapt]`, --set mesh.adapt.key=value)."""
     doc = " ".join((cls.__doc__ or "").split())
-    lines = [f"### [{name}]", "", doc, "", "| key | type | default | allowed | description |", "|---|---|---|---|---|"]
+    lines = [f"### [{name}]", "", doc, "", "| key | type | unit | default | allowed | description |"]
+    lines.append("|---|---|---|---|---|---|")
     for key, field in cls.model_fields.items():
         lines.append(_key_row(key, field, getattr(default, key), getattr(default, key)))
     lines.append("")
@@ -122,7 +147,7 @@ def _key_row(key: str, field: Any, dval: Any, rval: Any) -> str:
         dtxt = f"`{json.dumps(dval)}`"
     else:
         dtxt = f"`{dval:g}`" if isinstance(dval, float) else f"`{dval}`"
-    cells = [f"`{key}`", _type_name(field.annotation), dtxt, _constraints(field), field.description or ""]
+    cells = [f"`{key}`", _type_name(field.annotation), _unit(field), dtxt, _constraints(field), field.description or ""]
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
@@ -138,11 +163,17 @@ def _boundary_table() -> list[str]:
         "positive. The conditions and their closed-form tests are in docs/physics.md (Thermal boundary "
         "conditions).",
         "",
-        "| key | type | allowed | description |",
-        "|---|---|---|---|",
+        "| key | type | unit | allowed | description |",
+        "|---|---|---|---|---|",
     ]
     for key, field in BoundaryCondition.model_fields.items():
-        cells = [f"`{key}`", _type_name(field.annotation), _constraints(field), field.description or ""]
+        cells = [f"`{key}`", _type_name(field.annotation), _unit(field), _constraints(field), field.description or ""]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     return lines
+
+
+def _unit(field: Any) -> str:
+    """The key's unit (units.Unit on its annotation), empty for a key without one."""
+    unit = unit_of(field)
+    return unit.text if unit is not None else ""

@@ -180,10 +180,27 @@ def is_constant(prop: Property) -> bool:
 # Parsing and checking (config.py turns a LawError into an InputError naming the key)
 
 
-def _number(d: dict[str, Any], key: str) -> float:
+#: the unit of each law key (a number, or a string with units converted to it: units.py); the
+#: unit of `value` is the property's; `exponent` is a pure number
+LAW_UNITS: dict[str, str] = {"t_ref": "K", "T": "K", "alpha": "1/K", "beta": "1/K", "activation_energy_eV": "eV"}
+
+
+def _si(val: Any, key: str, unit: str | None) -> Any:
+    """A string with units as a number in `unit` (LawError naming the law key); else `val`."""
+    if not isinstance(val, str) or unit is None:
+        return val
+    from .units import UnitError, to_unit
+
+    try:
+        return to_unit(val, unit)
+    except UnitError as exc:
+        raise LawError(f"{key}: {exc}") from None
+
+
+def _number(d: dict[str, Any], key: str, unit: str | None = None) -> float:
     if key not in d:
         raise LawError(f'law "{d["law"]}" needs {key}')
-    val = d[key]
+    val = _si(d[key], key, unit)
     if isinstance(val, bool) or not isinstance(val, (int, float)):
         raise LawError(f"{key}: expected a number, got {val!r}")
     if not math.isfinite(val):
@@ -191,12 +208,13 @@ def _number(d: dict[str, Any], key: str) -> float:
     return float(val)
 
 
-def _numbers(d: dict[str, Any], key: str) -> tuple[float, ...]:
+def _numbers(d: dict[str, Any], key: str, unit: str | None = None) -> tuple[float, ...]:
     val = d.get(key)
     if not isinstance(val, (list, tuple)) or not val:
         raise LawError(f"{key}: expected a non-empty array of numbers, got {val!r}")
     out = []
     for x in val:
+        x = _si(x, key, unit)
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
             raise LawError(f"{key}: expected finite numbers, got {x!r}")
         out.append(float(x))
@@ -212,10 +230,13 @@ def read_table_csv(path: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         raise LawError(f"file: {msg}") from None
 
 
-def parse_law(spec: dict[str, Any], base: str | None = None) -> PropertyLaw:
+def parse_law(spec: dict[str, Any], base: str | None = None, unit: str | None = None) -> PropertyLaw:
     """A PropertyLaw from a TOML table; raises LawError (one line) on anything wrong.
 
     A relative table `file` is taken relative to `base` (a folder), else the current directory.
+    With `unit` (the property's SI unit), the keys also take strings with units (units.py):
+    `value` in `unit`, the others in LAW_UNITS (t_ref and T in K, activation_energy_eV in eV,
+    alpha and beta in 1/K). A table file's columns are numbers in K and in `unit`.
     """
     law = spec.get("law")
     if law not in LAWS:
@@ -236,7 +257,7 @@ def parse_law(spec: dict[str, Any], base: str | None = None) -> PropertyLaw:
             T, vals = read_table_csv(path)
             file: str | None = path
         else:
-            T, vals, file = _numbers(spec, "T"), _numbers(spec, "value"), None
+            T, vals, file = _numbers(spec, "T", unit and "K"), _numbers(spec, "value", unit), None
         if len(T) != len(vals):
             raise LawError(f"T and value have different lengths ({len(T)} and {len(vals)})")
         if len(T) < 2:
@@ -251,7 +272,8 @@ def parse_law(spec: dict[str, Any], base: str | None = None) -> PropertyLaw:
             raise LawError("expected finite numbers")
         return PropertyLaw(law="table", file=file, T=T, values=vals)
     p = _PARAM[law]
-    value, t_ref, param = _number(spec, "value"), _number(spec, "t_ref"), _number(spec, p)
+    value, t_ref = _number(spec, "value", unit), _number(spec, "t_ref", unit and "K")
+    param = _number(spec, p, unit and LAW_UNITS.get(p))
     if t_ref <= 0:
         raise LawError(f"t_ref: expected a temperature > 0 K, got {t_ref:g}")
     return PropertyLaw(law=law, value=value, t_ref=t_ref, **{p: param})
@@ -281,6 +303,7 @@ def check_range(prop: Property, name: str, t_range: tuple[float, float]) -> None
 __all__ = [
     "K_B_EV",
     "LAWS",
+    "LAW_UNITS",
     "PROPERTIES",
     "LawError",
     "Property",

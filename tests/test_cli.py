@@ -65,6 +65,11 @@ BAD_SETS = [
     (["--set", "a.b.c=1"], "a.b.c"),                                         # unknown section (a.b: a sub-table)
     (["--set", "mesh.adapt.c.d=1"], "--set"),
     (["--set", "=1"], "--set"),
+    (["--set", "drive.current=10 mV"],                                       # wrong dimension: the unit expected
+     'drive.current: "10 mV" has units of millivolt (a voltage), expected a current (A)'),
+    (["--set", "geometry.length=1 parsec_per_mole"], "geometry.length"),                        # unknown units
+    (["--set", "solver.transition_width=2 degC"], "solver.transition_width"),                   # not a difference
+    (["--set", 'thermal.boundary=[{surface = "bottom", type = "temperature", t = "1 mm"}]'], "thermal.boundary[0].t"),
 ]
 
 
@@ -96,6 +101,10 @@ TOML_FILES = {
     "both_drives.toml": ("[drive]\ncurrent = 0.01\nvoltage = 2.0\n", "drive.voltage"),
     "missing_mesh.toml": ('[mesh]\nfile = "meshes/nothing-here.msh"\n', "mesh.file"),
     "not_utf8.toml": (b"[geometry]\nlength = 1e-3 # \xff\xfe\n", "not_utf8.toml"),
+    "wrong_units.toml": ('[material]\nseebeck_insulator = "400 uV"\n', "material.seebeck_insulator: \"400 uV\" has "
+                         "units of microvolt (a voltage), expected a Seebeck coefficient (V/K)"),
+    "law_units.toml": ('[material]\nrho_insulator = {law = "arrhenius", value = 0.06, t_ref = "27 degC", '
+                       'activation_energy_eV = "0.2 K"}\n', "material.rho_insulator: activation_energy_eV: "),
 }
 
 
@@ -231,6 +240,23 @@ def test_config_prints_resolved_toml(tmp_path):
     again = fem("config", "again.toml", cwd=tmp_path)
     assert again.returncode == 0
     assert tomllib.loads(again.stdout) == data
+
+
+def test_config_prints_si_values_of_strings_with_units(tmp_path):
+    """Strings with units (in a file and in --set, quoted or not) are printed as the SI numbers they stand for."""
+    (tmp_path / "case.toml").write_text('[geometry]\nthickness = "200 um"\n[material]\nt_mit = "87 degC"\n'
+                                        'rho_insulator = {law = "arrhenius", value = "6 Ohm cm", t_ref = "300 K", '
+                                        'activation_energy_eV = "0.2 eV"}\n')
+    proc = fem("config", "case.toml", "--set", "drive.current=12 mA", "--set", 'material.seebeck_insulator="400 uV/K"',
+               "--set", "solver.transition_width=2 delta_degC", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = tomllib.loads(proc.stdout)
+    assert data["geometry"]["thickness"] == 2e-4 and data["material"]["t_mit"] == 360.15
+    assert data["drive"]["current"] == 0.012 and data["material"]["seebeck_insulator"] == 4e-4
+    assert data["solver"]["transition_width"] == 2.0
+    assert data["material"]["rho_insulator"] == {"law": "arrhenius", "value": 0.06, "t_ref": 300.0,
+                                                 "activation_energy_eV": 0.2}
+    assert not any(isinstance(v, str) and v[:1].isdigit() for sec in data.values() for v in sec.values())
 
 
 def test_schema_lists_every_key(tmp_path):

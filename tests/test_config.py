@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import tomllib
+import typing
+from pathlib import Path
 
 import pytest
 import tomli_w
 
 from fem_peltier.config import (
     Config,
+    Material,
     apply_overrides,
     from_dict,
     load_config,
@@ -18,6 +21,9 @@ from fem_peltier.config import (
     preset_names,
 )
 from fem_peltier.errors import InputError
+from fem_peltier.property_laws import PROPERTIES, PropertyLaw
+from fem_peltier.units import unit_of
+from cli_runner import python  # tests/cli_runner.py
 
 REL = 1e-9
 
@@ -258,3 +264,216 @@ def test_plausible_drives_pass():
     load_config(preset="fig2d", overrides=["drive.current=0.025"])
     load_config(preset="fig2a", overrides=["drive.current=none", "drive.voltage=4.0"])
     load_config(preset="fig2a", overrides=["drive.current=none", "drive.voltage=4.0", "drive.load_resistance=200"])
+
+
+# ---------------------------------------------------------------------------------------
+# Units in the input (fem_peltier/units.py): strings with units, converted to SI
+
+UNIT_CASES = [
+    ("drive.current", "10 mA", 0.01),
+    ("drive.current", "-10mA", -0.01),
+    ("geometry.length", "1.5 mm", 1.5e-3),
+    ("geometry.thickness", "200 um", 2e-4),
+    ("geometry.thickness", "200 µm", 2e-4),
+    ("material.seebeck_insulator", "400 uV/K", 4e-4),
+    ("material.seebeck_electrode", "-2 uV/K", -2e-6),
+    ("material.rho_insulator", "6 Ohm cm", 0.06),
+    ("material.rho_insulator", "6 ohm*cm", 0.06),
+    ("material.kappa", "1 mW/(cm K)", 0.1),
+    ("material.heat_capacity", "2.3 J/(cm^3 K)", 2.3e6),
+    ("material.latent_heat", "1 J/cm^3", 1e6),
+    ("material.t_mit", "87 degC", 360.15),
+    ("material.t_mit", "87 °C", 360.15),
+    ("material.hysteresis", "4 K", 4.0),
+    ("material.hysteresis", "3.6 delta_degF", 2.0),
+    ("thermal.t0", "27 degC", 300.15),
+    ("thermal.interface_resistance", "1e-8 m^2 K/W", 1e-8),
+    ("mesh.size", "50 um", 5e-5),
+    ("solver.transition_width", "2 K", 2.0),
+    ("solver.transition_width", "2 delta_degC", 2.0),
+    ("solver.t_ceiling", "2000 K", 2000.0),
+    ("drive.load_resistance", "1 kOhm", 1000.0),
+    ("drive.period", "2 ms", 2e-3),
+    ("time.t_end", "1 ms", 1e-3),
+    ("time.output_every", "10 us", 1e-5),
+    ("time.atol", "0.1 K", 0.1),
+]
+
+
+@pytest.mark.parametrize("key, text, si", UNIT_CASES, ids=[f"{k}={t}" for k, t, _ in UNIT_CASES])
+def test_strings_with_units_are_converted_to_si(key, text, si):
+    sec, name = key.split(".")
+    cfg = load_config(preset="fig2a", overrides={key: text})
+    assert getattr(getattr(cfg, sec), name) == pytest.approx(si, rel=1e-12)
+    # the same from --set, unquoted (not valid TOML: read as a string) and quoted, and from a TOML file
+    assert load_config(preset="fig2a", overrides=[f"{key}={text}"]) == cfg
+    assert load_config(preset="fig2a", overrides=[f'{key}="{text}"']) == cfg
+
+
+def test_units_in_a_toml_file(tmp_path):
+    (tmp_path / "case.toml").write_text(
+        '[geometry]\nlength = "1 mm"\nwidth = "1 mm"\nthickness = "200 um"\n'
+        '[material]\nrho_insulator = "6 Ohm cm"\nrho_metal = "0.6 Ohm cm"\nseebeck_insulator = "2 mV/K"\n'
+        't_mit = "86.85 degC"\n'
+        '[drive]\ncurrent = "10 mA"\n'
+        '[thermal]\nt0 = "26.85 degC"\n'
+        '[[thermal.boundary]]\nsurface = "bottom"\ntype = "convection"\nh = "1e4 W/(m^2 K)"\nt_ambient = "300 K"\n'
+    )
+    cfg = load_config(tmp_path / "case.toml")
+    numbers = load_config(
+        preset="fig2a",
+        overrides={"thermal.boundary": [{"surface": "bottom", "type": "convection", "h": 1e4, "t_ambient": 300.0}]},
+    )
+    assert cfg.groups() == pytest.approx(numbers.groups(), rel=1e-12)
+    assert cfg.thermal.boundary[0].h == 1e4 and cfg.drive.current == 0.01 and cfg.material.t_mit == 360.0
+    assert cfg.material.rho_insulator == 0.06 and cfg.geometry.thickness == 2e-4
+
+
+def test_numbers_stay_si_and_strict():
+    """Plain numbers are taken as they are (no conversion, no rounding); a boolean is still not a number."""
+    x = 1.2345678901234567e-3
+    cfg = load_config(preset="fig2a", overrides={"geometry.length": x, "thermal.t0": 300, "drive.current": 0.01})
+    assert cfg.geometry.length == x and cfg.thermal.t0 == 300.0 and cfg.drive.current == 0.01
+    assert load_config(preset="fig2a") == load_config(preset="fig2a", overrides={"drive.current": "10 mA"})
+    for value in (True, "true"):
+        with pytest.raises(InputError) as exc:
+            load_config(preset="fig2a", overrides={"drive.current": value})
+        assert exc.value.key == "drive.current"
+
+
+def test_law_table_with_units():
+    numbers = load_config(overrides=['material.rho_insulator={law = "arrhenius", value = 0.06, t_ref = 300.15, '
+                                     "activation_energy_eV = 0.2}"])
+    units = load_config(overrides=['material.rho_insulator={law = "arrhenius", value = "6 Ohm cm", '
+                                   't_ref = "27 degC", activation_energy_eV = "0.2 eV"}'])
+    assert units == numbers
+    law = load_config(overrides=['material.kappa={law = "linear", value = "1 mW/(cm K)", t_ref = "300 K", '
+                                 'alpha = "1e-3 1/K"}']).material.kappa
+    assert (law.value, law.t_ref, law.alpha) == (0.1, 300.0, 1e-3)
+    law = load_config(overrides=['material.rho_insulator={law = "table", T = ["26.85 degC", 400], '
+                                 'value = ["6 Ohm cm", 0.05]}']).material.rho_insulator
+    assert law.T == (300.0, 400.0) and law.values == (0.06, 0.05)
+    eV = load_config(overrides=['material.rho_insulator={law = "arrhenius", value = 0.06, t_ref = 300, '
+                                'activation_energy_eV = "3.204353268e-20 J"}']).material.rho_insulator
+    assert eV.activation_energy_eV == pytest.approx(0.2, rel=1e-12)
+
+
+def test_parse_override_reads_units_as_strings():
+    assert parse_override("drive.current=10 mA") == ("drive", "current", "10 mA")
+    assert parse_override('drive.current="10 mA"') == ("drive", "current", "10 mA")
+    assert parse_override("thermal.t0= 87 degC ") == ("thermal", "t0", "87 degC")
+
+
+BAD_UNITS = [
+    ({"drive.current": "10 mV"}, "drive.current", 'drive.current: "10 mV" has units of millivolt (a voltage), '
+                                                   "expected a current (A)"),
+    ({"drive.current": "10 furlongs_per_fortnight"}, "drive.current", "cannot read the units"),
+    ({"drive.current": "0.01"}, "drive.current", "has no units"),
+    ({"geometry.length": "long"}, "geometry.length", "or a number with units such as"),
+    ({"geometry.length": "1 mm + 1 m"}, "geometry.length", "cannot read the units"),
+    ({"geometry.length": "-1 mm"}, "geometry.length", "greater than 0"),
+    ({"material.kappa": "1 W"}, "material.kappa", "expected a thermal conductivity (W/(m K))"),
+    ({"material.rho_insulator": "6 Ohm"}, "material.rho_insulator", "expected a resistivity (Ohm m)"),
+    ({"solver.transition_width": "2 degC"}, "solver.transition_width", "not a temperature difference"),
+    ({"material.hysteresis": "2 degC"}, "material.hysteresis", "not a temperature difference"),
+    ({"thermal.t0": "2 delta_degC"}, "thermal.t0", "is a temperature difference, expected a temperature"),
+    ({"drive.current": None, "drive.voltage": "2 V", "drive.waveform": "ramp", "drive.rate": "1 A/s"},
+     "drive.rate", "expected a voltage rate (V/s)"),
+    ({"drive.waveform": "ramp", "drive.rate": "1 V/s"}, "drive.rate", "expected a current rate (A/s)"),
+    ({"drive.amplitude": "1 V"}, "drive.amplitude", "expected a current (A)"),
+    ({"drive.current": "1e999 A"}, "drive.current", "finite"),
+    ({"drive.current": "10\nmV"}, "drive.current", '"10\\nmV" has units of millivolt'),  # still one line
+    ({"time.output_every": "1 m"}, "time.output_every", "expected a time (s)"),
+    ({"thermal.boundary": [{"surface": "bottom", "type": "temperature", "t": "300 V"}]}, "thermal.boundary[0].t",
+     "expected a temperature (K)"),
+    ({"material.rho_insulator": {"law": "arrhenius", "value": 0.06, "t_ref": "300 m",
+                                 "activation_energy_eV": 0.2}}, "material.rho_insulator", "t_ref: "),
+    ({"material.rho_insulator": {"law": "arrhenius", "value": 0.06, "t_ref": 300,
+                                 "activation_energy_eV": "0.2 V"}}, "material.rho_insulator", "expected an energy"),
+]
+
+
+@pytest.mark.parametrize("overrides, key, words", BAD_UNITS, ids=[str(o) for o, _, _ in BAD_UNITS])
+def test_wrong_units_name_the_key_and_the_unit(overrides, key, words):
+    with pytest.raises(InputError) as exc:
+        load_config(preset="fig2a", overrides=overrides)
+    assert exc.value.key == key, str(exc.value)
+    assert words in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+
+
+# float keys that are pure numbers (ratios, relative tolerances, counts of cells): no unit
+DIMENSIONLESS = {"drive.duty", "mesh.adapt.fraction", "mesh.adapt.target", "mesh.adapt.band_cells",
+                 "solver.width_factor", "solver.newton_rtol", "solver.level_rtol", "solver.phase_tol",
+                 "solver.temperature_rtol", "time.rtol", "time.newton_rtol", "time.max_phase_change",
+                 "time.steady_rtol"}
+
+
+def _float_fields(prefix, cls):
+    from pydantic import BaseModel
+
+    for name, field in cls.model_fields.items():
+        ann = field.annotation
+        args = typing.get_args(ann) or (ann,)
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        for model in models:
+            if model is not PropertyLaw:
+                yield from _float_fields(f"{prefix}{name}.", model)
+        inner = [typing.get_args(a)[0] for a in args if typing.get_origin(a) is list]
+        for model in inner:
+            yield from _float_fields(f"{prefix}{name}[].", model)
+        if float in args:
+            yield f"{prefix}{name}", field
+
+
+def test_every_dimensional_key_declares_its_unit():
+    """A float key either declares its unit (units.Unit on its annotation) or is a pure number
+    listed above: a new dimensional key cannot be added without saying its unit."""
+    seen = set()
+    for key, field in _float_fields("", Config):
+        seen.add(key)
+        if key in DIMENSIONLESS:
+            assert unit_of(field) is None, key
+        else:
+            assert unit_of(field) is not None, f"{key}: declare its unit, Annotated[float, Unit('...')]"
+    assert seen >= DIMENSIONLESS
+    for name, (_, unit, _) in PROPERTIES.items():  # the law keys: the unit the law messages use
+        assert unit_of(Material.model_fields[name]).units == (unit,), name
+    schema = Config.model_json_schema()["$defs"]  # the unit is in the JSON schema too
+    assert schema["Drive"]["properties"]["current"]["unit"] == "A"
+    assert schema["BoundaryCondition"]["properties"]["h"]["unit"] == "W/(m^2 K)"
+
+
+def test_numbers_alone_do_not_import_pint():
+    code = ("import sys; from fem_peltier.config import load_config; load_config(preset='fig2a'); "
+            "assert 'pint' not in sys.modules; load_config(overrides={'drive.current': '10 mA'}); "
+            "assert 'pint' in sys.modules")
+    proc = python("-c", code)  # tests/cli_runner.py: this checkout's package
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_readme_units_example(tmp_path):
+    """The README's Units example is a valid configuration with the SI values its comments give."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("### Units", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    (tmp_path / "units.toml").write_text(block)
+    cfg = load_config(tmp_path / "units.toml")
+    m = cfg.material
+    assert (m.rho_insulator, m.seebeck_insulator, m.t_mit, cfg.drive.current) == (0.06, 4e-4, 360.15, 0.01)
+    assert cfg.geometry.thickness == 2e-4 and cfg.thermal.boundary[0].t_ambient == 293.15
+    assert (m.kappa.value, m.kappa.t_ref) == (0.1, 300.15)
+
+
+def test_terminal_values_take_units(tmp_path):
+    """[[drive.terminal]] current (A) and voltage (V) declare their units like every other key."""
+    meshes = Path(__file__).resolve().parents[1] / "meshes"
+    (tmp_path / "four_probe_bar.geo").write_text((meshes / "four_probe_bar.geo").read_text())
+    text = (meshes / "four_probe_bar.toml").read_text()
+    (tmp_path / "si.toml").write_text(text)
+    (tmp_path / "units.toml").write_text(text.replace("current = 1.0e-5", 'current = "10 uA"')
+                                         .replace("voltage = 0.0", 'voltage = "0 mV"'))
+    cfg = load_config(tmp_path / "units.toml")
+    assert cfg == load_config(tmp_path / "si.toml") and cfg.drive.terminal[0].current == 1e-5
+    bad = [{"name": "source", "current": "1 V"}, {"name": "drain", "voltage": 0.0}]
+    with pytest.raises(InputError) as exc:
+        load_config(tmp_path / "si.toml", overrides={"drive.terminal": bad})
+    assert str(exc.value) == 'drive.terminal[0].current: "1 V" has units of volt (a voltage), expected a current (A)'

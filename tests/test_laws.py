@@ -86,7 +86,9 @@ def test_table_file_beside_the_toml(tmp_path):
         (['material.rho_insulator={law="linear", value=0.06, t_ref=300, alpha=-1.6666666666666666e-3}'],
          "material.rho_insulator", "<= 0 at T"),
         (['material.kappa_metal={law="exponential", value=0.1, t_ref=300, beta=-1}'], "material.kappa_metal", "not a finite"),
-        (['material.rho_insulator="0.06"'], "material.rho_insulator", "expected a number or a law"),
+        (['material.rho_insulator="0.06"'], "material.rho_insulator", "has no units"),  # a string needs units
+        (['material.rho_insulator="6 Ohm"'], "material.rho_insulator", "expected a resistivity (Ohm m)"),
+        (['material.rho_insulator=[0.06]'], "material.rho_insulator", "expected a number or a law"),
         (["material.kappa_metal=0"], "material.kappa_metal", "greater than 0"),
         # the phases compared where they meet: rho_M >= rho_I(T_MIT)
         (['material.rho_insulator={law="arrhenius", value=0.06, t_ref=300, activation_energy_eV=1.0}'],
