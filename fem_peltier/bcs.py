@@ -25,7 +25,7 @@ from petsc4py import PETSc
 from . import electrical
 from .config import ResolvedConfig
 from .errors import InputError, SolverError
-from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns
+from .fields import CURRENT, EXCESS, POTENTIAL, TEMPERATURE, Unknowns
 from .mesh import (
     FILM,
     OTHER,
@@ -331,21 +331,19 @@ def check_patches(electrodes: Electrodes, sink: HeatSink, comm: MPI.Comm, has_ro
 def electron_sink(
     unknowns: Unknowns, fm: FilmMesh, conditions: list[SurfaceCondition], t0_K: float, at_sink: bool
 ) -> HeatSink:
-    """The fixed electron temperatures of the two-temperature model: T = t0 on the dofs in no
-    film cell (the substrate has no electrons: pinned, their rows are empty) and, `at_sink`
-    (thermal.electron_sink = "lattice"), T = t on the temperature surfaces as for the lattice."""
-    space = unknowns[TEMPERATURE].subspace
-    pinned = electrical.substrate_only_dofs(space, fm.cell_tags, FILM)
-    dofs, vals, indicators = [pinned], [np.full(pinned.size, t0_K)], {}
+    """The held electron temperatures of the two-temperature model, as theta = T_e - T_l = 0 on
+    the electrons' excess field: on the dofs in no film cell (the substrate has no electrons:
+    their rows are empty) and, `at_sink` (thermal.electron_sink = "lattice"), on the
+    temperature surfaces (the electrons take the sink's temperature there, as the lattice)."""
+    space = unknowns[EXCESS].subspace
+    dofs = [electrical.substrate_only_dofs(space, fm.cell_tags, FILM)]
+    indicators: dict[str, fem.Function] = {}
     if at_sink:
-        held = HeatSink.on_surfaces(unknowns, fm.facet_tags, conditions, t0_K, TEMPERATURE)
+        held = HeatSink.on_surfaces(unknowns, fm.facet_tags, conditions, t0_K, EXCESS)
         dofs.append(held.dofs)
-        vals.append(held.values if held.values is not None else np.full(held.dofs.size, t0_K))
         indicators = held.surface_indicators
-    all_dofs = np.concatenate(dofs).astype(np.int32)
-    all_vals = np.concatenate(vals)
-    all_dofs, first = np.unique(all_dofs, return_index=True)
-    sink = HeatSink.at_dofs(unknowns, all_dofs, t0_K, TEMPERATURE)
-    sink.values = all_vals[first]
+    all_dofs = np.unique(np.concatenate(dofs)).astype(np.int32)
+    sink = HeatSink.at_dofs(unknowns, all_dofs, t0_K, EXCESS)
+    sink.values = np.zeros(all_dofs.size)
     sink.surface_indicators = indicators
     return sink

@@ -37,7 +37,7 @@ from .bcs import Electrodes, HeatSink, check_patches, check_surfaces, electron_s
 from .config import Config, ResolvedConfig, two_temperature_kappas
 from .drive import CURRENT as CURRENT_DRIVE
 from .drive import VOLTAGE, Drive, potential_ratio
-from .fields import CURRENT, LATTICE, POTENTIAL, TEMPERATURE, Unknowns, field_specs
+from .fields import CURRENT, EXCESS, POTENTIAL, TEMPERATURE, Unknowns, field_specs
 from .heat_storage import HeatStorage
 from .linalg import LinearSolver, default_options, owned_is
 from .materials import Materials
@@ -101,17 +101,20 @@ class CoupledProblem:
         self.two_temperatures = th.model == "two"
         self.unknowns = uk = Unknowns(msh, field_specs(cfg.solver.current_discretization, self.two_temperatures))
         self.U, self.u = uk.space, uk.u
-        self.phi, self.T = uk[POTENTIAL].symbol, uk[TEMPERATURE].symbol
-        self.w_test = w = uk[TEMPERATURE].test
+        # T_lattice: the temperature field (sink, thermal.boundary, substrate); T: the electrons'
+        # (Joule, Peltier, the laws), T_l + theta with two temperatures, else the same field
+        self.phi, self.T_lattice = uk[POTENTIAL].symbol, uk[TEMPERATURE].symbol
+        self.w_lattice = uk[TEMPERATURE].test
+        self.theta = uk[EXCESS].symbol if self.two_temperatures else None
+        self.T = self.T_lattice + self.theta if self.theta is not None else self.T_lattice
+        # the test function of the electrons' heat equation (the heat sources act on it)
+        self.w_test = w = uk[EXCESS].test if self.two_temperatures else self.w_lattice
         self.V_phi, self.map_phi = uk[POTENTIAL].space, uk[POTENTIAL].dofs
         self.V_T, self.map_T = uk[TEMPERATURE].space, uk[TEMPERATURE].dofs
         self.V_J = uk[CURRENT].space if self.mixed else None
         self.map_J = uk.dofs(CURRENT)
-        # the temperature the heat leaves by (sink, thermal.boundary, substrate): the lattice's
-        self.T_lattice = uk[LATTICE].symbol if self.two_temperatures else self.T
-        self.w_lattice = uk[LATTICE].test if self.two_temperatures else w
-        self.map_Tl = uk.dofs(LATTICE)  # empty in the one-temperature model
-        self.temperature_dofs = np.concatenate([self.map_T, self.map_Tl]).astype(np.int32)
+        self.map_theta = uk.dofs(EXCESS)  # empty in the one-temperature model
+        self.temperature_dofs = np.concatenate([self.map_T, self.map_theta]).astype(np.int32)
         self.Q0 = fem.functionspace(msh, ("DG", 0))
 
         n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
@@ -159,8 +162,7 @@ class CoupledProblem:
         # and flux surfaces residual terms (bcs.py); heat_boundary_forms: heat leaving (W)
         self.thermal_conditions = thermal_conditions(cfg, fm.surfaces)
         check_surfaces(cfg, fm, self.comm)
-        held = LATTICE if self.two_temperatures else TEMPERATURE
-        self.sink = HeatSink.on_surfaces(uk, fm.facet_tags, self.thermal_conditions, th.t0, held)
+        self.sink = HeatSink.on_surfaces(uk, fm.facet_tags, self.thermal_conditions, th.t0)
         self.electron_sink: HeatSink | None = None
         if self.two_temperatures:
             self.electron_sink = electron_sink(
@@ -293,8 +295,6 @@ class CoupledProblem:
         length, V0 = g.length, self.V
         if not fm.device:  # a user mesh starts from phi = 0 between its contacts
             uk.interpolate(POTENTIAL, lambda x: V0 * x[0] / length)
-        if self.two_temperatures:
-            self.u.x.array[self.map_Tl] = th.t0
         self.electrodes.impose(self.u.x.array, self.V)
         self.impose_sinks(self.u.x.array)
         self.u.x.scatter_forward()
@@ -343,7 +343,8 @@ class CoupledProblem:
         self.kappa_lattice = self.materials.law(kl, self.T_lattice)
         assert mat.electron_lattice_coupling is not None
         self.gamma_el = fem.Constant(self.msh, float(mat.electron_lattice_coupling))
-        self.exchange_density = self.gamma_el * (self.T - self.T_lattice)  # W/m^3, electrons -> lattice
+        assert self.theta is not None
+        self.exchange_density = self.gamma_el * self.theta  # gamma_el (T - T_l), W/m^3, electrons -> lattice
         dxf = self.dx(FILM)
         return [
             Term(
@@ -418,10 +419,10 @@ class CoupledProblem:
         self.J_form = fem.form(J)
         self.J_parts = [fem.form(ufl.derivative(part, self.u, self._du)) for part in parts]
         # with the pseudo-transient term c M_T: compiled only when such steps are taken
-        self._J_ptc_ufl = J + self.ptc * dT * self.w_test * dx_ptc
+        self._J_ptc_ufl = J + self.ptc * dT * self.w_lattice * dx_ptc
         if self.two_temperatures:
-            dTl = du[self.unknowns[LATTICE].index]
-            self._J_ptc_ufl = self._J_ptc_ufl + self.ptc * dTl * self.w_lattice * dx_ptc
+            dtheta = du[self.unknowns[EXCESS].index]
+            self._J_ptc_ufl = self._J_ptc_ufl + self.ptc * dtheta * self.w_test * dx_ptc
         self._J_ptc_form: fem.Form | None = None
         el = self.electrical
         dF_dV = el.voltage_derivative if el.voltage_derivative is not None else ufl.derivative(F, self.u, self.chi)
@@ -754,8 +755,11 @@ class CoupledProblem:
         return self.comm.allreduce(fem.assemble_scalar(self.I_form), op=MPI.SUM)
 
     def temperatures(self) -> np.ndarray:
-        """Every temperature dof's value (K): T, and T_l with two temperatures."""
-        return self.u.x.array[self.temperature_dofs]
+        """Every temperature dof's value (K): T; T_l and T_e = T_l + theta with two temperatures."""
+        T = self.u.x.array[self.map_T]
+        if not self.two_temperatures:
+            return T
+        return np.concatenate([T, T + self.u.x.array[self.map_theta]])
 
     # --- state handling ------------------------------------------------------------------------
     def save_state(self) -> State:

@@ -15,7 +15,7 @@ from petsc4py import PETSc
 import dolfinx.fem.petsc as fpetsc
 
 from .coupled import CoupledProblem
-from .fields import LATTICE, TEMPERATURE
+from .fields import EXCESS, TEMPERATURE
 from .metal_regions import metal_regions, region_summary, terminal_reaches
 from .sampling import probe, top_line_points  # probe: also imported from here by tests
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
@@ -84,28 +84,23 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
 
 
 def two_temperature_quantities(problem: CoupledProblem) -> dict[str, float]:
-    """T_electron_max_K, T_lattice_max_K (over the film) and heat_exchange_W, the integral of
-    gamma_el (T - T_l) over the film: the heat the electrons pass to the lattice (W). In a
-    steady state with adiabatic electrons at the sink it equals the heat generated (every
-    source acts on the electrons); heat_balance_electrons_rel checks that closure."""
+    """T_electron_max_K, T_lattice_max_K (over the film's vertices) and heat_exchange_W, the
+    integral of gamma_el (T_e - T_l) over the film: the heat the electrons pass to the lattice
+    (W). In a steady state with adiabatic electrons at the sink it equals the heat generated
+    (every source acts on the electrons): heat_balance_electrons_rel checks that closure."""
     p = problem
-    film_T = fem.Function(p.unknowns[LATTICE].space)  # the film's vertices: 1, else 0
+    space = p.unknowns[TEMPERATURE].space
+    film = fem.locate_dofs_topological(space, p.msh.topology.dim, p.fm.cell_tags.find(FILM))
+    T_l = p.unknowns.values(TEMPERATURE)[film]
+    T_e = T_l + p.unknowns.values(EXCESS)[film]
 
-    def film_max(name: str) -> float:
-        vals = p.unknowns.values(name)
-        return p.comm.allreduce(float(vals[film_vertices].max(initial=-np.inf)), op=MPI.MAX)
+    def film_max(vals: np.ndarray) -> float:
+        return p.comm.allreduce(float(vals.max(initial=-np.inf)), op=MPI.MAX)
 
-    dofs = fem.locate_dofs_topological(film_T.function_space, p.msh.topology.dim, p.fm.cell_tags.find(FILM))
-    film_vertices = np.zeros(film_T.x.array.size, dtype=bool)
-    film_vertices[dofs] = True
     exchange = integrate(p, p.exchange_density * p.dx(FILM))
     sources = sum(p.comm.allreduce(p.local_power(src), op=MPI.SUM) for src in p.physics.sources)
-    out = {
-        "T_electron_max_K": film_max(TEMPERATURE),
-        "T_lattice_max_K": film_max(LATTICE),
-        "heat_exchange_W": exchange,
-    }
-    if p.electron_sink is not None and p.cfg.thermal.electron_sink == "adiabatic":
+    out = {"T_electron_max_K": film_max(T_e), "T_lattice_max_K": film_max(T_l), "heat_exchange_W": exchange}
+    if p.cfg.thermal.electron_sink == "adiabatic":
         out["heat_balance_electrons_rel"] = abs(sources - exchange) / max(abs(sources), 1e-300)
     return out
 

@@ -21,8 +21,8 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 
 POTENTIAL = "potential"
-TEMPERATURE = "temperature"  # the electron temperature T (the only one of the one-temperature model)
-LATTICE = "lattice_temperature"  # T_l of the two-temperature model
+TEMPERATURE = "temperature"  # T; the lattice's T_l in the two-temperature model
+EXCESS = "electron_excess"  # theta = T_e - T_l of the two-temperature model (K)
 CURRENT = "current"
 
 
@@ -38,7 +38,8 @@ class FieldSpec:
 
 def field_specs(current_discretization: str, two_temperatures: bool = False) -> list[FieldSpec]:
     """The unknowns of a current discretization, in the order of the mixed element (with
-    `two_temperatures` the lattice temperature T_l, P1, last)."""
+    `two_temperatures` the electrons' excess theta = T_e - T_l, P1, last: the temperature field is
+    then the lattice's)."""
     if current_discretization == "mixed":
         specs = [
             FieldSpec(POTENTIAL, "DG", 0, "V"),
@@ -48,7 +49,7 @@ def field_specs(current_discretization: str, two_temperatures: bool = False) -> 
     else:
         specs = [FieldSpec(POTENTIAL, "Lagrange", 1, "V"), FieldSpec(TEMPERATURE, "Lagrange", 1, "K")]
     if two_temperatures:
-        specs.append(FieldSpec(LATTICE, "Lagrange", 1, "K"))
+        specs.append(FieldSpec(EXCESS, "Lagrange", 1, "K"))
     return specs
 
 
