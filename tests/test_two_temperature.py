@@ -28,7 +28,7 @@ H, KE, KL, RHO, T0 = 1e-5, 0.02, 0.08, 0.06, 300.0
 CHECK = Path(__file__).with_name("two_temperature_check.py")
 
 
-def _slab(alpha_h: float, nz: int):
+def _slab(alpha_h: float, nz: int, extra: dict | None = None):
     from mpi4py import MPI  # noqa: F401
 
     import fem_peltier as fp
@@ -58,6 +58,7 @@ def _slab(alpha_h: float, nz: int):
             "solver.initial_width": 3.0,
             "solver.transition_width": 3.0,
             "solver.linear_solver": "mumps",
+            **(extra or {}),
         }
     )
     p = CoupledProblem(cfg, box_film_mesh(cfg, (2, 2, nz)))
@@ -101,6 +102,19 @@ def test_slab_matches_eq_b5(alpha_h, nz):
     assert s["heat_exchange_W"] == pytest.approx(s["heat_joule_W"], rel=1e-9)
     assert s["heat_balance_rel"] < 1e-9 and s["heat_balance_electrons_rel"] < 1e-9
     assert s["T_electron_max_K"] > s["T_lattice_max_K"]
+
+
+def test_electrons_held_at_the_sink():
+    """thermal.electron_sink = "lattice": T_e = T_l = T0 on the sink, the heat still all arrives there."""
+    rep, s, z, T_l, T_e, *_ = _slab(1.0, 50, {"thermal.electron_sink": "lattice"})
+    assert rep.converged
+    bottom = np.isclose(z, 0.0)
+    assert np.allclose(T_e[bottom], T0) and np.allclose(T_l[bottom], T0)
+    assert s["heat_to_sink_W"] == pytest.approx(s["heat_joule_W"], rel=1e-9)
+    assert s["heat_balance_rel"] < 1e-9
+    # the electrons now shed heat at the sink themselves: less passes through the lattice
+    assert 0 < s["heat_exchange_W"] < s["heat_joule_W"]
+    assert "heat_balance_electrons_rel" not in s
 
 
 def test_gamma_to_infinity_is_the_one_temperature_model():
