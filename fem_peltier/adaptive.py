@@ -99,7 +99,7 @@ def transfer_nested(coarse: CoupledProblem, fine: CoupledProblem) -> None:
         fine.u.x.array[fine.unknowns[name].dofs] = carry(coarse.unknowns.function(name), fine.unknowns[name].space)
     fine.V = coarse.V
     fine.electrodes.impose(fine.u.x.array, fine.V)
-    fine.sink.impose(fine.u.x.array)
+    fine.impose_sinks(fine.u.x.array)
     fine.u.x.scatter_forward()
     fine.set_width(float(coarse.law.width.value))
     fine.law.centre.x.array[:] = carry(coarse.law.centre, fine.Q0)

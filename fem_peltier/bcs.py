@@ -25,7 +25,7 @@ from petsc4py import PETSc
 from . import electrical
 from .config import ResolvedConfig
 from .errors import InputError, SolverError
-from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns
+from .fields import CURRENT, EXCESS, POTENTIAL, TEMPERATURE, Unknowns
 from .mesh import (
     FILM,
     OTHER,
@@ -136,28 +136,35 @@ class HeatSink:
     surface_indicators: dict[str, fem.Function] = field(default_factory=dict)
 
     @classmethod
-    def at_dofs(cls, unknowns: Unknowns, dofs: np.ndarray, t0_K: float) -> HeatSink:
-        """A sink holding the temperature dofs `dofs` (state numbering) at t0_K."""
+    def at_dofs(cls, unknowns: Unknowns, dofs: np.ndarray, t0_K: float, field: str = TEMPERATURE) -> HeatSink:
+        """A sink holding the dofs `dofs` (state numbering) of the temperature `field` at t0_K."""
         dofs = np.asarray(dofs, dtype=np.int32)
-        bc = fem.dirichletbc(ZERO, dofs, unknowns[TEMPERATURE].subspace)
+        bc = fem.dirichletbc(ZERO, dofs, unknowns[field].subspace)
         indicator = fem.Function(unknowns.space, name="chi_sink")
         indicator.x.array[dofs] = 1.0
         return cls(dofs, bc, indicator, float(t0_K))
 
     @classmethod
-    def on_facets(cls, unknowns: Unknowns, facet_tags: dmesh.MeshTags, t0_K: float) -> HeatSink:
+    def on_facets(
+        cls, unknowns: Unknowns, facet_tags: dmesh.MeshTags, t0_K: float, field: str = TEMPERATURE
+    ) -> HeatSink:
         """The sink on the facets tagged SINK (the film bottom, or the substrate's)."""
-        dofs = fem.locate_dofs_topological(unknowns[TEMPERATURE].subspace, facet_tags.dim, facet_tags.find(SINK))
-        return cls.at_dofs(unknowns, dofs, t0_K)
+        dofs = fem.locate_dofs_topological(unknowns[field].subspace, facet_tags.dim, facet_tags.find(SINK))
+        return cls.at_dofs(unknowns, dofs, t0_K, field)
 
     @classmethod
     def on_surfaces(
-        cls, unknowns: Unknowns, facet_tags: dmesh.MeshTags, conditions: list[SurfaceCondition], t0_K: float
+        cls,
+        unknowns: Unknowns,
+        facet_tags: dmesh.MeshTags,
+        conditions: list[SurfaceCondition],
+        t0_K: float,
+        field: str = TEMPERATURE,
     ) -> HeatSink:
         """The sink of the temperature conditions among `conditions` (possibly none)."""
         temps = [c for c in conditions if c.type == "temperature"]
         if len(temps) == 1 and temps[0].tag == SINK and temps[0].value == t0_K:
-            sink = cls.on_facets(unknowns, facet_tags, t0_K)  # the default: exactly as before
+            sink = cls.on_facets(unknowns, facet_tags, t0_K, field)  # the default: exactly as before
             sink.surface_indicators = {temps[0].surface: sink.indicator}
             return sink
         space = unknowns[TEMPERATURE].subspace
@@ -185,6 +192,15 @@ class HeatSink:
         sink.values = vals[order]
         sink.surface_indicators = indicators
         return sink
+
+    def absorb(self, other: HeatSink) -> None:
+        """Count `other`'s reactions as this sink's (its dofs are another field's: the electrons'
+        of the two-temperature model), per surface too; its condition stays its own."""
+        self.indicator.x.array[:] += other.indicator.x.array
+        for name, chi in other.surface_indicators.items():
+            mine = self.surface_indicators.get(name)
+            if mine is not None and mine is not self.indicator:  # (the default sink shares it)
+                mine.x.array[:] += chi.x.array
 
     def impose(self, u: np.ndarray) -> None:
         """Put T = t on the sink dofs of a state array."""
@@ -310,3 +326,24 @@ def check_patches(electrodes: Electrodes, sink: HeatSink, comm: MPI.Comm, has_ro
     for name, n in zip([*names, "sink"], [*electrodes.facet_counts, n_sink]):
         if n == 0 and not (name == "sink" and has_robin):
             raise SolverError(f"the mesh has no '{name}' facets")
+
+
+def electron_sink(
+    unknowns: Unknowns, fm: FilmMesh, conditions: list[SurfaceCondition], t0_K: float, at_sink: bool
+) -> HeatSink:
+    """The held electron temperatures of the two-temperature model, as theta = T_e - T_l = 0 on
+    the electrons' excess field: on the dofs in no film cell (the substrate has no electrons:
+    their rows are empty) and, `at_sink` (thermal.electron_sink = "lattice"), on the
+    temperature surfaces (the electrons take the sink's temperature there, as the lattice)."""
+    space = unknowns[EXCESS].subspace
+    dofs = [electrical.substrate_only_dofs(space, fm.cell_tags, FILM)]
+    indicators: dict[str, fem.Function] = {}
+    if at_sink:
+        held = HeatSink.on_surfaces(unknowns, fm.facet_tags, conditions, t0_K, EXCESS)
+        dofs.append(held.dofs)
+        indicators = held.surface_indicators
+    all_dofs = np.unique(np.concatenate(dofs)).astype(np.int32)
+    sink = HeatSink.at_dofs(unknowns, all_dofs, t0_K, EXCESS)
+    sink.values = np.zeros(all_dofs.size)
+    sink.surface_indicators = indicators
+    return sink

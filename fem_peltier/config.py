@@ -97,6 +97,28 @@ class Material(_Section):
     kappa_substrate: Annotated[float | None, Unit("W/(m K)")] = Field(
         None, gt=0, description="substrate thermal conductivity (W/(m K)); default = kappa (at thermal.t0)"
     )
+    kappa_electron: Annotated[float | PropertyLaw | None, Unit("W/(m K)")] = Field(
+        None,
+        description='electronic thermal conductivity kappa_e (W/(m K)), > 0, thermal.model = "two" only: '
+        "conduction of the electron temperature T (paper Eq. 5); kappa = kappa_e + kappa_l" + _LAW_HELP,
+    )
+    kappa_lattice: Annotated[float | PropertyLaw | None, Unit("W/(m K)")] = Field(
+        None,
+        description='lattice thermal conductivity kappa_l (W/(m K)), > 0, thermal.model = "two" only: '
+        "conduction of the lattice temperature T_l (paper Eq. 6); default kappa - kappa_electron" + _LAW_HELP,
+    )
+    electron_lattice_coupling: Annotated[float | None, Unit("W/(m^3 K)")] = Field(
+        None,
+        gt=0,
+        description='electron-lattice coupling gamma_el (W/(m^3 K)), thermal.model = "two" only: the electrons '
+        "lose gamma_el (T - T_l) per unit volume to the lattice (paper Eqs. 5-6; about 1e13 W/(m^3 K) for "
+        "Ca2RuO4, Appendix B)",
+    )
+    phase_temperature: Literal["electron", "lattice"] = Field(
+        "lattice",
+        description='thermal.model = "two": the temperature whose cell mean switches the phase, "lattice" (the '
+        'structural transition follows the lattice: docs/physics.md) or "electron"',
+    )
     t_mit: Annotated[float, Unit("K")] = Field(
         360.0, gt=0, description="metal-insulator transition temperature T_MIT (K)"
     )
@@ -137,7 +159,12 @@ class Material(_Section):
     def _property(cls, value: Any, info: ValidationInfo) -> Any:
         """A number (positive for rho and kappa) or a law table, checked here (one line naming the key)."""
         key = f"material.{info.field_name}"
-        if value is None and info.field_name in ("kappa_metal", "heat_capacity_metal"):
+        if value is None and info.field_name in (
+            "kappa_metal",
+            "heat_capacity_metal",
+            "kappa_electron",
+            "kappa_lattice",
+        ):
             return None
         if isinstance(value, PropertyLaw):
             return value
@@ -381,6 +408,19 @@ class Thermal(_Section):
         gt=0,
         description="reference temperature T0 (K): the initial temperature and, when thermal.boundary is not "
         "given, the temperature of the heat sink at the bottom face",
+    )
+    model: Literal["one", "two"] = Field(
+        "one",
+        description='"one": one temperature T for electrons and lattice (the paper\'s Eq. 7); "two": the electron '
+        "temperature T and the lattice temperature T_l (paper Eqs. 5-6) coupled by "
+        "material.electron_lattice_coupling, each with its own conductivity (material.kappa_electron, "
+        "material.kappa_lattice): the heat sources act on the electrons, the sink and the thermal.boundary "
+        "conditions on the lattice (docs/physics.md, Two temperatures)",
+    )
+    electron_sink: Literal["adiabatic", "lattice"] = Field(
+        "adiabatic",
+        description='thermal.model = "two": the electrons at the heat-sink (temperature) surfaces: "adiabatic" (no '
+        'electron heat flux, the paper\'s Appendix B) or "lattice" (T = T_l there: electrons thermalised by the sink)',
     )
     joule_heating: bool = Field(True, description="include Joule heat rho |j|^2")
     peltier_heating: bool = Field(True, description="include the interface Peltier heat")
@@ -679,6 +719,13 @@ class Config(_Section):
         data = self.model_dump()
         data["geometry"].update(electrode_length=e_len, electrode_width=e_w)
         t0 = self.thermal.t0
+        if self.thermal.model == "two" and (m.kappa_electron is None or m.kappa_lattice is None):
+            ke, kl = two_temperature_kappas(m)  # numbers here: one part is kappa minus the other
+            data["material"].update(kappa_electron=ke, kappa_lattice=kl)
+        if self.thermal.model == "two" and "kappa" not in m.model_fields_set:
+            ke, kl = two_temperature_kappas(m)
+            data["material"]["kappa"] = value_at(ke, t0) + value_at(kl, t0)  # scales, substrate default
+            m = m.model_copy(update={"kappa": data["material"]["kappa"]})
         data["material"]["kappa_substrate"] = m.kappa_substrate if m.kappa_substrate is not None else m.at("kappa", t0)
         data["material"]["kappa_metal"] = (
             data["material"]["kappa_metal"] if m.kappa_metal is not None else (data["material"]["kappa"])
@@ -931,6 +978,7 @@ def _check_consistency(cfg: Config) -> None:
     if m.t_mit - m.hysteresis / 2 <= cfg.thermal.t0:
         raise _CrossError("material.hysteresis", f"expected t_mit - hysteresis/2 > t0 = {cfg.thermal.t0} K")
     _check_laws(cfg)
+    _check_two_temperature(cfg)
     if m.at("rho_metal", m.t_mit) >= m.at("rho_insulator", m.t_mit):
         at = "" if isinstance(m.rho_metal, float) and isinstance(m.rho_insulator, float) else " at T_MIT"
         raise _CrossError(
@@ -997,6 +1045,61 @@ def _check_consistency(cfg: Config) -> None:
 def is_device(cfg: Config) -> bool:
     """A user device mesh: terminals or a .geo script (its groups are named by the user)."""
     return cfg.drive.terminal is not None or cfg.mesh.geo is not None
+
+
+TWO_TEMPERATURE_KEYS = ("kappa_electron", "kappa_lattice", "electron_lattice_coupling")
+
+
+def _check_two_temperature(cfg: Config) -> None:
+    """thermal.model = "two" needs the coupling and the split of kappa (kappa = kappa_e + kappa_l
+    at thermal.t0 when all three are given); its keys mean nothing to the one-temperature model."""
+    m, t0 = cfg.material, cfg.thermal.t0
+    if cfg.thermal.model == "one":
+        for key in TWO_TEMPERATURE_KEYS:
+            if getattr(m, key) is not None:
+                raise _CrossError(f"material.{key}", 'used by thermal.model = "two" only (the model is "one")')
+        return
+    if m.electron_lattice_coupling is None:
+        raise _CrossError("material.electron_lattice_coupling", 'required by thermal.model = "two" (W/(m^3 K))')
+    if m.kappa_electron is None and m.kappa_lattice is None:
+        raise _CrossError(
+            "material.kappa_electron",
+            'thermal.model = "two" needs material.kappa_electron (and kappa_lattice, or kappa)',
+        )
+    if m.kappa_metal is not None and m.kappa_metal != m.kappa:
+        raise _CrossError(
+            "material.kappa_metal", 'not used by thermal.model = "two" (give kappa_electron / kappa_lattice)'
+        )
+    given = "kappa" in m.model_fields_set
+    if m.kappa_electron is not None and m.kappa_lattice is not None:
+        total = m.at("kappa_electron", t0) + m.at("kappa_lattice", t0)
+        if given and abs(m.at("kappa", t0) - total) > 1e-9 * total:
+            raise _CrossError(
+                "material.kappa",
+                f'with thermal.model = "two" kappa is kappa_electron + kappa_lattice = {total:.6g} W/(m K) at '
+                f"thermal.t0, got {m.at('kappa', t0):.6g} (leave kappa out or make it the sum)",
+            )
+        return
+    part = "kappa_electron" if m.kappa_electron is not None else "kappa_lattice"
+    other = "kappa_lattice" if part == "kappa_electron" else "kappa_electron"
+    if not isinstance(m.kappa, float) or not isinstance(getattr(m, part), float):
+        raise _CrossError(f"material.{other}", "required when kappa or the other part is a temperature law")
+    if not m.at(part, t0) < m.at("kappa", t0):
+        raise _CrossError(
+            f"material.{part}", f"must be below material.kappa = {m.kappa} W/(m K) (the other part is their difference)"
+        )
+
+
+def two_temperature_kappas(m: Material) -> tuple[float | PropertyLaw, float | PropertyLaw]:
+    """(kappa_e, kappa_l) of thermal.model = "two": as given, or one of them kappa minus the other."""
+    ke, kl = m.kappa_electron, m.kappa_lattice
+    if ke is not None and kl is not None:
+        return ke, kl
+    if ke is not None:
+        assert isinstance(ke, float) and isinstance(m.kappa, float)
+        return ke, m.kappa - ke
+    assert isinstance(kl, float) and isinstance(m.kappa, float)
+    return m.kappa - kl, kl
 
 
 def _check_waveform(cfg: Config) -> None:

@@ -33,11 +33,11 @@ from petsc4py import PETSc
 
 from . import electrical, thermal
 from .device_mesh import with_device_geometry
-from .bcs import Electrodes, HeatSink, check_patches, check_surfaces, thermal_conditions
-from .config import Config, ResolvedConfig
+from .bcs import Electrodes, HeatSink, check_patches, check_surfaces, electron_sink, thermal_conditions
+from .config import Config, ResolvedConfig, two_temperature_kappas
 from .drive import CURRENT as CURRENT_DRIVE
 from .drive import VOLTAGE, Drive, potential_ratio
-from .fields import CURRENT, POTENTIAL, TEMPERATURE, Unknowns, field_specs
+from .fields import CURRENT, EXCESS, POTENTIAL, TEMPERATURE, Unknowns, field_specs
 from .heat_storage import HeatStorage
 from .linalg import LinearSolver, default_options, owned_is
 from .materials import Materials
@@ -97,15 +97,24 @@ class CoupledProblem:
 
         # --- unknowns by name ---------------------------------------------------------------
         self.mixed = cfg.solver.current_discretization == "mixed"
-        self.unknowns = uk = Unknowns(msh, field_specs(cfg.solver.current_discretization))
+        # thermal.model = "two": T is the electron temperature, T_l the lattice's (paper Eqs. 5-6)
+        self.two_temperatures = th.model == "two"
+        self.unknowns = uk = Unknowns(msh, field_specs(cfg.solver.current_discretization, self.two_temperatures))
         self.U, self.u = uk.space, uk.u
-        self.phi, self.T = uk[POTENTIAL].symbol, uk[TEMPERATURE].symbol
-        self.w_test = w = uk[TEMPERATURE].test
+        # T_lattice: the temperature field (sink, thermal.boundary, substrate); T: the electrons'
+        # (Joule, Peltier, the laws), T_l + theta with two temperatures, else the same field
+        self.phi, self.T_lattice = uk[POTENTIAL].symbol, uk[TEMPERATURE].symbol
+        self.w_lattice = uk[TEMPERATURE].test
+        self.theta = uk[EXCESS].symbol if self.two_temperatures else None
+        self.T = self.T_lattice + self.theta if self.theta is not None else self.T_lattice
+        # the test function of the electrons' heat equation (the heat sources act on it)
+        self.w_test = w = uk[EXCESS].test if self.two_temperatures else self.w_lattice
         self.V_phi, self.map_phi = uk[POTENTIAL].space, uk[POTENTIAL].dofs
         self.V_T, self.map_T = uk[TEMPERATURE].space, uk[TEMPERATURE].dofs
         self.V_J = uk[CURRENT].space if self.mixed else None
         self.map_J = uk.dofs(CURRENT)
-        self.temperature_dofs = self.map_T
+        self.map_theta = uk.dofs(EXCESS)  # empty in the one-temperature model
+        self.temperature_dofs = np.concatenate([self.map_T, self.map_theta]).astype(np.int32)
         self.Q0 = fem.functionspace(msh, ("DG", 0))
 
         n_loc = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
@@ -123,7 +132,10 @@ class CoupledProblem:
         self.ptc = fem.Constant(msh, 0.0)
         self.ptc_scale = mat.at("kappa", th.t0) / float(g.thickness) ** 2
         self.xc = cell_centroids(msh)
-        self.m_expr = self.law.metal_fraction(cell_mean_temperature(self.T, self.xc))
+        # the temperature that switches the phase (material.phase_temperature in the two-temperature model)
+        lattice_switches = self.two_temperatures and mat.phase_temperature == "lattice"
+        self.T_phase = self.T_lattice if lattice_switches else self.T
+        self.m_expr = self.law.metal_fraction(cell_mean_temperature(self.T_phase, self.xc))
         # the laws of T are evaluated at the local temperature (materials.py)
         self.sigma = self.law.sigma(self.m_expr, self.T)
         self.S = self.law.seebeck(self.m_expr, self.T)
@@ -151,16 +163,22 @@ class CoupledProblem:
         self.thermal_conditions = thermal_conditions(cfg, fm.surfaces)
         check_surfaces(cfg, fm, self.comm)
         self.sink = HeatSink.on_surfaces(uk, fm.facet_tags, self.thermal_conditions, th.t0)
+        self.electron_sink: HeatSink | None = None
+        if self.two_temperatures:
+            self.electron_sink = electron_sink(
+                uk, fm, self.thermal_conditions, th.t0, at_sink=th.electron_sink == "lattice"
+            )
+            self.sink.absorb(self.electron_sink)  # the heat the electrons give the sink counts too
         boundary_terms: list[Term] = []
         self.heat_boundary_forms: dict[str, ufl.Form] = {}
         for c in self.thermal_conditions:
             if c.type == "convection":
                 h, t_amb = fem.Constant(msh, c.value), fem.Constant(msh, c.t_ambient)
-                form = thermal.robin_form(self.T, w, h, t_amb, self.ds(c.tag))
-                self.heat_boundary_forms[c.surface] = h * (self.T - t_amb) * self.ds(c.tag)
+                form = thermal.robin_form(self.T_lattice, self.w_lattice, h, t_amb, self.ds(c.tag))
+                self.heat_boundary_forms[c.surface] = h * (self.T_lattice - t_amb) * self.ds(c.tag)
             elif c.type == "flux":
                 q = fem.Constant(msh, c.value)
-                form = thermal.flux_form(w, q, self.ds(c.tag))
+                form = thermal.flux_form(self.w_lattice, q, self.ds(c.tag))
                 self.heat_boundary_forms[c.surface] = -q * self.ds(c.tag)
             else:
                 continue
@@ -251,7 +269,7 @@ class CoupledProblem:
         self.physics = Physics(
             [
                 Term("electrical_conduction", "electrical", el.residual),
-                *conduction_terms(self.T, w, self.kappa, kappa_sub, self.dx, self.has_substrate),
+                *self._conduction(kappa_sub),
                 *boundary_terms,
             ],
             sources,
@@ -278,7 +296,7 @@ class CoupledProblem:
         if not fm.device:  # a user mesh starts from phi = 0 between its contacts
             uk.interpolate(POTENTIAL, lambda x: V0 * x[0] / length)
         self.electrodes.impose(self.u.x.array, self.V)
-        self.sink.impose(self.u.x.array)
+        self.impose_sinks(self.u.x.array)
         self.u.x.scatter_forward()
 
         # --- linear algebra, built once ---------------------------------------------------------
@@ -291,7 +309,7 @@ class CoupledProblem:
         uncoupled = (self.map_phi, self.map_T) if self.mixed else None
         A = jacobian_matrix(ufl.derivative(bulk, self.u, self._du), self.comm, uncoupled)
         electric = np.concatenate([self.map_phi, self.map_J])
-        splits = [("e", owned_is(self.U, electric)), ("T", owned_is(self.U, self.map_T))]
+        splits = [("e", owned_is(self.U, electric)), ("T", owned_is(self.U, self.temperature_dofs))]
         solver = LinearSolver(
             A,
             self.comm,
@@ -313,6 +331,33 @@ class CoupledProblem:
         # the transient's storage term c dT/dt + L dm/dt (heat_storage.HeatStorage.attach); None: steady
         self.storage: HeatStorage | None = None
 
+    def _conduction(self, kappa_sub) -> list[Term]:
+        """Heat conduction; with two temperatures (paper Eqs. 5-6) the electrons conduct with
+        kappa_e in the film, the lattice with kappa_l (film) and the substrate's kappa, and
+        the exchange gamma_el (T - T_l) (w - w_l) over the film moves heat between them."""
+        if not self.two_temperatures:
+            return conduction_terms(self.T, self.w_test, self.kappa, kappa_sub, self.dx, self.has_substrate)
+        mat = self.cfg.material
+        ke, kl = two_temperature_kappas(mat)
+        self.kappa_electron = self.materials.law(ke, self.T)
+        self.kappa_lattice = self.materials.law(kl, self.T_lattice)
+        assert mat.electron_lattice_coupling is not None
+        self.gamma_el = fem.Constant(self.msh, float(mat.electron_lattice_coupling))
+        assert self.theta is not None
+        self.exchange_density = self.gamma_el * self.theta  # gamma_el (T - T_l), W/m^3, electrons -> lattice
+        dxf = self.dx(FILM)
+        return [
+            Term(
+                "heat_conduction_electrons",
+                "thermal",
+                thermal.conduction(self.T, self.w_test, self.kappa_electron, dxf),
+            ),
+            *conduction_terms(
+                self.T_lattice, self.w_lattice, self.kappa_lattice, kappa_sub, self.dx, self.has_substrate
+            ),
+            Term("electron_lattice_exchange", "thermal", self.exchange_density * (self.w_test - self.w_lattice) * dxf),
+        ]
+
     def cell_tree(self) -> geometry.BoundingBoxTree:
         """Bounding-box tree of the cells (for point evaluation), built once on first use."""
         if self._cell_tree is None:
@@ -328,7 +373,8 @@ class CoupledProblem:
     @property
     def bcs(self) -> list:
         """Every (homogeneous) Dirichlet condition of the Newton corrections."""
-        return self.electrodes.bcs + [self.sink.bc]
+        extra = [self.electron_sink.bc] if self.electron_sink is not None else []
+        return self.electrodes.bcs + [self.sink.bc] + extra
 
     @property
     def chi(self) -> fem.Function:
@@ -366,13 +412,17 @@ class CoupledProblem:
         self.F_form = fem.form(F)
         parts = [self.physics.interface_residual(m) for m in chunks[1:]]
         self.F_parts = [fem.form(part) for part in parts]
-        dT = ufl.split(self._du)[1]
+        du = ufl.split(self._du)
+        dT = du[self.unknowns[TEMPERATURE].index]
         dx_ptc = ufl.Measure("dx", domain=msh, metadata={"quadrature_degree": 1})  # vertex-lumped-like
         J = ufl.derivative(F, self.u, self._du)
         self.J_form = fem.form(J)
         self.J_parts = [fem.form(ufl.derivative(part, self.u, self._du)) for part in parts]
         # with the pseudo-transient term c M_T: compiled only when such steps are taken
-        self._J_ptc_ufl = J + self.ptc * dT * self.w_test * dx_ptc
+        self._J_ptc_ufl = J + self.ptc * dT * self.w_lattice * dx_ptc
+        if self.two_temperatures:
+            dtheta = du[self.unknowns[EXCESS].index]
+            self._J_ptc_ufl = self._J_ptc_ufl + self.ptc * dtheta * self.w_test * dx_ptc
         self._J_ptc_form: fem.Form | None = None
         el = self.electrical
         dF_dV = el.voltage_derivative if el.voltage_derivative is not None else ufl.derivative(F, self.u, self.chi)
@@ -471,7 +521,8 @@ class CoupledProblem:
         step the constraint's I_s becomes max(I_s, V_RESOLUTION |dI_t/dV| |V|) (V_RESOLUTION)."""
         arr = F.array_r
         n_own = arr.size
-        rows = (self.map_phi, self.map_T) if self.controls_current else (self.map_phi, self.map_T, self.map_J)
+        T_rows = self.temperature_dofs
+        rows = (self.map_phi, T_rows) if self.controls_current else (self.map_phi, T_rows, self.map_J)
         sums = [0.0, 0.0, 0.0]
         for i, dofs in enumerate(rows):
             own = dofs[dofs < n_own]
@@ -558,6 +609,12 @@ class CoupledProblem:
         self.law.centre.x.array[:] = np.where(metal_cells[: self.law.centre.x.array.size], -1e12, 1e12)
         self.law.centre.x.scatter_forward()
         self.update_phase()
+
+    def impose_sinks(self, u: np.ndarray) -> None:
+        """Put the held temperatures (the sink's, and the electrons' of two temperatures) on a state array."""
+        self.sink.impose(u)
+        if self.electron_sink is not None:
+            self.electron_sink.impose(u)
 
     def set_heat_sink_dofs(self, dofs: np.ndarray) -> None:
         """Hold T = T0 on these temperature dofs (state numbering) instead of the SINK facets."""
@@ -698,7 +755,11 @@ class CoupledProblem:
         return self.comm.allreduce(fem.assemble_scalar(self.I_form), op=MPI.SUM)
 
     def temperatures(self) -> np.ndarray:
-        return self.u.x.array[self.map_T]
+        """Every temperature dof's value (K): T; T_l and T_e = T_l + theta with two temperatures."""
+        T = self.u.x.array[self.map_T]
+        if not self.two_temperatures:
+            return T
+        return np.concatenate([T, T + self.u.x.array[self.map_theta]])
 
     # --- state handling ------------------------------------------------------------------------
     def save_state(self) -> State:

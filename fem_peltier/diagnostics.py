@@ -15,7 +15,7 @@ from petsc4py import PETSc
 import dolfinx.fem.petsc as fpetsc
 
 from .coupled import CoupledProblem
-from .fields import TEMPERATURE
+from .fields import EXCESS, TEMPERATURE
 from .metal_regions import metal_regions, region_summary, terminal_reaches
 from .sampling import probe, top_line_points  # probe: also imported from here by tests
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
@@ -80,6 +80,28 @@ def heat_terms(problem: CoupledProblem) -> dict[str, float]:
     for surface, value in boundary.items():
         out[f"heat_boundary_{surface}_W"] = value
     out.update(peltier_flux_form(p))
+    return out
+
+
+def two_temperature_quantities(problem: CoupledProblem) -> dict[str, float]:
+    """T_electron_max_K, T_lattice_max_K (over the film's vertices) and heat_exchange_W, the
+    integral of gamma_el (T_e - T_l) over the film: the heat the electrons pass to the lattice
+    (W). In a steady state with adiabatic electrons at the sink it equals the heat generated
+    (every source acts on the electrons): heat_balance_electrons_rel checks that closure."""
+    p = problem
+    space = p.unknowns[TEMPERATURE].space
+    film = fem.locate_dofs_topological(space, p.msh.topology.dim, p.fm.cell_tags.find(FILM))
+    T_l = p.unknowns.values(TEMPERATURE)[film]
+    T_e = T_l + p.unknowns.values(EXCESS)[film]
+
+    def film_max(vals: np.ndarray) -> float:
+        return p.comm.allreduce(float(vals.max(initial=-np.inf)), op=MPI.MAX)
+
+    exchange = integrate(p, p.exchange_density * p.dx(FILM))
+    sources = sum(p.comm.allreduce(p.local_power(src), op=MPI.SUM) for src in p.physics.sources)
+    out = {"T_electron_max_K": film_max(T_e), "T_lattice_max_K": film_max(T_l), "heat_exchange_W": exchange}
+    if p.cfg.thermal.electron_sink == "adiabatic":
+        out["heat_balance_electrons_rel"] = abs(sources - exchange) / max(abs(sources), 1e-300)
     return out
 
 
@@ -217,6 +239,8 @@ def summary_quantities(problem: CoupledProblem) -> dict:
         out["metal_reach_negative_m"] = reach[ref]
         out["metal_reach_positive_m"] = reach[main]
     out.update(heat_terms(p))
+    if p.two_temperatures:  # both temperatures and the heat the electrons give the lattice
+        out.update(two_temperature_quantities(p))
     out["interface_facets"] = comm.allreduce(
         int(np.count_nonzero(p.interface_facets < p.msh.topology.index_map(tdim - 1).size_local)), op=MPI.SUM
     )

@@ -21,7 +21,8 @@ from dolfinx import fem
 from dolfinx import mesh as dmesh
 
 POTENTIAL = "potential"
-TEMPERATURE = "temperature"
+TEMPERATURE = "temperature"  # T; the lattice's T_l in the two-temperature model
+EXCESS = "electron_excess"  # theta = T_e - T_l of the two-temperature model (K)
 CURRENT = "current"
 
 
@@ -35,15 +36,21 @@ class FieldSpec:
     unit: str
 
 
-def field_specs(current_discretization: str) -> list[FieldSpec]:
-    """The unknowns of a current discretization, in the order of the mixed element."""
+def field_specs(current_discretization: str, two_temperatures: bool = False) -> list[FieldSpec]:
+    """The unknowns of a current discretization, in the order of the mixed element (with
+    `two_temperatures` the electrons' excess theta = T_e - T_l, P1, last: the temperature field is
+    then the lattice's)."""
     if current_discretization == "mixed":
-        return [
+        specs = [
             FieldSpec(POTENTIAL, "DG", 0, "V"),
             FieldSpec(TEMPERATURE, "Lagrange", 1, "K"),
             FieldSpec(CURRENT, "RT", 1, "A/m^2"),
         ]
-    return [FieldSpec(POTENTIAL, "Lagrange", 1, "V"), FieldSpec(TEMPERATURE, "Lagrange", 1, "K")]
+    else:
+        specs = [FieldSpec(POTENTIAL, "Lagrange", 1, "V"), FieldSpec(TEMPERATURE, "Lagrange", 1, "K")]
+    if two_temperatures:
+        specs.append(FieldSpec(EXCESS, "Lagrange", 1, "K"))
+    return specs
 
 
 @dataclass

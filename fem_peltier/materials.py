@@ -171,6 +171,10 @@ class Materials:
             total = total + weight * self.film_heat_capacity(m, t0 + xi * (T - t0))
         return total * (T - t0)
 
+    def law(self, prop: Property, T):
+        """A property (a number or a law of T) as a UFL expression of the temperature T."""
+        return prop.to_ufl(T, self.phase.t_range) if isinstance(prop, PropertyLaw) else prop
+
     def film_kappa(self, m, T):
         """The film's thermal conductivity kappa_I(T) + m (kappa_M(T) - kappa_I(T)) (W/(m K));
         the constant kappa (no m) when kappa_metal is kappa (the default)."""

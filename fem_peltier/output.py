@@ -26,7 +26,7 @@ from .config import Config
 from .coupled import CoupledProblem
 
 from .errors import InputError
-from .fields import POTENTIAL, TEMPERATURE
+from .fields import EXCESS, POTENTIAL, TEMPERATURE
 from .terms import FILM_CELLS, INTERFACE_FACETS, HeatSource
 from .files import atomic_write_text, write_json_atomic
 from .plotting import DEEPEST_METAL, METAL_BOUNDARY, drive_label, kelvin_colorbar, pyplot, t_over_t0_axis
@@ -109,6 +109,10 @@ def output_fields(problem: CoupledProblem) -> dict[str, fem.Function]:
     # zero the (meaningless) current in substrate cells
     j.x.array.reshape(-1, 3)[~p.film_mask[: j.x.array.size // 3]] = 0.0
     fields = {"T": T, "phi": phi, "j": j, "phase": phase}
+    if p.two_temperatures:  # temperature_K is then the lattice's, T_e = T_l + theta the electrons'
+        T_e = fem.Function(T.function_space, name="electron_temperature_K")
+        T_e.x.array[:] = T.x.array + p.unknowns.values(EXCESS)
+        fields["T_electron"] = T_e
     for src in p.physics.sources:
         fields[src.name] = _film_source_field(p, src) if src.where == FILM_CELLS else _interface_source_field(p, src)
     return fields

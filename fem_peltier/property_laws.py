@@ -49,6 +49,8 @@ PROPERTIES: dict[str, tuple[str, str, bool]] = {
     "seebeck_metal": ("Seebeck coefficient", "V/K", False),
     "kappa": ("thermal conductivity", "W/(m K)", True),
     "kappa_metal": ("thermal conductivity", "W/(m K)", True),
+    "kappa_electron": ("electronic thermal conductivity", "W/(m K)", True),
+    "kappa_lattice": ("lattice thermal conductivity", "W/(m K)", True),
     "heat_capacity": ("volumetric heat capacity", "J/(m^3 K)", True),
     "heat_capacity_metal": ("volumetric heat capacity", "J/(m^3 K)", True),
 }

@@ -171,7 +171,7 @@ def transfer_state(coarse: CoupledProblem, fine: CoupledProblem) -> None:
     fine.V = coarse.V
     # exact boundary values (the Newton corrections keep them)
     fine.electrodes.impose(fine.u.x.array, fine.V)
-    fine.sink.impose(fine.u.x.array)
+    fine.impose_sinks(fine.u.x.array)
     fine.u.x.scatter_forward()
     # phase memory: a fine cell is metallic where the coarse phase (mean over its vertices) is
     m_cell = fem.Function(fine.Q0)

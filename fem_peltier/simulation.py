@@ -91,7 +91,9 @@ def run(
         report = solve(problem, warm_start=warm)
     t_solve_first = time.perf_counter() - t_solve
     adapted = None
-    if adapt_mesh and cfg.mesh.adapt.levels > 0 and report.converged:
+    if adapt_mesh and cfg.mesh.adapt.levels > 0 and problem.two_temperatures:
+        log.warning("mesh.adapt ignored: its error indicator is that of the one-temperature model")
+    elif adapt_mesh and cfg.mesh.adapt.levels > 0 and report.converged:
         adapted = adapt(problem, report, t_solve)
         problem, report = adapted.problem, adapted.report
     t_solve = time.perf_counter() - t_solve

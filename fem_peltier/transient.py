@@ -261,7 +261,7 @@ class TimeStepper:
             V_pred = p.drive.value
         p.V = V_pred
         p.electrodes.impose(p.u.x.array, p.V)
-        p.sink.impose(p.u.x.array)
+        p.impose_sinks(p.u.x.array)
         p.u.x.scatter_forward()
         p.update_phase()
         tol = float(self.time.newton_rtol)

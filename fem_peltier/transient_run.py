@@ -138,6 +138,12 @@ def run_transient(
     the run after that many accepted steps (benchmarks)."""
     t_start = time.perf_counter()
     cfg = cfg.resolved()
+    if cfg.thermal.model == "two":
+        raise InputError(
+            "thermal.model",
+            "the two-temperature model is steady-state only (run, sweep): no heat capacities of electrons and "
+            "lattice yet",
+        )
     out_dir = Path(out) if out is not None else None
     resuming = _prepare_directory(out_dir, overwrite, resume, comm)
     fm = film_mesh if film_mesh is not None else create_mesh(cfg, comm)
