@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 Level = Literal["quick", "full"]
 
-SUITE = ("eq8_eq9", "eq11_vi", "peltier", "eq14", "mesh", "figures", "regime", "contacts")
+SUITE = ("eq8_eq9", "eq11_vi", "peltier", "eq14", "mesh", "figures", "regime", "contacts", "two_temperature")
 #: the contacts study: metal contacts (electrode Seebeck 0) with the Seebeck EMF in the current
 CONTACT_OVERRIDES = ("thermal.seebeck_emf=true", "material.seebeck_electrode=0.0")
 #: (J, P) points of the regime map solved again with contacts (each in REGIME_GRID at its level)

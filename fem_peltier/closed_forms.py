@@ -49,3 +49,25 @@ def observed_order(f: list[float], ratio: float) -> float:
     if d2 == 0 or d1 / d2 <= 0:
         return math.nan
     return math.log(d1 / d2) / math.log(ratio)
+
+
+def eq_b5_slab(
+    z: np.ndarray, h: float, q: float, kappa_e: float, kappa_l: float, gamma: float, t0: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. B5 as derived in docs/physics.md (Two temperatures): (T_l(z), T_e(z)) of a slab 0 < z < h
+    heated by q (W/m^3) in the electrons, lattice at t0 at the sink z = 0, electrons adiabatic
+    there, both adiabatic at z = h; alpha^2 = gamma (1/kappa_e + 1/kappa_l):
+
+        T_l = t0 + q/kappa [h z - z^2/2 + (kappa_e/kappa_l) h (cosh(alpha h) - cosh(alpha (h - z)))
+                                                               / (alpha sinh(alpha h))]
+        T_e - T_l = q kappa_l / (gamma kappa) + q h cosh(alpha (h - z)) / (kappa_l alpha sinh(alpha h))
+    """
+    kappa = kappa_e + kappa_l
+    alpha = math.sqrt(gamma * kappa / (kappa_e * kappa_l))
+    s = alpha * math.sinh(alpha * h)
+    z = np.asarray(z, dtype=float)
+    T_l = t0 + q / kappa * (
+        h * z - z**2 / 2 + (kappa_e / kappa_l) * h * (math.cosh(alpha * h) - np.cosh(alpha * (h - z))) / s
+    )
+    theta = q * kappa_l / (gamma * kappa) + q * h * np.cosh(alpha * (h - z)) / (kappa_l * s)
+    return T_l, T_l + theta

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
+from .validation_two_temperature import check_two_temperature
 from .checks import (
     CONTACT_OVERRIDES,
     CONTACT_REGIME_POINTS,
@@ -425,6 +426,7 @@ CHECKS: dict[str, Callable[..., Check]] = {
     "eq14": check_eq14,
     "mesh": check_mesh_convergence,
     "contacts": check_contacts,
+    "two_temperature": check_two_temperature,
 }
 
 

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -24,81 +23,29 @@ import pytest
 
 from cli_runner import fem, helper_json  # tests/cli_runner.py
 
-H, KE, KL, RHO, T0 = 1e-5, 0.02, 0.08, 0.06, 300.0
 CHECK = Path(__file__).with_name("two_temperature_check.py")
-
-
-def _slab(alpha_h: float, nz: int, extra: dict | None = None):
-    from mpi4py import MPI  # noqa: F401
-
-    import fem_peltier as fp
-    from fem_peltier.boxmesh import box_film_mesh
-    from fem_peltier.continuation import solve
-    from fem_peltier.coupled import CoupledProblem
-    from fem_peltier.diagnostics import summary_quantities
-    from fem_peltier.fields import EXCESS, TEMPERATURE
-
-    alpha = alpha_h / H
-    gamma = alpha**2 * KE * KL / (KE + KL)
-    j = math.sqrt(20 * (KE + KL) / (RHO * H**2))  # a 10 K rise of the one-temperature slab
-    side = H / 10
-    cfg = fp.load_config(
-        overrides={
-            "geometry.length": side,
-            "geometry.width": side,
-            "geometry.thickness": H,
-            "geometry.electrodes": "ends",
-            "material.t_mit": 2000.0,
-            "material.seebeck_insulator": 0.0,
-            "material.kappa_electron": KE,
-            "material.kappa_lattice": KL,
-            "material.electron_lattice_coupling": gamma,
-            "thermal.model": "two",
-            "drive.current": j * side * H,
-            "solver.initial_width": 3.0,
-            "solver.transition_width": 3.0,
-            "solver.linear_solver": "mumps",
-            **(extra or {}),
-        }
-    )
-    p = CoupledProblem(cfg, box_film_mesh(cfg, (2, 2, nz)))
-    rep = solve(p)
-    z = p.unknowns[TEMPERATURE].space.tabulate_dof_coordinates()[:, 2]
-    T_l = p.unknowns.values(TEMPERATURE).copy()
-    T_e = T_l + p.unknowns.values(EXCESS)
-    return rep, summary_quantities(p), z[: T_l.size], T_l, T_e, alpha, gamma, RHO * j**2
-
-
-def _b5(z, alpha, gamma, q):
-    kappa = KE + KL
-    s = alpha * math.sinh(alpha * H)
-    T_l = T0 + q / kappa * (H * z - z**2 / 2 + (KE / KL) * H * (math.cosh(alpha * H) - np.cosh(alpha * (H - z))) / s)
-    theta = q * KL / (gamma * kappa) + q * H * np.cosh(alpha * (H - z)) / (KL * s)
-    return T_l, T_l + theta
+T0 = 300.0
 
 
 @pytest.mark.parametrize(("alpha_h", "nz"), [(1.0, 50), (10.0, 100), (100.0, 400)])
 def test_slab_matches_eq_b5(alpha_h, nz):
-    rep, s, z, T_l, T_e, alpha, gamma, q = _slab(alpha_h, nz)
-    assert rep.converged
-    ex_l, ex_e = _b5(z, alpha, gamma, q)
-    rise = q * H**2 / (2 * (KE + KL))
-    levels = np.unique(np.round(z / H, 9))
-    err_l = err_e = 0.0
-    for zz in levels:
-        at = np.abs(z / H - zz) < 1e-7
-        err_l = max(err_l, abs(T_l[at].mean() - ex_l[at].mean()) / rise)
-        err_e = max(err_e, abs(T_e[at].mean() - ex_e[at].mean()) / rise)
+    from fem_peltier.validation_two_temperature import b5_slab, level_means
+
+    r = b5_slab(alpha_h, nz)
+    assert r["converged"]
+    rise, h = r["rise"], r["h"]
+    zl, T_l = level_means(r["z"], r["T_l"], h)
+    _, T_e = level_means(r["z"], r["T_e"], h)
+    _, ex_l = level_means(r["z"], r["exact_l"], h)
+    _, ex_e = level_means(r["z"], r["exact_e"], h)
     # measured (of the rise q h^2 / (2 kappa)): T_l 3.5e-6, 1.9e-5, 1.0e-5 and T_e 8.5e-5, 1.0e-4,
     # 5.2e-5 for alpha h = 1, 10, 100 (the electrons' boundary layer at the sink is the hardest part)
-    assert err_l < 5e-5
-    assert err_e < 3e-4
+    assert np.max(np.abs(T_l - ex_l)) / rise < 5e-5
+    assert np.max(np.abs(T_e - ex_e)) / rise < 3e-4
     # the correction to the one-temperature parabola is seen, and it is the derived one
-    top = np.isclose(z, H)
-    correction = T_l[top].mean() - (T0 + rise)
-    exact = (KE / KL) * H * (math.cosh(alpha * H) - 1) / (alpha * math.sinh(alpha * H)) * q / (KE + KL)
-    assert correction == pytest.approx(exact, rel=5e-3 if alpha_h < 50 else 3e-2)
-    # every source heats the electrons, which hand it all to the lattice
+    top = zl.argmax()
+    assert T_l[top] - T0 - rise == pytest.approx(ex_l[top] - T0 - rise, rel=5e-3 if alpha_h < 50 else 3e-2)
+    s = r["summary"]  # every source heats the electrons, which hand it all to the lattice
     assert s["heat_exchange_W"] == pytest.approx(s["heat_joule_W"], rel=1e-9)
     assert s["heat_balance_rel"] < 1e-9 and s["heat_balance_electrons_rel"] < 1e-9
     assert s["T_electron_max_K"] > s["T_lattice_max_K"]
@@ -106,10 +53,13 @@ def test_slab_matches_eq_b5(alpha_h, nz):
 
 def test_electrons_held_at_the_sink():
     """thermal.electron_sink = "lattice": T_e = T_l = T0 on the sink, the heat still all arrives there."""
-    rep, s, z, T_l, T_e, *_ = _slab(1.0, 50, {"thermal.electron_sink": "lattice"})
-    assert rep.converged
-    bottom = np.isclose(z, 0.0)
-    assert np.allclose(T_e[bottom], T0) and np.allclose(T_l[bottom], T0)
+    from fem_peltier.validation_two_temperature import b5_slab
+
+    r = b5_slab(1.0, 50, {"thermal.electron_sink": "lattice"})
+    assert r["converged"]
+    bottom = np.isclose(r["z"], 0.0)
+    assert np.allclose(r["T_e"][bottom], T0) and np.allclose(r["T_l"][bottom], T0)
+    s = r["summary"]
     assert s["heat_to_sink_W"] == pytest.approx(s["heat_joule_W"], rel=1e-9)
     assert s["heat_balance_rel"] < 1e-9
     # the electrons now shed heat at the sink themselves: less passes through the lattice
