@@ -205,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--only",
         metavar="PARTS",
-        help="comma-separated subset of: eq8_eq9, eq11_vi, peltier, eq14, mesh, figures, regime, contacts "
-        "(added to DIR's existing report: the other parts keep their numbers)",
+        help="comma-separated subset of: eq8_eq9, eq11_vi, peltier, eq14, mesh, figures, regime, contacts, "
+        "two_temperature (added to DIR's existing report: the other parts keep their numbers)",
     )
     p.add_argument(
         "--report-only",
