@@ -94,6 +94,8 @@ def gather_grid(msh: Any, functions: Iterable[Any], cell_arrays: Mapping[str, np
     tdim = msh.topology.dim
     n_cells = msh.topology.index_map(tdim).size_local
     geo = msh.geometry
+    if geo.cmaps[0].degree != 1:
+        raise ValueError("VTK output needs a first-order mesh (straight cells)")
     imap = geo.index_map()
     n_nodes = imap.size_local
     x_dofmap = geo.dofmaps[0][:n_cells]
