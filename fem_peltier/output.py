@@ -31,6 +31,7 @@ from .terms import FILM_CELLS, INTERFACE_FACETS, HeatSource
 from .files import atomic_write_text, write_json_atomic
 from .plotting import DEEPEST_METAL, METAL_BOUNDARY, drive_label, kelvin_colorbar, pyplot, t_over_t0_axis
 from .sampling import probe_all, sample_top_grids, top_z
+from .vtk_output import FIELDS_VTU, cell_tag_array, write_fields_vtu
 
 
 @contextlib.contextmanager
@@ -167,6 +168,14 @@ def write_fields(directory: Path, problem: CoupledProblem, fields: dict[str, fem
         for f in fields.values():
             xf.write_function(f, 0.0)
     return path
+
+
+def write_fields_vtk(directory: Path, problem: CoupledProblem, fields: dict[str, fem.Function]) -> Path:
+    """fields.vtu: the whole mesh with every field and the cell tags as one grid that
+    pyvista.read and ParaView open without DOLFINx (gathered on rank 0; collective)."""
+    msh = problem.msh
+    tags = {"cell_tags": cell_tag_array(msh, problem.fm.cell_tags)}
+    return write_fields_vtu(directory / FIELDS_VTU, msh, fields.values(), tags)
 
 
 def local_metal_fraction(problem: CoupledProblem, T: np.ndarray, centre: np.ndarray) -> np.ndarray:

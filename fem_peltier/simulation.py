@@ -24,7 +24,15 @@ from .diagnostics import summary_quantities
 from .errors import InputError
 from .files import write_csv_atomic
 from .mesh import FilmMesh, create_mesh
-from .output import output_fields, staged_directory, write_config, write_fields, write_json, write_pictures
+from .output import (
+    output_fields,
+    staged_directory,
+    write_config,
+    write_fields,
+    write_fields_vtk,
+    write_json,
+    write_pictures,
+)
 from .sequencing import coarse_levels, solve_sequenced
 from .warm_start import cold_instead
 
@@ -53,7 +61,7 @@ def run(
     problem: CoupledProblem | None = None,
     adapt_mesh: bool = True,
 ) -> Result:
-    """Mesh, solve and (if `out` is given) write summary.json, fields.xdmf and the PNG pictures.
+    """Mesh, solve and (if `out` is given) write summary.json, fields.xdmf, fields.vtu and the PNG pictures.
 
     With mesh.adapt.levels > 0 the solved mesh is then refined adaptively (adaptive.py): the
     result's problem and fields are on the last mesh, and adapt.csv lists the levels.
@@ -147,6 +155,7 @@ def run(
         with staged_directory(Path(out), overwrite, comm) as tmp:
             write_config(tmp / "config.toml", cfg, comm)
             write_fields(tmp, problem, fields)
+            write_fields_vtk(tmp, problem, fields)
             if pictures:
                 write_pictures(tmp, problem, fields)
             write_json(tmp / "solver_log.json", {"levels": report.levels, "reason": report.reason}, comm)

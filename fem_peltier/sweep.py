@@ -12,6 +12,8 @@ Layout of a sweep directory DIR::
     point_000_I=0.001A/      the run directory of each point (fem-peltier run layout)
         state.npz            checkpoint: T, phi, band centres, phase, top-surface phase grid
     sweep_fields.xdmf/.h5    T and phase of every point as a time series (written at the end)
+    sweep_fields.pvd         the same series for pyvista.read / ParaView: a collection of
+    sweep_fields/            step_NNNNN.vtu, one whole-mesh grid per point (+ cell_tags)
     vi_curve.png, metal_fraction.png, phase_boundaries.png
     switching.json           switching values per branch, loop width, first-metal side
 
@@ -51,6 +53,8 @@ from .signals import sigterm_raises
 from .sweep_backend import SolverBackend, metal_x_mean
 from .sweep_plan import (
     CURRENT,
+    FIELDS_PVD,
+    FIELDS_VTU_DIR,
     FIELDS_XDMF,
     FIXED_COLUMNS,
     PLOT_BOUNDARIES,
@@ -77,6 +81,8 @@ from .sweep_report import METAL_FRACTION_EPS, format_report, metal_present, meta
 
 __all__ = [
     "CURRENT",
+    "FIELDS_PVD",
+    "FIELDS_VTU_DIR",
     "FIELDS_XDMF",
     "FIXED_COLUMNS",
     "LIST_COLUMNS",

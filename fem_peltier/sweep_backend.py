@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from .checkpoint import cell_xyz, load_state, lookup, read_npz, save_state
 from .config import Config
-from .sweep_plan import FIELDS_XDMF, STATE_FILE
+from .sweep_plan import FIELDS_PVD, FIELDS_VTU_DIR, FIELDS_XDMF, STATE_FILE
+from .vtk_output import cell_tag_array, gather_grid, write_collection, write_vtu
 
 if TYPE_CHECKING:
     from .coupled import CoupledProblem
@@ -80,7 +81,10 @@ class SolverBackend:
         problem.branch = [self.good[1]]
 
     def write_series(self, out: Path, entries: list[tuple[float, Path]], cfg: Config) -> Path | None:
-        """sweep_fields.xdmf: temperature_K and phase of every checkpoint at time t (published atomically)."""
+        """sweep_fields.xdmf: temperature_K and phase of every checkpoint at time t; the same
+        as sweep_fields.pvd listing sweep_fields/step_NNNNN.vtu (with the cell tags) for
+        pyvista.read and ParaView. Published atomically: the .vtu files and the .h5 before the
+        .pvd and the .xdmf that point at them."""
         from dolfinx import fem, io
 
         from .coupled import CoupledProblem
@@ -92,12 +96,16 @@ class SolverBackend:
         problem = self.problem or CoupledProblem(cfg, self.fm)
         T = fem.Function(problem.V_T, name="temperature_K")
         phase = fem.Function(problem.Q0, name="phase")
+        tags = {"cell_tags": cell_tag_array(problem.msh, problem.fm.cell_tags)}
         tmp = comm.bcast(tempfile.mkdtemp(prefix=".sweep_fields.partial-", dir=out) if comm.rank == 0 else None)
+        steps = [f"{FIELDS_VTU_DIR}/step_{i:05d}.vtu" for i in range(len(entries))]
         ok = False
         try:
+            if comm.rank == 0:
+                (Path(tmp) / FIELDS_VTU_DIR).mkdir()
             with io.XDMFFile(comm, str(Path(tmp) / FIELDS_XDMF), "w") as xf:
                 xf.write_mesh(problem.msh)
-                for t, path in entries:
+                for (t, path), step in zip(entries, steps):
                     data = read_npz(path)
                     T.x.array[:] = lookup(
                         data["T_xyz"], data["T_val"], problem.V_T.tabulate_dof_coordinates(), path, problem.cfg
@@ -105,6 +113,9 @@ class SolverBackend:
                     phase.x.array[:] = lookup(data["cell_xyz"], data["m"], cell_xyz(problem, phase), path, problem.cfg)
                     xf.write_function(T, float(t))
                     xf.write_function(phase, float(t))
+                    grid = gather_grid(problem.msh, [T, phase], tags)
+                    if grid is not None:
+                        write_vtu(Path(tmp) / step, grid)
             ok = True
         finally:
             comm.barrier()
@@ -114,9 +125,20 @@ class SolverBackend:
                         Path(tmp) / FIELDS_XDMF.replace(".xdmf", ".h5"), out / FIELDS_XDMF.replace(".xdmf", ".h5")
                     )
                     os.replace(Path(tmp) / FIELDS_XDMF, out / FIELDS_XDMF)
+                    _replace_directory(Path(tmp) / FIELDS_VTU_DIR, out / FIELDS_VTU_DIR)
+                    write_collection(out / FIELDS_PVD, [(float(t), step) for (t, _), step in zip(entries, steps)])
                 shutil.rmtree(tmp, ignore_errors=True)
             comm.barrier()
         return out / FIELDS_XDMF
+
+
+def _replace_directory(src: Path, dst: Path) -> None:
+    """Move the directory `src` to `dst`, replacing an older `dst` (rank 0)."""
+    if dst.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
+        os.replace(dst, trash / "old")
+        shutil.rmtree(trash, ignore_errors=True)
+    os.replace(src, dst)
 
 
 def metal_x_mean(problem) -> float | None:

@@ -5,8 +5,9 @@ Layout of a transient directory DIR::
     config.toml          the resolved configuration (written first)
     timeseries.csv       one row per accepted step (appended as the run goes)
     fields_time.pvd      the field frames as one time series (ParaView, pyvista.read)
-    fields/              frame_NNNNN.pvd with its .pvtu/.vtu pieces: T and phi (point data),
-                         phase, current density and heat sources (cell data)
+    fields/              frame_NNNNN.vtu: the whole mesh (gathered on rank 0 under MPI) with
+                         T and a P1 phi (point data), the phase, current density, heat
+                         sources and cell_tags (cell data)
     state.npz            checkpoint: the last accepted levels (time_checkpoint.py)
     transient.png        V(t), I(t), metal fraction(t), T_max(t); trajectory.png: the V-I path
     summary.json         written last: its presence marks a complete run
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write_text
+from .vtk_output import write_collection
 
 TIMESERIES = "timeseries.csv"
 FIELDS_INDEX = "fields_time.pvd"
@@ -113,25 +115,24 @@ def frame_name(index: int) -> str:
     return f"frame_{index:05d}"
 
 
-def frame_piece(index: int) -> str:
-    """The file a frame's index entry points at (relative to the run directory): the parallel
-    .pvtu DOLFINx's VTKFile writes for every rank count."""
-    name = frame_name(index)
-    return f"{FRAMES_DIR}/{name}000000.pvtu"
+def frame_file(index: int) -> str:
+    """The .vtu of a frame (relative to the run directory): the whole mesh in one file, for
+    any rank count (vtk_output.py)."""
+    return f"{FRAMES_DIR}/{frame_name(index)}.vtu"
+
+
+def frame_piece(directory: Path, index: int) -> str:
+    """The file a frame's index entry points at (relative to the run directory): its .vtu, or
+    for a frame written by an earlier version (a run resumed across an upgrade) the parallel
+    .pvtu of DOLFINx's VTKFile."""
+    old = f"{FRAMES_DIR}/{frame_name(index)}000000.pvtu"
+    new = frame_file(index)
+    return old if (Path(directory) / old).is_file() and not (Path(directory) / new).is_file() else new
 
 
 def write_frame_index(directory: Path, times: list[float]) -> None:
     """fields_time.pvd listing every frame with its time (rank 0, atomically)."""
-    lines = [
-        '<?xml version="1.0"?>',
-        '<VTKFile type="Collection" version="1.0">',
-        "  <Collection>",
-        *(f'    <DataSet timestep="{t!r}" part="0" file="{frame_piece(i)}" />' for i, t in enumerate(times)),
-        "  </Collection>",
-        "</VTKFile>",
-        "",
-    ]
-    atomic_write_text(Path(directory) / FIELDS_INDEX, "\n".join(lines))
+    write_collection(Path(directory) / FIELDS_INDEX, [(t, frame_piece(directory, i)) for i, t in enumerate(times)])
 
 
 def read_frame_times(directory: Path) -> list[float]:

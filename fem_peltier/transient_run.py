@@ -31,15 +31,17 @@ from .series_analysis import detect_periodic, energy_closure
 from .time_checkpoint import load_levels, save_levels
 from .transient import StepRecord, TimeStepper, TransientOutcome
 from .transient_output import (
+    FRAMES_DIR,
     TIMESERIES,
     TimeseriesWriter,
-    frame_name,
+    frame_file,
     is_transient_dir,
     prune_frames,
     read_timeseries,
     remove_transient_dir,
     write_frame_index,
 )
+from .vtk_output import cell_tag_array, write_fields_vtu
 from .transient_plots import TRAJECTORY_PNG, TRANSIENT_PNG, plot_trajectory, plot_transient
 
 log = logging.getLogger("fem_peltier")
@@ -178,12 +180,11 @@ def run_transient(
     def write_frame(t: float) -> None:
         if out_dir is None:
             return
-        from dolfinx import io
-
         fields = output_fields(problem)
-        (out_dir / "fields").mkdir(exist_ok=True)
-        with io.VTKFile(comm, str(out_dir / "fields" / f"{frame_name(len(frames))}.pvd"), "w") as vf:
-            vf.write_function(list(fields.values()), t)
+        if comm.rank == 0:
+            (out_dir / FRAMES_DIR).mkdir(exist_ok=True)
+        tags = {"cell_tags": cell_tag_array(problem.msh, problem.fm.cell_tags)}
+        write_fields_vtu(out_dir / frame_file(len(frames)), problem.msh, fields.values(), tags)
         frames.append(t)
         if comm.rank == 0:
             write_frame_index(out_dir, frames)

@@ -42,8 +42,6 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 from pathlib import Path
 
-from mpi4py import MPI  # noqa: F401  (loads MPI before DOLFINx)
-import dolfinx.plot
 import numpy as np
 import pyvista as pv
 
@@ -64,7 +62,7 @@ MESH = ["mesh.size=1e-4", "mesh.electrode_size=2e-5"]
 #
 # `fp.load_config` takes a preset (or a TOML file with `path=...`) and `--set`-style
 # overrides; `fp.run` meshes, solves and, with `out=...`, writes the same run directory as
-# `fem-peltier run` (summary.json, fields.xdmf for ParaView, quick-look PNGs).
+# `fem-peltier run` (summary.json, fields.vtu and fields.xdmf for ParaView, quick-look PNGs).
 
 # %%
 cfg = fp.load_config(preset="fig2a", overrides=MESH)
@@ -78,36 +76,23 @@ print(f"heat: Joule {s['heat_joule_W'] * 1e3:.3f} mW + Peltier {s['heat_peltier_
       f" -> sink {s['heat_to_sink_W'] * 1e3:.3f} mW")
 
 # %% [markdown]
-# ## From DOLFINx functions to a PyVista grid
+# ## The run's `fields.vtu` in PyVista
 #
-# `result.fields` holds the output fields as DOLFINx functions: `T` (`temperature_K`) is
-# P1, i.e. values at the mesh vertices; `j` (`current_density_A_m2`), `phase`, `peltier`
-# (`peltier_heat_W_m2`) and `joule` (`joule_heat_W_m3`) are one value per cell; `phi`
-# (`potential_V`) is P1 or per cell depending on `solver.current_discretization`. `dolfinx.plot.vtk_mesh` of the P1 space gives
-# the cells and points in the order of the P1 values; the cell order is that of the mesh,
-# so the per-cell arrays attach as cell data. Coordinates are converted to mm for the axes.
-# (This is serial post-processing: in parallel runs, open `fields.xdmf` instead.)
+# The run directory holds `fields.vtu`: the whole mesh (also after a run under `mpirun`)
+# with every field, which `pyvista.read` opens as one grid, without DOLFINx: on another
+# machine, copy the run directory and start from this cell. `temperature_K` is point data
+# (P1, values at the vertices); `current_density_A_m2`, `phase`, `peltier_heat_W_m2`,
+# `joule_heat_W_m3` and `cell_tags` are one value per cell; `potential_V` is point data
+# or per cell depending on `solver.current_discretization`. Coordinates are in metres;
+# they are scaled to mm for the axes, and the arrays get short labels for the colour bars.
 
 # %%
-F = result.fields
-cells, types, x = dolfinx.plot.vtk_mesh(F["T"].function_space)
-grid = pv.UnstructuredGrid(cells, types, x * 1e3)  # mm
+grid = pv.read(result.out / "fields.vtu")
+grid.points *= 1e3  # mm
 n = grid.n_cells
-
-
-def attach(name: str, f) -> None:
-    """Attach a field as point data (one value per P1 dof) or cell data (one per cell)."""
-    bs = f.function_space.dofmap.index_map_bs
-    values = f.x.array.reshape(-1, bs) if bs > 1 else f.x.array
-    if f.function_space.element.space_dimension // bs > 1:  # P1: values at the vertices
-        grid.point_data[name] = values[: grid.n_points]
-    else:  # DG0: one value per cell
-        grid.cell_data[name] = values[:n]
-
-
-for name, key in [("T (K)", "T"), ("phi (V)", "phi"), ("phase", "phase"), ("j (A/m2)", "j"),
-                  ("Peltier heat (W/m2)", "peltier"), ("Joule heat (W/m3)", "joule")]:
-    attach(name, F[key])
+for name, label in [("temperature_K", "T (K)"), ("potential_V", "phi (V)"), ("current_density_A_m2", "j (A/m2)"),
+                    ("peltier_heat_W_m2", "Peltier heat (W/m2)"), ("joule_heat_W_m3", "Joule heat (W/m3)")]:
+    grid.rename_array(name, label)
 grid.cell_data["j magnitude (A/m2)"] = np.linalg.norm(grid.cell_data["j (A/m2)"], axis=1)
 # Cell data averaged onto the vertices, for contours and streamlines.
 pgrid = grid.cell_data_to_point_data()
@@ -270,8 +255,9 @@ save(p, "interface_peltier.png")
 # %% [markdown]
 # ## Files
 #
-# The run directory also holds `fields.xdmf` (open it in ParaView, see
-# `docs/paraview.md`), `summary.json` and two matplotlib quick-looks.
+# The run directory also holds `fields.xdmf` (the same fields with the mesh tags, for
+# ParaView's Xdmf3 reader), `summary.json` and two matplotlib quick-looks; `fields.vtu`
+# opens in ParaView directly (see `docs/paraview.md`).
 
 # %%
 for path in sorted(FIGURES.glob("*.png")):

@@ -17,8 +17,9 @@
 # A sweep directory is what `fem-peltier sweep ... --out DIR` writes: `DIR/sweep.csv`
 # (one row per current, with the run's scalar summary keys and the name of its run
 # directory in the `run_dir` column) and one run directory per point, each with its own
-# `fields.xdmf`. This notebook reads only those two things, so it works for any sweep,
-# including one computed in parallel on another machine.
+# `fields.vtu` (and `fields.xdmf`). This notebook reads only those files, with PyVista
+# and no DOLFINx, so it works for any sweep, including one computed in parallel on
+# another machine.
 #
 # * `FEM_PELTIER_SWEEP_DIR`: the sweep to show. If it is not set, the notebook computes
 #   a small one (fig2a, I = 4, 8, 12 mA, coarse mesh, about a minute) with the command
@@ -36,18 +37,14 @@ import json
 import subprocess
 import sys
 import tomllib
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from mpi4py import MPI
-import dolfinx.io
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pyvista as pv
-from petsc4py import PETSc
 
 pv.OFF_SCREEN = True
 
@@ -91,45 +88,22 @@ for r in rows:
           f"metal fraction={r.get('metal_fraction', '')[:8]:8s}  T_max={r.get('T_max_K', '')[:6]} K  -> {r['run_dir']}")
 
 # %% [markdown]
-# ## Reading a `fields.xdmf` without re-running anything
+# ## Reading a run's `fields.vtu` without re-running anything
 #
-# fem_peltier writes its fields with DOLFINx's XDMF writer: one `.xdmf` (XML) file that
-# describes the mesh grid, the cell and facet tags and one grid per field, and one `.h5`
-# file with the arrays. The XML says where each array lives in the `.h5` file; DOLFINx
-# reads the mesh arrays (`read_geometry_data`, `read_topology_data`) and PETSc's HDF5
-# viewer reads the field arrays, so no extra HDF5 package is needed. P1 fields
-# (`temperature_K`, `potential_V`) are stored per mesh vertex, in the order of the
-# geometry array; the per-cell fields (`phase`, `current_density_A_m2`,
-# `peltier_heat_W_m2`, `joule_heat_W_m3`) in the order of the topology array.
+# Every run directory holds `fields.vtu`: one VTK unstructured grid of the whole mesh
+# (also for a run under `mpirun`) with every field under its name with units. P1 fields
+# (`temperature_K`, and `potential_V` with `current_discretization = "p1"`) are point
+# data; the per-cell fields (`phase`, `current_density_A_m2`, `peltier_heat_W_m2`,
+# `joule_heat_W_m3`, `cell_tags`) are cell data. `pyvista.read` opens it directly.
 
 # %%
 def read_run_fields(run_dir: Path, scale: float = 1e3) -> pv.UnstructuredGrid:
-    """The mesh (coordinates times `scale`: mm by default) and every field of run_dir/fields.xdmf (serial)."""
-    xdmf = Path(run_dir) / "fields.xdmf"
-    domain = ET.parse(xdmf).getroot().find("Domain")
-    grids = domain.findall("Grid")
-    mesh_name = grids[0].get("Name")  # the mesh is written first
-    with dolfinx.io.XDMFFile(MPI.COMM_SELF, str(xdmf), "r") as xf:
-        x = xf.read_geometry_data(name=mesh_name)
-        topo = xf.read_topology_data(name=mesh_name)
-    grid = pv.UnstructuredGrid({pv.CellType.TETRA: topo.reshape(-1, 4)}, np.asarray(x).reshape(-1, 3) * scale)
-    viewer = PETSc.Viewer().createHDF5(str(xdmf.with_suffix(".h5")), "r", comm=MPI.COMM_SELF)
-    for g in grids:
-        attr = g.find(".//Attribute")
-        if attr is None or g.get("GridType") != "Collection":
-            continue  # the mesh and the tag grids
-        item = attr.find("DataItem")
-        dataset = item.text.strip().split(":", 1)[1]  # "fields.h5:/Function/phase/0"
-        vec = PETSc.Vec().create(comm=MPI.COMM_SELF)
-        vec.setName(dataset)
-        vec.load(viewer)
-        values = vec.getArray().copy()
-        vec.destroy()
-        ncomp = int(item.get("Dimensions").split()[-1])
-        values = values.reshape(-1, ncomp) if ncomp > 1 else values
-        target = grid.point_data if attr.get("Center") == "Node" else grid.cell_data
-        target[attr.get("Name")] = values
-    viewer.destroy()
+    """The mesh (coordinates times `scale`: mm by default) and every field of run_dir/fields.vtu."""
+    path = Path(run_dir) / "fields.vtu"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no fields.vtu (a run written by an older version: run it again)")
+    grid = pv.read(path)
+    grid.points *= scale
     return grid
 
 
@@ -141,9 +115,23 @@ for r in rows:
 print(runs[-1][1])
 
 # %% [markdown]
-# The same function turns a run into a single VTK file with every field on one dataset
-# (coordinates in m with `scale=1`), which ParaView opens without choosing a reader:
-# `read_run_fields(run_dir, scale=1.0).save("fields.vtu")`.
+# The whole sweep as one time series: `sweep_fields.pvd` lists one `.vtu` per point
+# (`sweep_fields/step_NNNNN.vtu`, with `temperature_K`, `phase` and `cell_tags`) at the
+# swept current as its time (or the point index, when a current occurs twice). In ParaView
+# it is one file to open and step through; in PyVista, `PVDReader` reads it step by step
+# (a reader orders the steps by time).
+
+# %%
+series = SWEEP / "sweep_fields.pvd"
+if series.is_file():
+    reader = pv.PVDReader(str(series))
+    for t in reader.time_values:
+        reader.set_active_time_value(t)
+        step = reader.read()[0]
+        print(f"t = {t:.6g}: {step.n_cells} cells, T_max = {step.point_data['temperature_K'].max():.1f} K, "
+              f"{int((step.cell_data['phase'] >= 0.5).sum())} metal cells")
+else:
+    print(f"{series.name} not found (a sweep written by an older version)")
 
 # %% [markdown]
 # ## Small multiples: the metal region vs current

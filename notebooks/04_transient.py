@@ -130,10 +130,10 @@ print("wrote", path)
 # %% [markdown]
 # ## The field frames from `fields_time.pvd`
 #
-# `fields_time.pvd` lists one frame per output time; each frame is a parallel VTK file
-# (`fields/frame_NNNNN000000.pvtu` with one `.vtu` piece per rank). `PVDReader` gives
-# the times, and `read()` the frame at the active time as a MultiBlock (one block per
-# piece), here combined into one grid. `temperature_K` is point data; `phase`,
+# `fields_time.pvd` lists one frame per output time; each frame is one VTK file of the
+# whole mesh (`fields/frame_NNNNN.vtu`, also for a run under `mpirun`). `PVDReader` gives
+# the times, and `read()` the frame at the active time as a MultiBlock with one block,
+# the grid. `temperature_K` is point data; `phase`,
 # `current_density_A_m2` and the heat sources are cell data. The top surface z = h is
 # where the electrodes sit; below it we show the temperature there at four instants
 # (one colour scale), with the outline of the metal (phase 0.5) in cyan.
@@ -145,9 +145,9 @@ print(f"{times.size} frames at t = {np.round(times, 3)} s")
 
 
 def frame(time: float) -> pv.UnstructuredGrid:
-    """The frame nearest `time`, all pieces in one grid, coordinates in mm."""
+    """The frame nearest `time`, coordinates in mm."""
     reader.set_active_time_value(float(times[np.argmin(np.abs(times - time))]))
-    grid = reader.read().combine()
+    grid = reader.read()[0]
     grid.points *= 1e3
     return grid
 

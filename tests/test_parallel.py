@@ -23,7 +23,7 @@ OVERRIDES = [a for a in ARGS[2:] if a != "--set"]
 KEYS_REL = ("T_max_K", "T_mean_K", "T_top_mean_K", "voltage_V", "metal_fraction", "heat_joule_W",
             "heat_peltier_W", "heat_to_sink_W")
 KEYS_EXACT = ("partial_cells", "iterations", "cells", "interface_facets")
-OUTPUT_FILES = ("summary.json", "fields.xdmf", "fields.h5", "slice_T.png", "top_T.png", "config.toml")
+OUTPUT_FILES = ("summary.json", "fields.xdmf", "fields.h5", "fields.vtu", "slice_T.png", "top_T.png", "config.toml")
 REL = 1e-8
 
 
@@ -104,6 +104,28 @@ def test_serial_equals_two_ranks(serial, parallel):
     for key in KEYS_EXACT:
         assert s1[key] == s2[key], (key, s1[key], s2[key])
     assert s2["ranks"] == 2 and s1["ranks"] == 1
+
+
+@pytest.mark.mpi
+def test_fields_vtu_under_mpirun_holds_the_whole_mesh(serial, parallel):
+    """The np=2 fields.vtu (gathered on rank 0) has the serial file's cells, points and volume
+    (no piece missing, no ghost cell twice) and the same T max, which is its summary's T_max_K."""
+    from vtk_check import read_in_subprocess
+
+    s1, out1 = serial
+    proc, out2 = parallel
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s2 = json.loads((out2 / "summary.json").read_text())
+    got = read_in_subprocess(out1 / "fields.vtu", out2 / "fields.vtu")
+    a, b = got[str(out1 / "fields.vtu")], got[str(out2 / "fields.vtu")]
+    assert (b["cells"], b["points"]) == (a["cells"], a["points"]) == (s1["cells"], a["points"])
+    assert b["volume"] == pytest.approx(a["volume"], rel=1e-12)
+    assert sorted(b["point"]) == sorted(a["point"]) and sorted(b["cell"]) == sorted(a["cell"])
+    t1, t2 = a["point"]["temperature_K"][2], b["point"]["temperature_K"][2]
+    assert t1 == pytest.approx(s1["T_max_K"], rel=1e-9) and t2 == pytest.approx(s2["T_max_K"], rel=1e-9)
+    assert t2 == pytest.approx(t1, rel=REL)
+    for name in ("phase", "cell_tags"):
+        assert b["cell"][name] == a["cell"][name], name
 
 
 # --- the Seebeck EMF and contact Peltier heat on (issue 16) -------------------------------------

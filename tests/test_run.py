@@ -39,7 +39,8 @@ def test_run_writes_complete_result(fig2a_run):
     proc, out = fig2a_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     names = {p.name for p in out.iterdir()}
-    assert {"summary.json", "config.toml", "fields.xdmf", "fields.h5", "slice_T.png", "top_T.png"} <= names
+    assert {"summary.json", "config.toml", "fields.xdmf", "fields.h5", "fields.vtu", "slice_T.png",
+            "top_T.png"} <= names
     assert not list(out.parent.glob(".fig2a.partial-*")), "staging directory left behind"
     s = json.loads((out / "summary.json").read_text())
     missing = [k for k in CONTRACT_KEYS if k not in s]
@@ -140,3 +141,28 @@ def test_forcing_term_ends_quadratic():
     for merit in (9e-6, 1e-7, 1e-9):  # below sqrt(tol) = 1e-5
         eta = forcing_term(merit, 10 * merit, EW_ETA_MAX, tol)
         assert 0 < eta <= merit
+
+
+def test_fields_vtu_opens_in_pyvista_without_dolfinx(fig2a_run):
+    """fields.vtu: one grid of the whole mesh with every field under the XDMF's names, T as
+    point data (its max is the summary's T_max_K), the rest as cell data; read by PyVista in a
+    process that never imports DOLFINx."""
+    from vtk_check import read_in_subprocess
+
+    _, out = fig2a_run
+    s = json.loads((out / "summary.json").read_text())
+    g = read_in_subprocess(out / "fields.vtu")[str(out / "fields.vtu")]
+    assert g["type"] == "UnstructuredGrid" and g["cells"] == s["cells"]
+    assert g["volume"] == pytest.approx(1e-3 * 1e-3 * 2e-4, rel=1e-9)  # fig2a: L x W x h, every cell once
+    n, p = g["cells"], g["points"]
+    assert g["point"]["temperature_K"][0] == [p]
+    assert g["point"]["temperature_K"][2] == pytest.approx(s["T_max_K"], rel=1e-9)
+    assert g["point"]["temperature_K"][1] == pytest.approx(s["T0_K"], rel=1e-9)  # the heat sink
+    cell = g["cell"]
+    for name in ("potential_V", "phase", "joule_heat_W_m3", "peltier_heat_W_m2", "cell_tags"):
+        assert cell[name][0] == [n], name  # the mixed form's potential is per cell
+    assert cell["current_density_A_m2"][0] == [n, 3]
+    assert cell["phase"][1] == 0.0 and cell["phase"][2] == 1.0  # insulator and metal cells
+    assert cell["cell_tags"][1:] == [1.0, 1.0]  # film only (no substrate in fig2a)
+    assert cell["potential_V"][2] <= s["voltage_V"] and cell["joule_heat_W_m3"][1] >= 0
+    assert cell["peltier_heat_W_m2"][1] < 0 < cell["peltier_heat_W_m2"][2]  # heating and cooling facets

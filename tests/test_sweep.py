@@ -403,6 +403,28 @@ def test_plots_fields_and_switching_report(ramp):
     assert "switching report" in ramp["resumed"].stdout and "negative side" in ramp["resumed"].stdout
 
 
+@needs_dolfinx
+def test_sweep_fields_pvd_opens_in_pyvista_without_dolfinx(ramp):
+    """sweep_fields.pvd lists one whole-mesh .vtu per point (T point data, phase and cell tags
+    cell data) at the times of sweep_fields.xdmf; each point's T max is its row's T_max_K.
+    Every point directory has its own fields.vtu too."""
+    from vtk_check import read_in_subprocess
+
+    out = ramp["cwd"] / "sw"
+    rows = rows_of(out / "sweep.csv")
+    pvd = out / sweep.FIELDS_PVD
+    got = read_in_subprocess(pvd)[str(pvd)]
+    assert got["read"] == "MultiBlock"  # pyvista.read of a .pvd: the first time
+    assert got["times"] == [0.0, 1.0, 2.0, 3.0, 4.0]  # currents repeat on the way down: the point index
+    assert sorted(p.name for p in (out / sweep.FIELDS_VTU_DIR).iterdir()) == [f"step_{i:05d}.vtu" for i in range(5)]
+    for row, g in zip(rows, got["steps"]):
+        assert g["type"] == "UnstructuredGrid" and g["cells"] == int(row["cells"])
+        assert g["point"]["temperature_K"][2] == pytest.approx(float(row["T_max_K"]), rel=1e-9)
+        assert sorted(g["cell"]) == ["cell_tags", "phase"] and g["cell"]["phase"][0] == [g["cells"]]
+        assert (g["cell"]["phase"][2] >= 0.5) == (float(row["metal_fraction"]) > 0)
+    assert all((out / r["run_dir"] / "fields.vtu").is_file() for r in rows)
+
+
 def _mpirun() -> str | None:
     local = Path(sys.executable).parent / "mpirun"
     return str(local) if local.exists() else shutil.which("mpirun")
@@ -426,3 +448,12 @@ def test_sweep_under_mpi(tmp_path):
     for r in rows:  # source voltage = film voltage + I R
         assert float(r["source_voltage_V"]) == pytest.approx(float(r["voltage_set_V"]), rel=1e-6)
     assert (tmp_path / "sw" / sweep.FIELDS_XDMF).is_file() and (tmp_path / "sw" / sweep.SWITCHING_JSON).is_file()
+    from vtk_check import read_in_subprocess
+
+    pvd = tmp_path / "sw" / sweep.FIELDS_PVD  # rewritten by the resume: three points, the whole mesh each
+    got = read_in_subprocess(pvd)[str(pvd)]
+    assert got["times"] == [2.0, 2.5, 3.0]  # a reader orders the steps by time (the voltage here)
+    by_voltage = {float(r["voltage_set_V"]): r for r in rows}
+    for t, g in zip(got["times"], got["steps"]):
+        assert g["cells"] == int(by_voltage[t]["cells"])
+        assert g["point"]["temperature_K"][2] == pytest.approx(float(by_voltage[t]["T_max_K"]), rel=1e-9)

@@ -164,6 +164,19 @@ def test_field_frames_open_in_pyvista_without_dolfinx(cli_runs):
     assert not got["dolfinx"]
     assert got["times"][0] == 0.0 and got["times"][-1] == pytest.approx(1.6) and len(got["times"]) >= 3
     assert "temperature_K" in got["point"] and "phase" in got["cell"] and got["n"] > 100
+    # every frame is one .vtu of the whole mesh; the last one is the final state of summary.json
+    from vtk_check import read_in_subprocess
+
+    s = json.loads((out / "summary.json").read_text())
+    frames = read_in_subprocess(out / "fields_time.pvd")[str(out / "fields_time.pvd")]
+    assert frames["times"] == got["times"]
+    assert sorted(p.name for p in (out / "fields").iterdir()) == [f"frame_{i:05d}.vtu" for i in range(len(got["times"]))]
+    for g in frames["steps"]:
+        assert g["type"] == "UnstructuredGrid" and g["cells"] == s["cells"]
+        assert sorted(g["cell"]) == ["cell_tags", "current_density_A_m2", "joule_heat_W_m3", "peltier_heat_W_m2",
+                                     "phase", "potential_V"]
+    assert frames["steps"][-1]["point"]["temperature_K"][2] == pytest.approx(s["T_max_K"], rel=1e-9)
+    assert frames["steps"][0]["point"]["temperature_K"][1:] == [300.0, 300.0]  # t = 0: T0 everywhere
 
 
 def test_killed_transient_resumes_without_lost_or_duplicated_steps(cli_runs):
@@ -182,6 +195,11 @@ def test_killed_transient_resumes_without_lost_or_duplicated_steps(cli_runs):
     from fem_peltier.transient_output import read_frame_times
 
     assert read_frame_times(cli_runs["cwd"] / "killed") == pytest.approx(read_frame_times(cli_runs["cwd"] / "whole"))
+    # the frames written after the last checkpoint were dropped and written again: one file per index entry
+    index = (cli_runs["cwd"] / "killed" / "fields_time.pvd").read_text()
+    listed = sorted(line.split('file="')[1].split('"')[0] for line in index.splitlines() if "file=" in line)
+    on_disk = sorted(f"fields/{p.name}" for p in (cli_runs["cwd"] / "killed" / "fields").iterdir())
+    assert listed == on_disk
 
 
 def test_serial_equals_two_ranks(cli_runs):
@@ -197,6 +215,16 @@ def test_serial_equals_two_ranks(cli_runs):
     for key in ("T_max_K", "voltage_V", "metal_fraction", "stored_energy_J", "heat_joule_W"):
         np.testing.assert_allclose(b[key], a[key], rtol=1e-7, atol=1e-12)
     assert json.loads((cwd / "par" / "summary.json").read_text())["ranks"] == 2
+    # the frames of two ranks hold the whole mesh once (gathered, no ghost cell twice), as the serial ones
+    from vtk_check import read_in_subprocess
+
+    got = read_in_subprocess(cwd / "whole" / "fields_time.pvd", cwd / "par" / "fields_time.pvd")
+    fa, fb = got[str(cwd / "whole" / "fields_time.pvd")], got[str(cwd / "par" / "fields_time.pvd")]
+    np.testing.assert_allclose(fb["times"], fa["times"], rtol=1e-9)
+    for ga, gb in zip(fa["steps"], fb["steps"]):
+        assert (gb["cells"], gb["points"]) == (ga["cells"], ga["points"])
+        assert gb["volume"] == pytest.approx(ga["volume"], rel=1e-12)
+        assert gb["point"]["temperature_K"][2] == pytest.approx(ga["point"]["temperature_K"][2], rel=1e-7)
 
 
 def test_bad_transient_input_exits_2_and_writes_nothing(tmp_path):
