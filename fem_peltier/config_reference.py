@@ -9,7 +9,7 @@ import types
 import typing
 from typing import Any
 
-from .config import BOUNDARY_KEYS, BoundaryCondition, Config
+from .config import BOUNDARY_KEYS, BoundaryCondition, Config, Terminal
 from .property_laws import LAW_UNITS, PropertyLaw
 from .units import unit_of
 
@@ -118,6 +118,8 @@ def schema_markdown() -> str:
                 lines += _subtable(f"{sec_name}.{key}", field.annotation, getattr(getattr(default, sec_name), key))
         if sec_name == "thermal":
             lines += _boundary_table()
+        if sec_name == "drive":
+            lines += _terminal_table()
     return "\n".join(lines)
 
 
@@ -153,20 +155,34 @@ def _key_row(key: str, field: Any, dval: Any, rval: Any) -> str:
 
 def _boundary_table() -> list[str]:
     """The keys of one [[thermal.boundary]] entry."""
-    doc = " ".join((BoundaryCondition.__doc__ or "").split())
     takes = "; ".join(f'"{t}": {", ".join(k) if k else "none"}' for t, k in BOUNDARY_KEYS.items())
-    lines = [
-        "### [[thermal.boundary]]",
-        "",
-        f"{doc} `surface` and `type` are required; the value keys each type takes ({takes}) are required "
+    return _array_table(
+        "thermal.boundary",
+        BoundaryCondition,
+        f"`surface` and `type` are required; the value keys each type takes ({takes}) are required "
         "for it and refused for the others. Sign convention of `q`: heat flowing into the stack is "
         "positive. The conditions and their closed-form tests are in docs/physics.md (Thermal boundary "
         "conditions).",
-        "",
-        "| key | type | unit | allowed | description |",
-        "|---|---|---|---|---|",
-    ]
-    for key, field in BoundaryCondition.model_fields.items():
+    )
+
+
+def _terminal_table() -> list[str]:
+    """The keys of one [[drive.terminal]] entry."""
+    return _array_table(
+        "drive.terminal",
+        Terminal,
+        "`name` and exactly one of `current`, `voltage`, `floating = true` per terminal; the terminals "
+        "and the mesh's electrode_<name> surfaces must name each other (README, Your own device; "
+        "docs/physics.md, Terminals).",
+    )
+
+
+def _array_table(name: str, cls: type[BaseModel], rules: str) -> list[str]:
+    """The keys of one entry of an array of tables [[name]]: its docstring, `rules`, one row per key."""
+    doc = " ".join((cls.__doc__ or "").split())
+    lines = [f"### [[{name}]]", "", f"{doc} {rules}", "", "| key | type | unit | allowed | description |"]
+    lines.append("|---|---|---|---|---|")
+    for key, field in cls.model_fields.items():
         cells = [f"`{key}`", _type_name(field.annotation), _unit(field), _constraints(field), field.description or ""]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
