@@ -309,11 +309,14 @@ class CoupledProblem:
         uncoupled = (self.map_phi, self.map_T) if self.mixed else None
         A = jacobian_matrix(ufl.derivative(bulk, self.u, self._du), self.comm, uncoupled)
         electric = np.concatenate([self.map_phi, self.map_J])
-        splits = [("e", owned_is(self.U, electric)), ("T", owned_is(self.U, self.temperature_dofs))]
+        splits = [("e", owned_is(self.U, electric))]
+        if self.two_temperatures:  # the electrons' excess first, then the lattice (linalg.py)
+            splits.append(("x", owned_is(self.U, self.map_theta)))
+        splits.append(("T", owned_is(self.U, self.map_T)))
         solver = LinearSolver(
             A,
             self.comm,
-            default_options(self.linear_solver, self.mixed),
+            default_options(self.linear_solver, self.mixed, self.two_temperatures),
             splits=splits,
             user_options=cfg.solver.petsc_options,
         )

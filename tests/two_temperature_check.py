@@ -21,7 +21,7 @@ res = fp.run(fp.load_config(preset="fig2a", overrides=overrides), pictures=False
 keys = (
     "converged", "iterations", "voltage_V", "T_max_K", "T_electron_max_K", "T_lattice_max_K", "metal_fraction",
     "heat_exchange_W", "heat_joule_W", "heat_peltier_W", "heat_to_sink_W", "heat_balance_rel",
-    "heat_balance_electrons_rel", "cells",
+    "heat_balance_electrons_rel", "cells", "ksp_iterations_per_solve",
 )
 if MPI.COMM_WORLD.rank == 0:
     print(json.dumps({k: res.summary.get(k) for k in keys}))
