@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .config import (
     Config,
+    is_device,
     _to_input_error,
     load_config,
     material_data,
@@ -227,7 +228,12 @@ def cmd_mesh(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     barrier()
     log.info("meshing %s -> %s", name, path)
-    mesh_mod.write_msh(cfg, path)
+    if is_device(cfg):  # a user's gmsh script: its mesh, checked, as mesh.file can use it
+        from .device_mesh import write_device_msh
+
+        write_device_msh(cfg.resolved(), path)
+    else:
+        mesh_mod.write_msh(cfg, path)
     _say(f"wrote {path}")
     return EXIT_OK
 

@@ -217,3 +217,37 @@ def with_device_geometry(cfg: ResolvedConfig, fm: FilmMesh) -> ResolvedConfig:
         }
     )
     return cfg.model_copy(update={"geometry": g})
+
+
+def write_device_msh(cfg: ResolvedConfig, path: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> Path:
+    """Mesh the gmsh script of `cfg` (mesh.geo) and save it as a .msh file (MSH 4.1, ASCII) that
+    mesh.file can name instead: checked as a run would (groups, terminals), written under a
+    temporary name and renamed into place. Collective; rank 0 works."""
+    import os
+
+    key, geo = device_source(cfg)
+    if key != "mesh.geo":
+        raise InputError("mesh.file", f"{geo} is already a mesh: `fem-peltier mesh` writes the .msh of a mesh.geo")
+
+    def work() -> Path:
+        tmp = path.with_name(f".{path.name}.partial.msh")
+        with gmsh_session("fem_peltier_device_write") as gmsh:
+            try:
+                gmsh.open(str(geo))
+                gmsh.model.mesh.generate(3)
+            except Exception as exc:  # noqa: BLE001 -- gmsh raises plain Exception
+                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise InputError("mesh.geo", f"{geo}: gmsh could not mesh it ({msg})") from None
+            gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+            gmsh.option.setNumber("Mesh.Binary", 0)
+            gmsh.write(str(tmp))
+        try:
+            _read(cfg, "mesh.file", tmp)  # the checks of a run on the written file
+        except InputError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError("mesh.geo", exc.message.replace(str(tmp), str(geo))) from None
+        os.replace(tmp, path)
+        return path
+
+    bcast_result(comm, work)
+    return path

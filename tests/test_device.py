@@ -138,3 +138,22 @@ def test_unnamed_electrode_and_broken_script_are_input_errors(tmp_path):
     proc = fem("run", str(toml), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 2 and "mesh.geo" in proc.stderr and "gmsh could not mesh it" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_mesh_command_saves_the_script_mesh_for_mesh_file(serial, tmp_path):
+    """`fem-peltier mesh` on a mesh.geo case writes its (checked) .msh; mesh.file runs it the same."""
+    toml = _bar(tmp_path)
+    proc = fem("mesh", str(toml), "--out", str(tmp_path / "bar.msh"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not list(tmp_path.glob(".*partial*"))
+    text = toml.read_text().replace('geo = "four_probe_bar.geo"', 'file = "bar.msh"')
+    (tmp_path / "from_msh.toml").write_text(text)
+    proc = fem("run", "from_msh.toml", "--out", "out", *FAST, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["cells"] == serial["cells"]
+    for name, v in serial["terminals"].items():
+        assert s["terminals"][name]["potential_V"] == pytest.approx(v["potential_V"], rel=1e-9)
+    # a mesh.file case has nothing to mesh
+    proc = fem("mesh", "from_msh.toml", "--out", str(tmp_path / "again.msh"), cwd=tmp_path)
+    assert proc.returncode == 2 and "mesh.file" in proc.stderr and not (tmp_path / "again.msh").exists()
