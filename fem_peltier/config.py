@@ -346,6 +346,11 @@ def _terminal_drive(data: dict[str, Any]) -> dict[str, Any]:
         )
     for key in ("current", "voltage"):
         given = data.get(key)
+        if isinstance(given, str):  # "20 uA" (--set drive.current=...): in the terminal's unit
+            try:
+                given = to_unit(given, "A" if key == "current" else "V")
+            except UnitError as exc:
+                raise _CrossError(f"drive.{key}", str(exc)) from None
         if given is None or given == getattr(main, key):
             continue
         if getattr(main, key) is None or isinstance(given, bool) or not isinstance(given, (int, float)):

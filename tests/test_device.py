@@ -157,3 +157,15 @@ def test_mesh_command_saves_the_script_mesh_for_mesh_file(serial, tmp_path):
     # a mesh.file case has nothing to mesh
     proc = fem("mesh", "from_msh.toml", "--out", str(tmp_path / "again.msh"), cwd=tmp_path)
     assert proc.returncode == 2 and "mesh.file" in proc.stderr and not (tmp_path / "again.msh").exists()
+
+
+def test_drive_current_with_units_sets_the_driven_terminal():
+    """--set drive.current="20 uA" on a terminal case drives the main terminal (units converted);
+    a voltage for it is refused naming drive.current."""
+    import fem_peltier as fp
+    from fem_peltier.errors import InputError
+
+    cfg = fp.load_config(MESHES / "four_probe_bar.toml", overrides=["drive.current=20 uA"])
+    assert cfg.drive.current == pytest.approx(2e-5) and cfg.drive.terminal[0].current == pytest.approx(2e-5)
+    with pytest.raises(InputError, match="drive.current"):
+        fp.load_config(MESHES / "four_probe_bar.toml", overrides=["drive.current=20 mV"])
