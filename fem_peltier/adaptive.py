@@ -19,6 +19,7 @@ is kept). The goal quantities of the last three levels give an error estimate
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import time
@@ -253,6 +254,7 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
             break
         current.destroy()
         current, cur_report = fine, rep
+        gc.collect()  # the coarser problem: a problem and its Newton solver refer to each other
         marks, n_band, estimate = mark(current, ad.fraction, ad.band, sharp)
         levels.append(_level_row(current, level, rep, time.perf_counter() - t_level, t_start, estimate, band_width))
         prev, new = levels[-2], levels[-1]

@@ -64,9 +64,10 @@ QDEG = {"quadrature_degree": 2}
 #: capacitor on short steps V is solved to about tol V_RESOLUTION |V| (1e-14 |V|, some 50 ulp)
 V_RESOLUTION = 1e-4
 #: interface facets per compiled form (CoupledProblem.interface_chunks): at most
-#: 2 x 13 x 8 B x 2**18 = 55 MB of packed coefficients at a time instead of 0.4 GB for the
+#: 2 x 13 x 8 B x 2**16 = 14 MB of packed coefficients at a time instead of 0.4 GB for the
 #: 1.9M film facets of a 965k-cell mesh while the whole film is in the transition band
-FACET_CHUNK = 2**18
+#: (2**18, 55 MB, was the peak of a 245k-cell run: a residual assembly 55 MB above resident)
+FACET_CHUNK = 2**16
 AUTO_ITERATIVE_DOFS = 50_000  # linear_solver = "auto": MUMPS below, gmres-gamg from here on
 
 

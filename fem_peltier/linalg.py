@@ -194,6 +194,7 @@ class LinearSolver:
         splits: Sequence[tuple[str, PETSc.IS]] = (),
         user_options: Mapping[str, OptionValue] | None = None,
     ):
+        self._args = (A, comm, options, prefix, splits, user_options)  # for `fresh`
         self.prefix = prefix
         self.user_options: Options = dict(user_options or {})
         self.options: Options = {**options, **self.user_options}
@@ -223,6 +224,16 @@ class LinearSolver:
         if not self._solved:
             self._solved = True
             self._report_unused()
+
+    def fresh(self) -> LinearSolver:
+        """A new solver with this one's operator, options and splits, this one destroyed: frees
+        what the solves built (the Krylov basis, the preconditioner's field-split submatrices
+        and AMG hierarchies, a factorisation) while the operator stays. (KSPReset would also
+        drop the field splits, and the saddle-point split did not set up again after it.)"""
+        new = LinearSolver(*self._args)
+        new._solved, new._used, new.unused_options = self._solved, self._used, self.unused_options
+        self.destroy()
+        return new
 
     def destroy(self) -> None:
         """Free the KSP; none of this solver's options stays in PETSc's database."""

@@ -437,7 +437,7 @@ class BorderedNewton:
         tmp = self._du_fun
         self.du.copy(tmp.x.petsc_vec)
         tmp.x.scatter_forward()
-        return tmp.x.array.copy()
+        return tmp.x.array  # valid until the next call (no copy: one state vector less at the peak)
 
     # --- the iteration -----------------------------------------------------------------------
     def solve(
@@ -523,7 +523,8 @@ class BorderedNewton:
             accepted = False
             why = None  # the first unphysical trial state, for the failure reason
             for _ in range(12):
-                u[:] = u_save + lam * du_loc
+                np.multiply(du_loc, lam, out=u)  # u = u_save + lam du without two temporaries
+                u += u_save
                 p.V = V_save + lam * dV
                 if contacts is not None:
                     contacts.aux_V = aux_save + lam * self.dV_aux
@@ -572,6 +573,13 @@ class BorderedNewton:
                 dm,
                 p.V,
             )
+
+    def release(self) -> None:
+        """Free the linear solver's work (Krylov basis, preconditioner set-up) between solves,
+        e.g. before the diagnostics of a solved state; the next step sets it up again."""
+        self.solver = self.solver.fresh()
+        self.ksp = self.solver.ksp
+        self._pc_lag_ok = False
 
     def destroy(self) -> None:
         """Free the PETSc objects now (a problem whose state has been carried elsewhere)."""

@@ -105,6 +105,10 @@ def run(
         adapted = adapt(problem, report, t_solve)
         problem, report = adapted.problem, adapted.report
     t_solve = time.perf_counter() - t_solve
+    # the Krylov basis and the preconditioner's submatrices and hierarchies are not needed by the
+    # diagnostics and output fields below, which then reuse their memory instead of adding to
+    # the peak (fig2a, 965k cells serial: memory.py, benchmarks/README.md "Memory (issue 18)")
+    problem.newton_solver.release()
     t_coarse = sum(c.solve_time_s for c in coarse)
     first_steps = adapted.levels[0].newton_steps if adapted is not None else report.newton_steps
     summary: dict = {

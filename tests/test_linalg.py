@@ -145,6 +145,27 @@ def test_default_options_solve_like_lu(kind, mixed, p1_system, mixed_system):
         solver.destroy()
 
 
+def test_fresh_solver_solves_the_same(mixed_system, fem_log):
+    """fresh(): the same operator, options and splits with the set-up freed; it solves as before
+    (the saddle-point split of the mixed block set up again) and reports unused options once."""
+    user = {"ksp_rtoll": 1e-8}
+    solver = LinearSolver(mixed_system.A, MPI.COMM_WORLD, default_options("gmres-gamg", True),
+                          splits=mixed_system.splits, user_options=user)
+    try:
+        x1 = mixed_system.solve(solver)
+        solver = solver.fresh()
+        assert solver.ksp.getPC().getType() == "fieldsplit"
+        x2 = mixed_system.solve(solver)
+        assert solver.ksp.getConvergedReason() > 0
+        assert mixed_system.error(x2) < 1e-8
+        assert x1.norm() == pytest.approx(x2.norm(), rel=1e-9)
+        assert solver.unused_options == ["ksp_rtoll"]
+        assert len([r for r in fem_log.records if r.levelno == logging.WARNING]) == 1
+        assert _prefixed() == {}
+    finally:
+        solver.destroy()
+
+
 def test_default_options_mixed_only_changes_gamg():
     for kind in ("mumps", "superlu_dist", "gmres-asm"):
         assert default_options(kind, True) == default_options(kind, False)
