@@ -167,7 +167,7 @@ class HeatSink:
             sink = cls.on_facets(unknowns, facet_tags, t0_K, field)  # the default: exactly as before
             sink.surface_indicators = {temps[0].surface: sink.indicator}
             return sink
-        space = unknowns[TEMPERATURE].subspace
+        space = unknowns[field].subspace
         taken = np.zeros(unknowns.u.x.array.size, dtype=bool)
         all_dofs, all_vals, indicators = [], [], {}
         for c in temps:
@@ -188,7 +188,7 @@ class HeatSink:
         dofs = np.concatenate(all_dofs).astype(np.int32) if all_dofs else np.zeros(0, dtype=np.int32)
         vals = np.concatenate(all_vals) if all_vals else np.zeros(0)
         order = np.argsort(dofs)
-        sink = cls.at_dofs(unknowns, dofs[order], t0_K)
+        sink = cls.at_dofs(unknowns, dofs[order], t0_K, field)
         sink.values = vals[order]
         sink.surface_indicators = indicators
         return sink

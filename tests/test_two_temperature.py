@@ -67,6 +67,22 @@ def test_electrons_held_at_the_sink():
     assert "heat_balance_electrons_rel" not in s
 
 
+def test_electrons_held_at_a_configured_sink_temperature():
+    """The same with [[thermal.boundary]] holding the bottom at 305 K (the sink of named surfaces,
+    not the default one): both temperatures are 305 K there and the heat balance closes."""
+    from fem_peltier.validation_two_temperature import b5_slab
+
+    bottom_305 = [{"surface": "bottom", "type": "temperature", "t": 305.0}]
+    r = b5_slab(1.0, 50, {"thermal.electron_sink": "lattice", "thermal.boundary": bottom_305})
+    assert r["converged"]
+    bottom = np.isclose(r["z"], 0.0)
+    assert np.allclose(r["T_e"][bottom], 305.0) and np.allclose(r["T_l"][bottom], 305.0)
+    s = r["summary"]
+    assert s["heat_to_sink_W"] == pytest.approx(s["heat_joule_W"], rel=1e-9)
+    assert s["heat_balance_rel"] < 1e-9
+    assert 0 < s["heat_exchange_W"] < s["heat_joule_W"]
+
+
 def test_gamma_to_infinity_is_the_one_temperature_model():
     """fig2a (coarse): gamma_el = 1e16 W/(m^3 K) makes sqrt(kappa_l/gamma) 3 nm on a 200 um film."""
     import fem_peltier as fp
