@@ -45,7 +45,7 @@ from .mesh import FILM, SUBSTRATE, FilmMesh
 from .newton import BorderedNewton, NewtonForms, NewtonReport, jacobian_matrix
 from .phase import cell_centroids, cell_mean_temperature, jump_facets
 from .state import State
-from .terminals import MAIN, terminal_kind, terminal_specs
+from .terminals import FIXED, MAIN, terminal_kind, terminal_specs
 from .terms import (
     CONTACT_FACETS,
     FILM_CELLS,
@@ -241,16 +241,11 @@ class CoupledProblem:
                 self.phi, uk[POTENTIAL].test, self.sigma, dxf, ufl.split(self.electrodes.indicator)[0], self.emf
             )
         self.electrical = el
-        # current into the film through each aux contact (A): the flux, or the reaction (P1)
-        if self.mixed:
-            self.aux_current_ufl = [
-                -ufl.dot(uk[CURRENT].symbol, self.n) * self.ds(t.tag) for t in self.electrodes.aux_specs
-            ]
-        else:
-            self.aux_current_ufl = [
-                electrical.residual(self.phi, ufl.split(chi)[0], self.sigma, dxf, self.emf)
-                for chi in self.electrodes.aux_indicators
-            ]
+        # current into the film through each aux contact (A)
+        self.aux_current_ufl = [
+            self._contact_current_ufl(t.tag, chi)
+            for t, chi in zip(self.electrodes.aux_specs, self.electrodes.aux_indicators)
+        ]
         self.j = el.current_density
         self.joule_expr = el.joule_density
         self.q_peltier = self.peltier_on * thermal.peltier_facet_density(self.T, self.S, self.j, self.n)
@@ -695,7 +690,7 @@ class CoupledProblem:
         fixed = iter(self.electrodes.fixed_V)
         aux = iter(self.electrodes.aux_V)
         for t in self.terminal_specs:
-            V = self.V if t.role == MAIN else float(next(fixed) if t.role == "fixed" else next(aux))
+            V = self.V if t.role == MAIN else float(next(fixed) if t.role == FIXED else next(aux))
             out.append(
                 {
                     "name": t.name,
@@ -707,15 +702,20 @@ class CoupledProblem:
         return out
 
     def contact_current(self, tag: int) -> float:
-        """Current into the film through the contact with facet tag `tag` (A): the flux of j
-        (mixed) or the reaction of the potential equation at its dofs (P1)."""
+        """Current into the film through the contact with facet tag `tag` (A)."""
+        form = fem.form(self._contact_current_ufl(tag))
+        return self.comm.allreduce(fem.assemble_scalar(form), op=MPI.SUM)
+
+    def _contact_current_ufl(self, tag: int, lift: fem.Function | None = None) -> ufl.Form:
+        """The current into the film through the contact tagged `tag`: the flux -j . n of the
+        mixed current, or the reaction of the potential equation at the contact's dofs, tested
+        with `lift` (1 on those dofs; made here when not given) in the P1 form."""
         if self.mixed:
-            form = -ufl.dot(self.unknowns[CURRENT].symbol, self.n) * self.ds(tag)
-        else:
-            chi = fem.Function(self.unknowns.space)
-            chi.x.array[electrical.electrode_dofs(self.unknowns[POTENTIAL].subspace, self.fm.facet_tags, tag)] = 1.0
-            form = electrical.residual(self.phi, ufl.split(chi)[0], self.sigma, self.dx(FILM), self.emf)
-        return self.comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)
+            return -ufl.dot(self.unknowns[CURRENT].symbol, self.n) * self.ds(tag)
+        if lift is None:
+            lift = fem.Function(self.unknowns.space)
+            lift.x.array[electrical.electrode_dofs(self.unknowns[POTENTIAL].subspace, self.fm.facet_tags, tag)] = 1.0
+        return electrical.residual(self.phi, ufl.split(lift)[0], self.sigma, self.dx(FILM), self.emf)
 
     def set_drive_scale(self, scale: float) -> None:
         """Scale the configured drive (current, voltage or source voltage) by `scale` (continuation)."""

@@ -17,6 +17,7 @@ import dolfinx.fem.petsc as fpetsc
 from .coupled import CoupledProblem
 from .fields import EXCESS, TEMPERATURE
 from .metal_regions import metal_regions, region_summary, terminal_reaches
+from .terminals import reference_and_driven
 from .sampling import probe, top_line_points  # probe: also imported from here by tests
 from .mesh import ELECTRODE_NEG, ELECTRODE_POS, FILM, TOP
 
@@ -233,8 +234,7 @@ def summary_quantities(problem: CoupledProblem) -> dict:
             }
             for t in p.terminal_values()
         }
-        ref = next(t.name for t in p.terminal_specs if t.role == "fixed")
-        main = next(t.name for t in p.terminal_specs if t.role == "main")
+        ref, main = (t.name for t in reference_and_driven(p.terminal_specs))
         # the x-range reaches of a film mesh mean nothing here: those of the two contacts
         out["metal_reach_negative_m"] = reach[ref]
         out["metal_reach_positive_m"] = reach[main]

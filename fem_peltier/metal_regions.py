@@ -369,8 +369,9 @@ def metal_regions(problem) -> list[MetalRegion]:
     ft = problem.fm.facet_tags
     neg, pos = ELECTRODE_NEG, ELECTRODE_POS
     if problem.fm.device:  # the reference (first fixed) contact and the driven one
-        neg = next(t.tag for t in problem.terminal_specs if t.role == "fixed")
-        pos = problem.main_tag
+        from .terminals import reference_and_driven
+
+        neg, pos = (t.tag for t in reference_and_driven(problem.terminal_specs))
     return find_regions(
         msh,
         metal,

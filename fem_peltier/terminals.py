@@ -60,3 +60,9 @@ def terminal_kind(t: TerminalSpec) -> str:
     if t.role == FIXED:
         return "voltage"
     return "floating" if t.floating else "current"
+
+
+def reference_and_driven(specs: list[TerminalSpec]) -> tuple[TerminalSpec, TerminalSpec]:
+    """(the reference: the first voltage terminal, the driven terminal): the pair a film mesh
+    calls its negative and positive electrodes."""
+    return next(t for t in specs if t.role == FIXED), next(t for t in specs if t.role == MAIN)
