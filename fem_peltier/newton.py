@@ -253,14 +253,26 @@ class BorderedNewton:
         self.ksp_iterations: list[int] = []
 
     # --- residual ------------------------------------------------------------------------
-    def assemble_residual(self, vec: PETSc.Vec) -> None:
-        """vec = F(u) with ghost contributions summed (boundary rows not zeroed)."""
+    @staticmethod
+    def _assemble(vec: PETSc.Vec, forms: Sequence[fem.Form]) -> None:
+        """vec = the sum of the vectors of `forms`, ghost contributions summed (rows not zeroed)."""
         with vec.localForm() as loc:
             loc.set(0.0)
-        forms = self.problem.newton_forms()
-        for form in (forms.residual, *forms.residual_parts):
+        for form in forms:
             fpetsc.assemble_vector(vec, form)
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+
+    def _minus_derivative(self, form: fem.Form) -> PETSc.Vec:
+        """self.b = -dF/dV of a contact's potential (the form `form`), zero on the constrained dofs."""
+        self._assemble(self.b, [form])
+        self.b.scale(-1.0)
+        fpetsc.set_bc(self.b, self.problem.bcs)
+        return self.b
+
+    def assemble_residual(self, vec: PETSc.Vec) -> None:
+        """vec = F(u) with ghost contributions summed (boundary rows not zeroed)."""
+        forms = self.problem.newton_forms()
+        self._assemble(vec, [forms.residual, *forms.residual_parts])
 
     def merit(self) -> tuple[float, float]:
         """Scaled residual norm over free dofs (and the current mismatch). Returns (merit, I)."""
@@ -296,12 +308,7 @@ class BorderedNewton:
             self.y.copy(self.du)
             return 0.0
         # b = -dF/dV, c = dI/du
-        with self.b.localForm() as loc:
-            loc.set(0.0)
-        fpetsc.assemble_vector(self.b, forms.voltage_derivative)
-        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        self.b.scale(-1.0)
-        fpetsc.set_bc(self.b, p.bcs)
+        self._minus_derivative(forms.voltage_derivative)
         # the voltage response changes little between steps: start from the previous one
         self.ksp.setInitialGuessNonzero(self.iterative and self._z_valid)
         rtol = self.ksp.getTolerances()[0]
@@ -311,10 +318,7 @@ class BorderedNewton:
         self.ksp.setTolerances(rtol=rtol)
         self._z_valid = True
         self._check_ksp("bordered voltage response")
-        with self.c.localForm() as loc:
-            loc.set(0.0)
-        fpetsc.assemble_vector(self.c, forms.current_derivative)
-        self.c.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self._assemble(self.c, [forms.current_derivative])
         chi = p.voltage_lift().x.petsc_vec
         I_t, dI_t = p.target_current()
         denom = self.c.dot(self.z) + self.c.dot(chi) - dI_t
@@ -329,24 +333,9 @@ class BorderedNewton:
 
     def _border_response(self, form: fem.Form, z: PETSc.Vec) -> None:
         """z = J^-1 (-dF/dV_k) with zero on the constrained dofs."""
-        p = self.problem
-        with self.b.localForm() as loc:
-            loc.set(0.0)
-        fpetsc.assemble_vector(self.b, form)
-        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        self.b.scale(-1.0)
-        fpetsc.set_bc(self.b, p.bcs)
         self.ksp.setInitialGuessNonzero(False)
-        self.solver.solve(self.b, z)
+        self.solver.solve(self._minus_derivative(form), z)
         self._check_ksp("bordered contact response")
-
-    def _derivative(self, form: fem.Form) -> PETSc.Vec:
-        """The vector of a linear form dI/du (a new PETSc vector, ghosts summed)."""
-        c = self.c.duplicate()
-        c.set(0.0)
-        fpetsc.assemble_vector(c, form)
-        c.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        return c
 
     def _multi_bordered(self, forms: NewtonForms, I_now: float) -> float:
         """The bordered step with the aux contacts' potentials V_k as unknowns too (terminals.py):
@@ -376,12 +365,11 @@ class BorderedNewton:
         M = np.zeros((n, n))
         r = np.zeros(n)
         for i, (_, c_form, _, I_i, It_i, dIt_i) in enumerate(borders):
-            c = self._derivative(c_form)
-            r[i] = It_i - I_i - c.dot(self.y)
+            self._assemble(self.c, [c_form])  # c_i = dI_i/du
+            r[i] = It_i - I_i - self.c.dot(self.y)
             for k in range(n):
-                M[i, k] = c.dot(zs[k])
+                M[i, k] = self.c.dot(zs[k])
             M[i, i] -= dIt_i
-            c.destroy()
         try:
             dV = np.linalg.solve(M, r)
         except np.linalg.LinAlgError:
