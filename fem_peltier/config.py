@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .errors import InputError
+from .errors import InputError, first_line
 from .property_laws import PROPERTIES, LawError, PropertyLaw, check_range, parse_law, value_at
 from .units import Unit, UnitError, to_unit, unit_of
 
@@ -1280,7 +1280,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         text = p.read_text()
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = first_line(exc)
         hint = ""
         at = re.search(r"at line (\d+)", msg) if isinstance(exc, tomllib.TOMLDecodeError) else None
         if at:

@@ -15,15 +15,17 @@ terminals and the electrode groups naming each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from mpi4py import MPI
 
 import numpy as np
 
 from .config import ResolvedConfig
-from .errors import InputError
+from .errors import InputError, first_line
 from .gmsh_film import arrays_from_model, gmsh_session
 from .mesh_data import (
     FILM,
@@ -68,15 +70,7 @@ def _read(cfg: ResolvedConfig, key: str, path: Path) -> tuple[MeshArrays, tuple[
     if not path.is_file():
         raise bad("no such file")
     with gmsh_session("fem_peltier_device") as gmsh:
-        try:
-            if key == "mesh.geo":
-                gmsh.open(str(path))
-                gmsh.model.mesh.generate(3)
-            else:
-                gmsh.merge(str(path))
-        except Exception as exc:  # noqa: BLE001 -- gmsh raises plain Exception
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise bad(f"gmsh could not {'mesh' if key == 'mesh.geo' else 'read'} it ({msg})") from None
+        _load_model(gmsh, key, path, bad)
         names = {(d, gmsh.model.getPhysicalName(d, t)) for d, t in gmsh.model.getPhysicalGroups()}
         tags = _group_tags(names, bad)
         arrays, _, problems = arrays_from_model(gmsh, lambda dim, name: tags[1].get((dim, name)))
@@ -89,6 +83,18 @@ def _read(cfg: ResolvedConfig, key: str, path: Path) -> tuple[MeshArrays, tuple[
     _check_terminals(cfg, electrodes, bad)
     electrodes = _short_form(cfg, electrodes)
     return arrays, (electrodes, surfaces)
+
+
+def _load_model(gmsh: Any, key: str, path: Path, bad: Callable[[str], InputError]) -> None:
+    """Into the current gmsh model: the 3D mesh of a script (mesh.geo) or the mesh of a file."""
+    try:
+        if key == "mesh.geo":
+            gmsh.open(str(path))
+            gmsh.model.mesh.generate(3)
+        else:
+            gmsh.merge(str(path))
+    except Exception as exc:  # noqa: BLE001 -- gmsh raises plain Exception
+        raise bad(f"gmsh could not {'mesh' if key == 'mesh.geo' else 'read'} it ({first_line(exc)})") from None
 
 
 def _group_tags(names: set[tuple[int, str]], bad) -> tuple[dict[str, int], dict[tuple[int, str], int], dict[str, int]]:
@@ -177,9 +183,6 @@ def _short_form(cfg: ResolvedConfig, electrodes: dict[str, int]) -> dict[str, in
     return {"negative": electrodes[neg], "positive": electrodes[pos]}
 
 
-__all__ = ["ELECTRODE_TAG0", "SURFACE_TAG0", "device_source", "load_device"]
-
-
 def film_box(fm: FilmMesh) -> tuple[np.ndarray, np.ndarray, float]:
     """(lower corner, upper corner) of the film's bounding box (m) and the substrate's z extent
     (m, 0 without one), over all ranks."""
@@ -232,12 +235,7 @@ def write_device_msh(cfg: ResolvedConfig, path: Path, comm: MPI.Comm = MPI.COMM_
     def work() -> Path:
         tmp = path.with_name(f".{path.name}.partial.msh")
         with gmsh_session("fem_peltier_device_write") as gmsh:
-            try:
-                gmsh.open(str(geo))
-                gmsh.model.mesh.generate(3)
-            except Exception as exc:  # noqa: BLE001 -- gmsh raises plain Exception
-                msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise InputError("mesh.geo", f"{geo}: gmsh could not mesh it ({msg})") from None
+            _load_model(gmsh, key, geo, lambda msg: InputError(key, f"{geo}: {msg}"))
             gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
             gmsh.option.setNumber("Mesh.Binary", 0)
             gmsh.write(str(tmp))
@@ -251,3 +249,6 @@ def write_device_msh(cfg: ResolvedConfig, path: Path, comm: MPI.Comm = MPI.COMM_
 
     bcast_result(comm, work)
     return path
+
+
+__all__ = ["ELECTRODE_TAG0", "SURFACE_TAG0", "device_source", "load_device", "with_device_geometry", "write_device_msh"]

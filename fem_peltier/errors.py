@@ -33,3 +33,10 @@ class SolverError(FemPeltierError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (its type's name when it has none), for a
+    one-line error that quotes a library's complaint."""
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__

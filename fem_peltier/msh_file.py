@@ -11,7 +11,7 @@ from mpi4py import MPI
 import numpy as np
 
 from .config import Config, ResolvedConfig
-from .errors import InputError
+from .errors import InputError, first_line
 from .gmsh_film import _GMSH_TET, _GMSH_TRI, arrays_from_model, check_budget, generate_arrays, gmsh_session
 from .mesh_data import (
     CELL_GROUPS,
@@ -115,7 +115,7 @@ def _read_checked(p: Path, cfg: ResolvedConfig) -> MeshArrays:
         try:
             gmsh.merge(str(p))
         except Exception as exc:  # noqa: BLE001 -- gmsh raises plain Exception
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            msg = first_line(exc)
             raise bad(f"gmsh could not read it ({msg})") from None
         try:
             arrays, found, problems = arrays_from_model(gmsh)

@@ -33,6 +33,8 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
+from .errors import first_line
+
 __all__ = ["Unit", "UnitError", "to_unit", "unit_of"]
 
 #: a number at the start of a string with units (the magnitude; arithmetic is not evaluated)
@@ -123,7 +125,7 @@ def to_unit(text: str, *units: str, difference: bool = False) -> float:
     try:
         given = reg.parse_units(unit_text)
     except Exception as exc:  # pint's errors (undefined unit, syntax) and the parser's own
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = first_line(exc)
         raise UnitError(
             f"{_shown(text)}: cannot read the units {_shown(unit_text)} ({why}); expected {expected}"
         ) from None
@@ -136,7 +138,7 @@ def to_unit(text: str, *units: str, difference: bool = False) -> float:
         try:
             value = float(quantity.to(unit).magnitude)
         except Exception as exc:
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            why = first_line(exc)
             raise UnitError(f"{_shown(text)}: cannot convert to {unit} ({why})") from None
         if not math.isfinite(value):
             raise UnitError(f"{_shown(text)} is {value} {unit}: expected a finite number")
