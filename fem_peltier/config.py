@@ -326,8 +326,8 @@ class Drive(_Section):
 
 
 def _terminal_drive(data: dict[str, Any]) -> dict[str, Any]:
-    """[drive] data with [[drive.terminal]]: current / voltage set from the main terminal (given
-    ones must agree with it), after the terminal list's own checks."""
+    """[drive] data with [[drive.terminal]], after the terminal list's own checks: current /
+    voltage are those of the main terminal; given ones (--set, a sweep) set the main terminal's."""
     try:
         terms = [t if isinstance(t, Terminal) else Terminal.model_validate(t) for t in data["terminal"]]
     except ValidationError:
@@ -346,9 +346,10 @@ def _terminal_drive(data: dict[str, Any]) -> dict[str, Any]:
         )
     for key in ("current", "voltage"):
         given = data.get(key)
-        if isinstance(given, str):  # "20 uA" (--set drive.current=...): in the terminal's unit
+        unit = unit_of(Terminal.model_fields[key])
+        if isinstance(given, str) and unit is not None:  # "20 uA" (--set drive.current=...): the terminal's unit
             try:
-                given = to_unit(given, "A" if key == "current" else "V")
+                given = unit.convert(given)
             except UnitError as exc:
                 raise _CrossError(f"drive.{key}", str(exc)) from None
         if given is None or given == getattr(main, key):
