@@ -582,7 +582,7 @@ class Solver(_Section):
         description="band width (K) at which mesh sequencing moves the state to the finer mesh; "
         "default 4 transition widths",
     )
-    linear_solver: Literal["auto", "mumps", "superlu_dist", "gmres-gamg", "gmres-asm"] = Field(
+    linear_solver: Literal["auto", "mumps", "superlu_dist", "gmres-gamg", "bicgstab-gamg", "gmres-asm"] = Field(
         "auto",
         description="linear solver of the Newton steps: direct LU (mumps, superlu_dist), GMRES with "
         "field-split algebraic multigrid and inexact Newton (gmres-gamg) or with additive Schwarz (gmres-asm); "

@@ -31,7 +31,7 @@ from dolfinx import fem, geometry
 from dolfinx import mesh as dmesh
 from petsc4py import PETSc
 
-from . import electrical, thermal
+from . import electrical, nested_preconditioner, thermal
 from .device_mesh import with_device_geometry
 from .bcs import Electrodes, HeatSink, check_patches, check_surfaces, electron_sink, thermal_conditions
 from .config import Config, ResolvedConfig, two_temperature_kappas
@@ -309,12 +309,23 @@ class CoupledProblem:
         if self.two_temperatures:  # the electrons' excess first, then the lattice (linalg.py)
             splits.append(("x", owned_is(self.U, self.map_theta)))
         splits.append(("T", owned_is(self.U, self.map_T)))
+        # the field split's blocks by reference (nested_preconditioner.py), unless the user's
+        # options change that preconditioner's structure
+        nested = nested_preconditioner.serves(self.linear_solver, self.mixed, cfg.solver.petsc_options)
+        P = (
+            nested_preconditioner.NestedPreconditioner(
+                A, splits, owned_is(self.U, self.map_J), owned_is(self.U, self.map_phi)
+            )
+            if nested
+            else None
+        )
         solver = LinearSolver(
             A,
             self.comm,
-            default_options(self.linear_solver, self.mixed, self.two_temperatures),
+            default_options(self.linear_solver, self.mixed, self.two_temperatures, nested),
             splits=splits,
             user_options=cfg.solver.petsc_options,
+            preconditioner=P,
         )
         self.newton_solver = BorderedNewton(self, A, solver)
         self.interface_facets = np.zeros(0, dtype=np.int32)

@@ -35,12 +35,16 @@ from .errors import InputError
 if TYPE_CHECKING:
     from dolfinx import fem
 
+    from .nested_preconditioner import NestedPreconditioner
+
 log = logging.getLogger("fem_peltier")
 
 NEWTON_PREFIX = "fem_peltier_newton_"
 """Options prefix of the coupled Newton solver's KSP (solver.petsc_options go under it)."""
 
-LINEAR_SOLVERS = ("mumps", "superlu_dist", "gmres-gamg", "gmres-asm")
+LINEAR_SOLVERS = ("mumps", "superlu_dist", "gmres-gamg", "bicgstab-gamg", "gmres-asm")
+FIELD_SPLIT_SOLVERS = {"gmres-gamg": "gmres", "bicgstab-gamg": "bcgs"}
+"""The field-split multigrid kinds and their Krylov methods (PETSc ksp_type)."""
 """The solver.linear_solver kinds `default_options` knows ("auto" is resolved before)."""
 
 OptionValue = str | int | float | bool
@@ -51,17 +55,18 @@ Options = dict[str, OptionValue]
 # Default options of each solver.linear_solver kind
 
 
-def default_options(kind: str, mixed: bool, electron_split: bool = False) -> Options:
+def default_options(kind: str, mixed: bool, electron_split: bool = False, nested: bool = False) -> Options:
     """PETSc options (without prefix) of the Newton KSP for a solver.linear_solver `kind`.
 
     `mixed` says whether the electrical block is the mixed (current, potential) saddle
     point rather than the P1 potential; `electron_split` adds the split "x" of the electrons'
-    excess temperature (two temperatures). Only gmres-gamg depends on them.
+    excess temperature (two temperatures); `nested` says the preconditioning matrix is a
+    nested_preconditioner.NestedPreconditioner. Only the field-split kinds depend on them.
     """
     if kind in ("mumps", "superlu_dist"):
         return _direct_options(kind)
-    if kind == "gmres-gamg":
-        return _fieldsplit_gamg_options(mixed, electron_split)
+    if kind in FIELD_SPLIT_SOLVERS:
+        return _fieldsplit_gamg_options(mixed, electron_split, FIELD_SPLIT_SOLVERS[kind], nested)
     if kind == "gmres-asm":
         return _asm_options()
     raise ValueError(f"unknown linear solver {kind!r}; expected one of {', '.join(LINEAR_SOLVERS)}")
@@ -72,18 +77,24 @@ def _direct_options(package: str) -> Options:
     return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": package}
 
 
-def _fieldsplit_gamg_options(mixed: bool, electron_split: bool = False) -> Options:
-    """GMRES (restart 30, rtol 1e-10) with a block preconditioner over the splits "e"
-    (electrical) and "T" (temperature), applied one after the other (multiplicative).
+def _fieldsplit_gamg_options(mixed: bool, electron_split: bool, krylov: str, nested: bool) -> Options:
+    """A Krylov method `krylov` (gmres: restart 30; bcgs: BiCGStab; rtol 1e-10) with a block
+    preconditioner over the splits "e" (electrical) and "T" (temperature), applied one after
+    the other (multiplicative).
 
-    The restart bounds the Krylov basis, the largest memory of the solve: 35 vectors of the
+    GMRES's restart bounds its Krylov basis, the largest memory of the solve: 35 vectors of the
     size of the state at most (PETSc adds them 10 at a time), where restart 100 let a lagged
     solve of 60 iterations hold 65 (fig2a, 245k cells serial: peak 1.40 -> 1.27 GB; GMRES
-    iterations 26.9 -> 30.8 per solve, CPU time of the run +8%).
+    iterations 26.9 -> 30.8 per solve, CPU time of the run +8%). BiCGStab holds 8 vectors and
+    applies the preconditioner twice per iteration (benchmarks/README.md, Memory).
 
-    Each block is one application of algebraic multigrid; the mixed electrical block is
-    a saddle point instead: its current and potential rows are found by their zero
-    diagonal (detect_saddle_point) and preconditioned by `saddle_point_pc_options`.
+    The temperature block takes two multigrid V-cycles (Richardson, no norms), the electrical
+    block one; the mixed electrical block is a saddle point instead: its current and
+    potential rows are preconditioned by `saddle_point_pc_options`, the two found by their zero
+    diagonal (detect_saddle_point) or, `nested`, given by the nested preconditioning matrix,
+    whose coupling J_Te the multiplicative update then takes from J (off_diag_use_amat).
+    Two V-cycles instead of one on the temperature: fig2a 245k cells, one Newton system at rtol
+    1e-8: 48 -> 37 GMRES iterations, 5.3 -> 4.5 s (a third V-cycle: 37, 4.7 s).
 
     Two temperatures add the split "x" (the electrons' excess theta = T_e - T_l) before "T"
     (the lattice's T_l). Its block K_e + gamma M is solved first, then T_l with the coupling
@@ -92,20 +103,27 @@ def _fieldsplit_gamg_options(mixed: bool, electron_split: bool = False) -> Optio
     limit gamma -> infinity), where one multigrid on the strongly coupled (T_l, theta) block
     diverged (fig2a, 9728 cells: 520 GMRES iterations per solve, Newton failed).
     """
-    opts: Options = {
-        "ksp_type": "gmres",
-        "ksp_gmres_restart": 30,
+    opts: Options = {"ksp_type": krylov, **({"ksp_gmres_restart": 30} if krylov == "gmres" else {})}
+    opts |= {
         "ksp_rtol": 1e-10,
         "ksp_atol": 1e-30,
         "ksp_max_it": 1000,
         "pc_type": "fieldsplit",
         "pc_fieldsplit_type": "multiplicative",
     }
-    for name in ("e", "x", "T") if electron_split else ("e", "T"):
-        opts[f"fieldsplit_{name}_ksp_type"] = "preonly"
-        opts[f"fieldsplit_{name}_pc_type"] = "gamg"
+    opts |= {"fieldsplit_e_ksp_type": "preonly", "fieldsplit_e_pc_type": "gamg"}
+    for name in ("x", "T") if electron_split else ("T",):
+        opts |= {
+            f"fieldsplit_{name}_ksp_type": "richardson",
+            f"fieldsplit_{name}_ksp_max_it": 2,
+            f"fieldsplit_{name}_ksp_norm_type": "none",
+            f"fieldsplit_{name}_pc_type": "gamg",
+        }
     if mixed:
-        opts["fieldsplit_e_pc_fieldsplit_detect_saddle_point"] = True
+        if nested:
+            opts["pc_fieldsplit_off_diag_use_amat"] = True
+        else:
+            opts["fieldsplit_e_pc_fieldsplit_detect_saddle_point"] = True
         opts.update({f"fieldsplit_e_{key}": value for key, value in saddle_point_pc_options("0", "1").items()})
     return opts
 
@@ -183,6 +201,8 @@ class LinearSolver:
     the options are in PETSc's database only during construction and `solve`. After
     the first solve, `unused_options` lists the user options PETSc never read (each a
     misspelt name, or one that this solver does not use) and one warning names them.
+    `preconditioner` (a NestedPreconditioner of A) is the preconditioning matrix, refreshed
+    from A before a solve that sets the preconditioner up; without it A is.
     """
 
     def __init__(
@@ -193,8 +213,11 @@ class LinearSolver:
         prefix: str = NEWTON_PREFIX,
         splits: Sequence[tuple[str, PETSc.IS]] = (),
         user_options: Mapping[str, OptionValue] | None = None,
+        preconditioner: NestedPreconditioner | None = None,
     ):
-        self._args = (A, comm, options, prefix, splits, user_options)  # for `fresh`
+        self._args = (A, comm, options, prefix, splits, user_options, preconditioner)  # for `fresh`
+        self.A, self.preconditioner = A, preconditioner
+        self._reuse = False
         self.prefix = prefix
         self.user_options: Options = dict(user_options or {})
         self.options: Options = {**options, **self.user_options}
@@ -205,7 +228,7 @@ class LinearSolver:
         self._outside = {k for k in self.options if db.hasName(prefix + k)}
         self.ksp = PETSc.KSP().create(comm)  # type: ignore[arg-type]
         self.ksp.setOptionsPrefix(prefix)
-        self.ksp.setOperators(A)
+        self.ksp.setOperators(A, preconditioner.mat if preconditioner is not None else A)
         with self._options_in_database(), self._refused_options():
             self.ksp.setFromOptions()
             pc = self.ksp.getPC()
@@ -219,11 +242,18 @@ class LinearSolver:
 
     def solve(self, b: PETSc.Vec, x: PETSc.Vec) -> None:
         """Solve A x = b (x is the initial guess when the KSP is told so)."""
+        if self.preconditioner is not None and not self._reuse:
+            self.preconditioner.update(self.A)
         with self._options_in_database(), self._refused_options(first_solve=not self._solved):
             self.ksp.solve(b, x)
         if not self._solved:
             self._solved = True
             self._report_unused()
+
+    def reuse_preconditioner(self, flag: bool) -> None:
+        """Keep the preconditioner of an earlier operator (True) or set it up for the current one."""
+        self._reuse = flag
+        self.ksp.getPC().setReusePreconditioner(flag)
 
     def fresh(self) -> LinearSolver:
         """A new solver with this one's operator, options and splits, this one destroyed: frees

@@ -394,16 +394,15 @@ class BorderedNewton:
         Iterative solvers only: the preconditioner (field-split submatrices, AMG
         hierarchies, Schur complement) is rebuilt at the first step of each Newton solve
         and whenever a lagged solve fails or needs more than twice the iterations of the
-        last fresh one (GMRES always solves with the current Jacobian).
+        last fresh one (the Krylov method always solves with the current Jacobian).
         """
-        pc = self.ksp.getPC()
         lag = self.iterative and self._pc_lag_ok
-        pc.setReusePreconditioner(lag)
+        self.solver.reuse_preconditioner(lag)
         self.solver.solve(b, x)
         its = self.ksp.getIterationNumber()
         if lag and (self.ksp.getConvergedReason() < 0 or its > 2 * self._pc_fresh_its + 5):  # type: ignore[operator]
             self.ksp_iterations.append(its)  # the wasted attempt counts
-            pc.setReusePreconditioner(False)
+            self.solver.reuse_preconditioner(False)
             x.set(0.0)
             self.solver.solve(b, x)
             lag = False
@@ -571,6 +570,8 @@ class BorderedNewton:
 
     def destroy(self) -> None:
         """Free the PETSc objects now (a problem whose state has been carried elsewhere)."""
+        if self.solver.preconditioner is not None:
+            self.solver.preconditioner.destroy()
         self.solver.destroy()
         for obj in (self.A, self.F, self.b, self.c, self.y, self.z, self.du):
             obj.destroy()
