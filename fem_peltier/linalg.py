@@ -88,13 +88,13 @@ def _fieldsplit_gamg_options(mixed: bool, electron_split: bool, krylov: str, nes
     iterations 26.9 -> 30.8 per solve, CPU time of the run +8%). BiCGStab holds 8 vectors and
     applies the preconditioner twice per iteration (benchmarks/README.md, Memory).
 
-    The temperature block takes two multigrid V-cycles (Richardson, no norms), the electrical
-    block one; the mixed electrical block is a saddle point instead: its current and
-    potential rows are preconditioned by `saddle_point_pc_options`, the two found by their zero
-    diagonal (detect_saddle_point) or, `nested`, given by the nested preconditioning matrix,
-    whose coupling J_Te the multiplicative update then takes from J (off_diag_use_amat).
-    Two V-cycles instead of one on the temperature: fig2a 245k cells, one Newton system at rtol
-    1e-8: 48 -> 37 GMRES iterations, 5.3 -> 4.5 s (a third V-cycle: 37, 4.7 s).
+    Each block is one application of algebraic multigrid; the mixed electrical block is a
+    saddle point instead: its current and potential rows are preconditioned by
+    `saddle_point_pc_options`, the two found by their zero diagonal (detect_saddle_point) or,
+    `nested`, given by the nested preconditioning matrix, whose coupling J_Te the multiplicative
+    update then takes from J (off_diag_use_amat). (Two V-cycles on the temperature took 48 -> 37
+    GMRES iterations on a fig2a Newton system, but the preconditioned residual that stops the
+    solve then understates the true one: the P1 potential's Newton took 39-80 steps instead of 14.)
 
     Two temperatures add the split "x" (the electrons' excess theta = T_e - T_l) before "T"
     (the lattice's T_l). Its block K_e + gamma M is solved first, then T_l with the coupling
@@ -111,14 +111,9 @@ def _fieldsplit_gamg_options(mixed: bool, electron_split: bool, krylov: str, nes
         "pc_type": "fieldsplit",
         "pc_fieldsplit_type": "multiplicative",
     }
-    opts |= {"fieldsplit_e_ksp_type": "preonly", "fieldsplit_e_pc_type": "gamg"}
-    for name in ("x", "T") if electron_split else ("T",):
-        opts |= {
-            f"fieldsplit_{name}_ksp_type": "richardson",
-            f"fieldsplit_{name}_ksp_max_it": 2,
-            f"fieldsplit_{name}_ksp_norm_type": "none",
-            f"fieldsplit_{name}_pc_type": "gamg",
-        }
+    for name in ("e", "x", "T") if electron_split else ("e", "T"):
+        opts[f"fieldsplit_{name}_ksp_type"] = "preonly"
+        opts[f"fieldsplit_{name}_pc_type"] = "gamg"
     if mixed:
         if nested:
             opts["pc_fieldsplit_off_diag_use_amat"] = True

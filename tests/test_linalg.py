@@ -18,11 +18,13 @@ from petsc4py import PETSc
 from fem_peltier.config import load_config
 from fem_peltier.errors import InputError
 from fem_peltier.linalg import NEWTON_PREFIX, LinearSolver, default_options, owned_is, petsc_options
+from fem_peltier.nested_preconditioner import NestedPreconditioner, serves
 
-KINDS = ("mumps", "superlu_dist", "gmres-gamg", "gmres-asm")
+KINDS = ("mumps", "superlu_dist", "gmres-gamg", "bicgstab-gamg", "gmres-asm")
 # (ksp type, pc type) each kind must give
 TYPES = {"mumps": ("preonly", "lu"), "superlu_dist": ("preonly", "lu"),
-         "gmres-gamg": ("gmres", "fieldsplit"), "gmres-asm": ("gmres", "asm")}
+         "gmres-gamg": ("gmres", "fieldsplit"), "bicgstab-gamg": ("bcgs", "fieldsplit"),
+         "gmres-asm": ("gmres", "asm")}
 
 
 class System:
@@ -87,7 +89,9 @@ def mixed_system() -> System:
     A, b = _assemble(a, (q + s) * ufl.dx)
     maps = [np.ravel(U.sub(i).collapse()[1]).astype(np.int32) for i in range(3)]
     electric = np.concatenate([maps[0], maps[1]])
-    return System(A, b, [("e", owned_is(U, electric)), ("T", owned_is(U, maps[2]))], U)
+    system = System(A, b, [("e", owned_is(U, electric)), ("T", owned_is(U, maps[2]))], U)
+    system.current, system.potential = owned_is(U, maps[0]), owned_is(U, maps[1])
+    return system
 
 
 def _prefixed() -> dict[str, str]:
@@ -133,7 +137,7 @@ def test_default_options_solve_like_lu(kind, mixed, p1_system, mixed_system):
         assert solver.iterative == (ksp_type != "preonly")
         if pc_type == "lu":
             assert pc.getFactorSolverType() == kind
-        if kind == "gmres-gamg":
+        if kind in ("gmres-gamg", "bicgstab-gamg"):
             assert solver.ksp.getTolerances()[:2] == (1e-10, 1e-30)
             ksp_e, ksp_T = pc.getFieldSplitSubKSP()
             assert ksp_T.getPC().getType() == "gamg"
@@ -175,6 +179,80 @@ def test_default_options_mixed_only_changes_gamg():
     assert mixed["fieldsplit_e_fieldsplit_1_pc_type"] == "gamg"
     with pytest.raises(ValueError):
         default_options("auto", False)
+
+
+# ---------------------------------------------------------------------------------------
+# the nested preconditioning matrix (nested_preconditioner.py)
+
+
+def _nested_solver(system: System, kind: str = "gmres-gamg") -> LinearSolver:
+    P = NestedPreconditioner(system.A, system.splits, system.current, system.potential)
+    return LinearSolver(system.A, MPI.COMM_WORLD, default_options(kind, True, nested=True),
+                        splits=system.splits, preconditioner=P)
+
+
+@pytest.mark.parametrize("kind", ["gmres-gamg", "bicgstab-gamg"])
+def test_nested_preconditioner_is_the_same_preconditioner(kind, mixed_system):
+    """P = the nested blocks (J_jj only as its diagonal) gives the preconditioner P = J gives:
+    the same iterations and the same iterates, and the splits hold the blocks, not copies."""
+    plain = LinearSolver(mixed_system.A, MPI.COMM_WORLD, default_options(kind, True), splits=mixed_system.splits)
+    nested = _nested_solver(mixed_system, kind)
+    try:
+        x_plain, x_nested = mixed_system.solve(plain), mixed_system.solve(nested)
+        assert nested.ksp.getConvergedReason() > 0
+        assert nested.ksp.getIterationNumber() == plain.ksp.getIterationNumber()
+        d = x_nested.copy()
+        d.axpy(-1.0, x_plain)
+        assert d.norm() < 1e-10 * x_plain.norm()
+        assert mixed_system.error(x_nested) < 1e-8
+        ksp_e, _ = nested.ksp.getPC().getFieldSplitSubKSP()
+        E = ksp_e.getOperators()[1]
+        assert E.getType() == "nest" and E.handle == nested.preconditioner.mat.getNestSubMatrix(0, 0).handle
+        current_block = ksp_e.getPC().getFieldSplitSubKSP()[0].getOperators()[1]
+        n = mixed_system.current.getSize()
+        assert current_block.getInfo()["nz_used"] == n  # diag(J_jj): one entry per row
+        assert nested.unused_options == []
+    finally:
+        nested.preconditioner.destroy()
+        for solver in (plain, nested):
+            solver.destroy()
+
+
+def test_nested_preconditioner_follows_the_matrix(mixed_system):
+    """A changed J (a Newton step's new Jacobian) is copied into the blocks before the next
+    solve that sets the preconditioner up; a reused preconditioner keeps the old blocks."""
+    A = mixed_system.A.copy()
+    system = System(A, mixed_system.b, mixed_system.splits, mixed_system.space)
+    system.current, system.potential = mixed_system.current, mixed_system.potential
+    solver = _nested_solver(system)
+    try:
+        x1 = system.solve(solver)
+        its = solver.ksp.getIterationNumber()
+        A.scale(2.0)
+        solver.reuse_preconditioner(True)  # lagged: P still holds J, so the iterations change
+        system.solve(solver)
+        assert solver.preconditioner._diag.getDiagonal().norm() == pytest.approx(
+            mixed_system.A.getDiagonal().getSubVector(system.current).norm())
+        solver.reuse_preconditioner(False)
+        x2 = system.solve(solver)
+        assert solver.ksp.getIterationNumber() == its
+        x2.scale(2.0)
+        x2.axpy(-1.0, x1)
+        assert x2.norm() < 1e-8 * x1.norm()
+    finally:
+        solver.preconditioner.destroy()
+        solver.destroy()
+        A.destroy()
+
+
+def test_nested_preconditioner_serves_only_its_structure():
+    assert serves("gmres-gamg", True, {}) and serves("bicgstab-gamg", True, {"fieldsplit_T_pc_type": "jacobi"})
+    assert not serves("gmres-gamg", False, {})  # the P1 potential: one block, nothing to share
+    assert not serves("mumps", True, {})
+    for key in ("fieldsplit_e_pc_type", "pc_fieldsplit_type", "mat_schur_complement_ainv_type"):
+        assert not serves("gmres-gamg", True, {key: "x"})
+    assert "fieldsplit_e_pc_fieldsplit_detect_saddle_point" not in default_options("gmres-gamg", True, nested=True)
+    assert default_options("gmres-gamg", True, nested=True)["pc_fieldsplit_off_diag_use_amat"] is True
 
 
 # ---------------------------------------------------------------------------------------
