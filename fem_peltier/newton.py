@@ -239,13 +239,14 @@ class BorderedNewton:
         self.ksp = solver.ksp
         self.iterative = solver.iterative
         self.ksp_rtol = self.ksp.getTolerances()[0]  # the tightest tolerance of inexact Newton
+        # five state-sized vectors: b holds -dF/dV and then, its response solved, dI/du; du is the
+        # vector of a Function (ghosts for the line search)
         self.F = fpetsc.create_vector(U)
         self.b = fpetsc.create_vector(U)
-        self.c = fpetsc.create_vector(U)
         self.y = fpetsc.create_vector(U)
         self.z = fpetsc.create_vector(U)
-        self.du = fpetsc.create_vector(U)
-        self._du_fun = fem.Function(U)  # du in the Function layout, with ghosts
+        self._du_fun = fem.Function(U)
+        self.du = self._du_fun.x.petsc_vec
         self._z_valid = False
         self.dV_aux = np.zeros(0)  # the aux contacts' potential corrections of the last step (V)
         self._pc_lag_ok = False  # lagged preconditioner allowed (set after a first solve)
@@ -318,13 +319,14 @@ class BorderedNewton:
         self.ksp.setTolerances(rtol=rtol)
         self._z_valid = True
         self._check_ksp("bordered voltage response")
-        self._assemble(self.c, [forms.current_derivative])
+        c = self.b  # b's response z is solved: b now holds c = dI/du
+        self._assemble(c, [forms.current_derivative])
         chi = p.voltage_lift().x.petsc_vec
         I_t, dI_t = p.target_current()
-        denom = self.c.dot(self.z) + self.c.dot(chi) - dI_t
+        denom = c.dot(self.z) + c.dot(chi) - dI_t
         if denom == 0.0 or not math.isfinite(denom):
             raise SolverError("singular bordered system (zero differential conductance)")
-        dV = (I_t - I_now - self.c.dot(self.y)) / denom
+        dV = (I_t - I_now - c.dot(self.y)) / denom
         # du = y + dV (z + chi)
         self.y.copy(self.du)
         self.du.axpy(dV, self.z)
@@ -365,10 +367,11 @@ class BorderedNewton:
         M = np.zeros((n, n))
         r = np.zeros(n)
         for i, (_, c_form, _, I_i, It_i, dIt_i) in enumerate(borders):
-            self._assemble(self.c, [c_form])  # c_i = dI_i/du
-            r[i] = It_i - I_i - self.c.dot(self.y)
+            c = self.b  # every response z_k is solved: b holds c_i = dI_i/du
+            self._assemble(c, [c_form])
+            r[i] = It_i - I_i - c.dot(self.y)
             for k in range(n):
-                M[i, k] = self.c.dot(zs[k])
+                M[i, k] = c.dot(zs[k])
             M[i, i] -= dIt_i
         try:
             dV = np.linalg.solve(M, r)
@@ -421,10 +424,8 @@ class BorderedNewton:
 
     def local_correction(self) -> np.ndarray:
         """The Newton correction as a local (owned + ghost) array in the Function layout."""
-        tmp = self._du_fun
-        self.du.copy(tmp.x.petsc_vec)
-        tmp.x.scatter_forward()
-        return tmp.x.array  # valid until the next call (no copy: one state vector less at the peak)
+        self._du_fun.x.scatter_forward()
+        return self._du_fun.x.array  # valid until the next call (no copy: one state vector less at the peak)
 
     # --- the iteration -----------------------------------------------------------------------
     def solve(
@@ -573,5 +574,5 @@ class BorderedNewton:
         if self.solver.preconditioner is not None:
             self.solver.preconditioner.destroy()
         self.solver.destroy()
-        for obj in (self.A, self.F, self.b, self.c, self.y, self.z, self.du):
+        for obj in (self.A, self.F, self.b, self.y, self.z):
             obj.destroy()
