@@ -584,9 +584,9 @@ class Solver(_Section):
     )
     linear_solver: Literal["auto", "mumps", "superlu_dist", "gmres-gamg", "bicgstab-gamg", "gmres-asm"] = Field(
         "auto",
-        description="linear solver of the Newton steps: direct LU (mumps, superlu_dist), GMRES with "
-        "field-split algebraic multigrid and inexact Newton (gmres-gamg) or with additive Schwarz (gmres-asm); "
-        "auto = mumps below 50,000 unknowns, gmres-gamg from there on",
+        description="linear solver of the Newton steps: direct LU (mumps, superlu_dist), GMRES or BiCGStab with "
+        "field-split algebraic multigrid and inexact Newton (gmres-gamg, bicgstab-gamg) or GMRES with additive "
+        "Schwarz (gmres-asm); auto = mumps below 50,000 unknowns, bicgstab-gamg from there on",
     )
     petsc_options: dict[str, str | bool | int | float] = Field(
         default_factory=dict,

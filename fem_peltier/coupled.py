@@ -68,16 +68,18 @@ V_RESOLUTION = 1e-4
 #: 1.9M film facets of a 965k-cell mesh while the whole film is in the transition band
 #: (2**18, 55 MB, was the peak of a 245k-cell run: a residual assembly 55 MB above resident)
 FACET_CHUNK = 2**16
-AUTO_ITERATIVE_DOFS = 50_000  # linear_solver = "auto": MUMPS below, gmres-gamg from here on
+AUTO_ITERATIVE_DOFS = 50_000  # linear_solver = "auto": MUMPS below, bicgstab-gamg from here on
 
 
 def resolve_linear_solver(kind: str, n_dofs: int) -> str:
     """The solver behind solver.linear_solver: "auto" is exact LU (MUMPS) for small systems,
-    where it is both fastest and exact, and gmres-gamg from AUTO_ITERATIVE_DOFS unknowns on
-    (fig2a: equal time per Newton step at 33k unknowns, 1.7x faster at 89k)."""
+    where it is both fastest and exact, and the field-split multigrid from AUTO_ITERATIVE_DOFS
+    unknowns on (fig2a: equal time per Newton step at 33k unknowns, 1.7x faster at 89k), with
+    BiCGStab (bicgstab-gamg): 8 state-sized vectors instead of GMRES's up to 35, the same
+    answers and CPU time within 3% on fig2a at 245k and 965k cells (benchmarks/README.md, Memory)."""
     if kind != "auto":
         return kind
-    return "mumps" if n_dofs < AUTO_ITERATIVE_DOFS else "gmres-gamg"
+    return "mumps" if n_dofs < AUTO_ITERATIVE_DOFS else "bicgstab-gamg"
 
 
 class CoupledProblem:

@@ -33,6 +33,7 @@ from .continuation import SolveReport, solve
 from .coupled import CoupledProblem
 from .errors import SolverError
 from .fields import CURRENT, POTENTIAL, TEMPERATURE
+from .heap import release_free_heap
 from .mesh import create_mesh
 
 log = logging.getLogger("fem_peltier")
@@ -237,4 +238,5 @@ def solve_sequenced(problem: CoupledProblem, k: int) -> tuple[SolveReport, list[
     # (fig2a, 245k cells serial: the coarse meshes' memory was still held through the target's solve)
     del prev, cp
     gc.collect()
+    release_free_heap()  # the holes they left did not take the target's solver (heap.py)
     return solve(problem, start_width=w_seq), levels

@@ -245,6 +245,14 @@ def test_nested_preconditioner_follows_the_matrix(mixed_system):
         A.destroy()
 
 
+def test_auto_takes_mumps_then_the_bicgstab_field_split():
+    from fem_peltier.coupled import AUTO_ITERATIVE_DOFS, resolve_linear_solver
+
+    assert resolve_linear_solver("auto", AUTO_ITERATIVE_DOFS - 1) == "mumps"
+    assert resolve_linear_solver("auto", AUTO_ITERATIVE_DOFS) == "bicgstab-gamg"
+    assert resolve_linear_solver("gmres-gamg", 10) == "gmres-gamg"
+
+
 def test_nested_preconditioner_serves_only_its_structure():
     assert serves("gmres-gamg", True, {}) and serves("bicgstab-gamg", True, {"fieldsplit_T_pc_type": "jacobi"})
     assert not serves("gmres-gamg", False, {})  # the P1 potential: one block, nothing to share
