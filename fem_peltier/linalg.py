@@ -43,9 +43,10 @@ NEWTON_PREFIX = "fem_peltier_newton_"
 """Options prefix of the coupled Newton solver's KSP (solver.petsc_options go under it)."""
 
 LINEAR_SOLVERS = ("mumps", "superlu_dist", "gmres-gamg", "bicgstab-gamg", "gmres-asm")
+"""The solver.linear_solver kinds `default_options` knows ("auto" is resolved before)."""
+
 FIELD_SPLIT_SOLVERS = {"gmres-gamg": "gmres", "bicgstab-gamg": "bcgs"}
 """The field-split multigrid kinds and their Krylov methods (PETSc ksp_type)."""
-"""The solver.linear_solver kinds `default_options` knows ("auto" is resolved before)."""
 
 OptionValue = str | int | float | bool
 Options = dict[str, OptionValue]
