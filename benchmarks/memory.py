@@ -152,7 +152,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=float, default=1.6e-5, help="bulk cell size (m); electrode size = size/5")
     ap.add_argument("--discretization", default="mixed", help="solver.current_discretization")
-    ap.add_argument("--solver", default="gmres-gamg", help="solver.linear_solver")
+    ap.add_argument("--solver", default="auto", help="solver.linear_solver (auto: bicgstab-gamg at these sizes)")
     ap.add_argument("--option", action="append", default=[], help="solver.petsc_options entry key=value")
     ap.add_argument("--label", default="default")
     ap.add_argument("--out", default=str(RESULTS / "memory.csv"))
