@@ -66,17 +66,19 @@ class NestedPreconditioner:
         self._current = current
         n, N = current.getLocalSize(), current.getSize()
         self._diag = PETSc.Mat().createAIJ(((n, N), (n, N)), nnz=(1, 0), comm=comm)
-        # (block, rows, cols) copied from J at each update
-        self._copies: list[tuple[PETSc.Mat, PETSc.IS, PETSc.IS]] = [
-            (J.createSubMatrix(rows, cols), rows, cols)
-            for rows, cols in [(current, potential), (potential, current), (potential, potential)]
-        ]
-        self._copies += [(J.createSubMatrix(is_, is_), is_, is_) for _, is_ in splits[1:]]
         self._set_diagonal(J)
-        (j_phi, _, _), (phi_j, _, _), (phi_phi, _, _) = self._copies[:3]
+        # (block, rows, cols) copied from J at each update
+        self._copies: list[tuple[PETSc.Mat, PETSc.IS, PETSc.IS]] = []
+
+        def copy(rows: PETSc.IS, cols: PETSc.IS) -> PETSc.Mat:
+            block = J.createSubMatrix(rows, cols)
+            self._copies.append((block, rows, cols))
+            return block
+
+        j_phi, phi_j, phi_phi = copy(current, potential), copy(potential, current), copy(potential, potential)
         inner = [positions_in(electric, current), positions_in(electric, potential)]
         self._electric = PETSc.Mat().createNest([[self._diag, j_phi], [phi_j, phi_phi]], inner, inner, comm=comm)
-        blocks = [self._electric] + [blk for blk, _, _ in self._copies[3:]]
+        blocks = [self._electric] + [copy(is_, is_) for _, is_ in splits[1:]]
         k = len(blocks)
         rows = [is_ for _, is_ in splits]
         diagonal = [[blocks[i] if i == j else None for j in range(k)] for i in range(k)]
