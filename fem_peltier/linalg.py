@@ -198,7 +198,8 @@ class LinearSolver:
     the first solve, `unused_options` lists the user options PETSc never read (each a
     misspelt name, or one that this solver does not use) and one warning names them.
     `preconditioner` (a NestedPreconditioner of A) is the preconditioning matrix, refreshed
-    from A before a solve that sets the preconditioner up; without it A is.
+    from A before a solve that sets the preconditioner up; without it A is. The solver owns
+    it: `destroy` frees it, `fresh` hands it to the new solver.
     """
 
     def __init__(
@@ -256,13 +257,19 @@ class LinearSolver:
         what the solves built (the Krylov basis, the preconditioner's field-split submatrices
         and AMG hierarchies, a factorisation) while the operator stays. (KSPReset would also
         drop the field splits, and the saddle-point split did not set up again after it.)"""
-        new = LinearSolver(*self._args)
+        new = LinearSolver(*self._args)  # takes over the preconditioning matrix
         new._solved, new._used, new.unused_options = self._solved, self._used, self.unused_options
-        self.destroy()
+        self._destroy_ksp()
         return new
 
     def destroy(self) -> None:
-        """Free the KSP; none of this solver's options stays in PETSc's database."""
+        """Free the KSP and the preconditioning matrix; none of this solver's options stays in
+        PETSc's database."""
+        self._destroy_ksp()
+        if self.preconditioner is not None:
+            self.preconditioner.destroy()
+
+    def _destroy_ksp(self) -> None:
         self.ksp.destroy()
         db = PETSc.Options()
         for key in self.options:  # already gone unless a block was left abnormally

@@ -571,8 +571,6 @@ class BorderedNewton:
 
     def destroy(self) -> None:
         """Free the PETSc objects now (a problem whose state has been carried elsewhere)."""
-        if self.solver.preconditioner is not None:
-            self.solver.preconditioner.destroy()
         self.solver.destroy()
         for obj in (self.A, self.F, self.b, self.y, self.z):
             obj.destroy()

@@ -213,7 +213,6 @@ def test_nested_preconditioner_is_the_same_preconditioner(kind, mixed_system):
         assert current_block.getInfo()["nz_used"] == n  # diag(J_jj): one entry per row
         assert nested.unused_options == []
     finally:
-        nested.preconditioner.destroy()
         for solver in (plain, nested):
             solver.destroy()
 
@@ -240,7 +239,6 @@ def test_nested_preconditioner_follows_the_matrix(mixed_system):
         x2.axpy(-1.0, x1)
         assert x2.norm() < 1e-8 * x1.norm()
     finally:
-        solver.preconditioner.destroy()
         solver.destroy()
         A.destroy()
 
