@@ -121,6 +121,12 @@ def _fieldsplit_gamg_options(mixed: bool, electron_split: bool, krylov: str, nes
         else:
             opts["fieldsplit_e_pc_fieldsplit_detect_saddle_point"] = True
         opts.update({f"fieldsplit_e_{key}": value for key, value in saddle_point_pc_options("0", "1").items()})
+        if nested:
+            # the nest's potential block is the selfp Schur matrix S already; the multigrid on it
+            # smooths with S, not with the Schur operator, which would now read S - J_phij
+            # diag(J_jj)^-1 J_jphi (with selfp the two are the same matrix: same iterates)
+            opts["fieldsplit_e_pc_fieldsplit_schur_precondition"] = "a11"
+            opts["fieldsplit_e_fieldsplit_1_pc_use_amat"] = False
     return opts
 
 

@@ -7,13 +7,16 @@ the outer split (e | T) and once more, as its four blocks, by the inner Schur sp
 split takes its block by reference, without a copy:
 
     P = diag(E, J_TT)   (two temperatures: diag(E, J_xx, J_TT))
-    E = [[diag(J_jj), J_jphi], [J_phij, J_phiphi]]
+    E = [[diag(J_jj), J_jphi], [J_phij, S]],   S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi
 
 The current-current block J_jj (the resistivity-weighted Raviart-Thomas mass matrix, a third
 of the Jacobian's nonzeros) enters the preconditioner only through its diagonal: Jacobi on
 the current, and the Schur approximation S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi (selfp)
 that the potential's multigrid is built on. So E holds diag(J_jj) and no copy of J_jj, and
-the preconditioner is the one P = J gives, to round-off. The outer multiplicative split's
+in the potential's place the Schur approximation S itself, computed here into one matrix with
+a fixed pattern (pc_fieldsplit_schur_precondition a11): PETSc's selfp would build a new S
+next to the old one and a scaled copy of J_jphi at every set-up, the transient on which the
+run's peak memory sat. The preconditioner is the one P = J gives, to round-off. The outer multiplicative split's
 coupling J_Te is still taken from J (pc_fieldsplit_off_diag_use_amat).
 
 Measured by benchmarks/memory.py (fig2a, serial): see benchmarks/README.md, Memory.
@@ -22,6 +25,7 @@ Measured by benchmarks/memory.py (fig2a, serial): see benchmarks/README.md, Memo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from mpi4py import MPI  # noqa: F401  (first: loads libmpi before petsc4py)
 import numpy as np
@@ -29,6 +33,10 @@ from petsc4py import PETSc
 
 from .linalg import FIELD_SPLIT_SOLVERS
 
+
+# petsc4py's stubs type MatStructure arguments as the class its int constants live on
+_SAME = cast(PETSc.Mat.Structure, PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+_SUBSET = cast(PETSc.Mat.Structure, PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
 
 SPLIT_STRUCTURE_OPTIONS = ("pc_", "fieldsplit_e_", "mat_schur")
 """Prefixes of solver.petsc_options that can change the preconditioner the nested blocks serve
@@ -75,9 +83,16 @@ class NestedPreconditioner:
             self._copies.append((block, rows, cols))
             return block
 
-        j_phi, phi_j, phi_phi = copy(current, potential), copy(potential, current), copy(potential, potential)
+        j_phi, phi_j = copy(current, potential), copy(potential, current)
+        self._j_phi, self._phi_j = j_phi, phi_j
+        self._phi_phi = J.createSubMatrix(potential, potential)  # J_phiphi, refreshed in _set_schur
+        self._potential = potential
+        # S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi, in place of J_phiphi (schur_precondition a11)
+        self._scaled = j_phi.duplicate(copy=True)  # diag(J_jj)^-1 J_jphi
+        self._schur = phi_j.matMult(self._scaled)
+        self._set_schur(J)
         inner = [positions_in(electric, current), positions_in(electric, potential)]
-        self._electric = PETSc.Mat().createNest([[self._diag, j_phi], [phi_j, phi_phi]], inner, inner, comm=comm)
+        self._electric = PETSc.Mat().createNest([[self._diag, j_phi], [phi_j, self._schur]], inner, inner, comm=comm)
         blocks = [self._electric] + [copy(is_, is_) for _, is_ in splits[1:]]
         k = len(blocks)
         rows = [is_ for _, is_ in splits]
@@ -94,6 +109,20 @@ class NestedPreconditioner:
         d.destroy()
         self._diag.assemble()
 
+    def _set_schur(self, J: PETSc.Mat) -> None:
+        """S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi (PETSc's selfp), computed into the same
+        matrix each time: PETSc's own selfp builds a new S beside the old one and a scaled copy
+        of J_jphi at every set-up, the transient that set the peak memory (benchmarks/README.md)."""
+        inverse = self._diag.getDiagonal()
+        inverse.reciprocal()
+        self._j_phi.copy(self._scaled, structure=_SAME)
+        self._scaled.diagonalScale(L=inverse)
+        inverse.destroy()
+        self._phi_j.matMult(self._scaled, result=self._schur)
+        self._schur.scale(-1.0)
+        J.createSubMatrix(self._potential, self._potential, submat=self._phi_phi)
+        self._schur.axpy(1.0, self._phi_phi, structure=_SUBSET)
+
     def update(self, J: PETSc.Mat) -> None:
         """Copy J's values into the blocks (nothing to do when J has not changed since)."""
         if J.stateGet() == self._state:
@@ -101,11 +130,12 @@ class NestedPreconditioner:
         self._set_diagonal(J)
         for blk, rows, cols in self._copies:
             J.createSubMatrix(rows, cols, submat=blk)
+        self._set_schur(J)
         self.mat.assemble()  # a new state: the field split sets up again (unless told to reuse)
         self._state = J.stateGet()
 
     def destroy(self) -> None:
         for blk, _, _ in self._copies:
             blk.destroy()
-        for obj in (self._diag, self._electric, self.mat):
+        for obj in (self._diag, self._phi_phi, self._scaled, self._schur, self._electric, self.mat):
             obj.destroy()

@@ -193,8 +193,9 @@ def _nested_solver(system: System, kind: str = "gmres-gamg") -> LinearSolver:
 
 @pytest.mark.parametrize("kind", ["gmres-gamg", "bicgstab-gamg"])
 def test_nested_preconditioner_is_the_same_preconditioner(kind, mixed_system):
-    """P = the nested blocks (J_jj only as its diagonal) gives the preconditioner P = J gives:
-    the same iterations and the same iterates, and the splits hold the blocks, not copies."""
+    """P = the nested blocks (J_jj only as its diagonal, the Schur matrix S in J_phiphi's place)
+    gives the preconditioner P = J gives: the same iterations and the same iterates, and the
+    splits hold the blocks, not copies."""
     plain = LinearSolver(mixed_system.A, MPI.COMM_WORLD, default_options(kind, True), splits=mixed_system.splits)
     nested = _nested_solver(mixed_system, kind)
     try:
@@ -211,6 +212,14 @@ def test_nested_preconditioner_is_the_same_preconditioner(kind, mixed_system):
         current_block = ksp_e.getPC().getFieldSplitSubKSP()[0].getOperators()[1]
         n = mixed_system.current.getSize()
         assert current_block.getInfo()["nz_used"] == n  # diag(J_jj): one entry per row
+        # the potential's multigrid is built on the nest's own S, equal to PETSc's selfp matrix
+        schur = ksp_e.getPC().getFieldSplitSubKSP()[1].getOperators()[1]
+        assert schur.handle == E.getNestSubMatrix(1, 1).handle
+        plain_e, _ = plain.ksp.getPC().getFieldSplitSubKSP()
+        selfp = plain_e.getPC().getFieldSplitSubKSP()[1].getOperators()[1].copy()
+        selfp.axpy(-1.0, schur)
+        assert selfp.norm() < 1e-12 * schur.norm()
+        selfp.destroy()
         assert nested.unused_options == []
     finally:
         for solver in (plain, nested):
