@@ -36,6 +36,7 @@ from dolfinx.cpp.la import petsc as la_petsc_cpp
 from petsc4py import PETSc
 
 from .errors import SolverError
+from .heap import release_free_heap
 from .linalg import LinearSolver
 
 log = logging.getLogger("fem_peltier")
@@ -273,6 +274,9 @@ class BorderedNewton:
     def assemble_residual(self, vec: PETSc.Vec) -> None:
         """vec = F(u) with ghost contributions summed (boundary rows not zeroed)."""
         forms = self.problem.newton_forms()
+        # the packed coefficients of the cells (~112 B per cell) are the largest transient of a
+        # Newton step: give the freed heap of the step so far back first (heap.py)
+        release_free_heap()
         self._assemble(vec, [forms.residual, *forms.residual_parts])
 
     def merit(self) -> tuple[float, float]:
