@@ -16,8 +16,8 @@ that the potential's multigrid is built on. So E holds diag(J_jj) and no copy of
 in the potential's place the Schur approximation S itself, computed here into one matrix with
 a fixed pattern (pc_fieldsplit_schur_precondition a11): PETSc's selfp would build a new S
 next to the old one and a scaled copy of J_jphi at every set-up, the transient on which the
-run's peak memory sat. The preconditioner is the one P = J gives, to round-off. The outer multiplicative split's
-coupling J_Te is still taken from J (pc_fieldsplit_off_diag_use_amat).
+run's peak memory sat. The preconditioner is the one P = J gives, to round-off. The outer
+multiplicative split's coupling J_Te is still taken from J (pc_fieldsplit_off_diag_use_amat).
 
 Measured by benchmarks/memory.py (fig2a, serial): see benchmarks/README.md, Memory.
 """
@@ -83,16 +83,16 @@ class NestedPreconditioner:
             self._copies.append((block, rows, cols))
             return block
 
-        j_phi, phi_j = copy(current, potential), copy(potential, current)
-        self._j_phi, self._phi_j = j_phi, phi_j
-        self._phi_phi = J.createSubMatrix(potential, potential)  # J_phiphi, refreshed in _set_schur
-        self._potential = potential
+        self._j_phi, self._phi_j = copy(current, potential), copy(potential, current)
+        self._phi_phi = copy(potential, potential)
         # S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi, in place of J_phiphi (schur_precondition a11)
-        self._scaled = j_phi.duplicate(copy=True)  # diag(J_jj)^-1 J_jphi
-        self._schur = phi_j.matMult(self._scaled)
-        self._set_schur(J)
+        self._scaled = self._j_phi.duplicate(copy=True)  # diag(J_jj)^-1 J_jphi
+        self._schur = self._phi_j.matMult(self._scaled)
+        self._set_schur()
         inner = [positions_in(electric, current), positions_in(electric, potential)]
-        self._electric = PETSc.Mat().createNest([[self._diag, j_phi], [phi_j, self._schur]], inner, inner, comm=comm)
+        self._electric = PETSc.Mat().createNest(
+            [[self._diag, self._j_phi], [self._phi_j, self._schur]], inner, inner, comm=comm
+        )
         blocks = [self._electric] + [copy(is_, is_) for _, is_ in splits[1:]]
         k = len(blocks)
         rows = [is_ for _, is_ in splits]
@@ -109,10 +109,11 @@ class NestedPreconditioner:
         d.destroy()
         self._diag.assemble()
 
-    def _set_schur(self, J: PETSc.Mat) -> None:
-        """S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi (PETSc's selfp), computed into the same
-        matrix each time: PETSc's own selfp builds a new S beside the old one and a scaled copy
-        of J_jphi at every set-up, the transient that set the peak memory (benchmarks/README.md)."""
+    def _set_schur(self) -> None:
+        """S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi (PETSc's selfp) from the copied blocks,
+        computed into the same matrix each time: PETSc's own selfp builds a new S beside the old
+        one and a scaled copy of J_jphi at every set-up, the transient that set the peak memory
+        (benchmarks/README.md)."""
         inverse = self._diag.getDiagonal()
         inverse.reciprocal()
         self._j_phi.copy(self._scaled, structure=_SAME)
@@ -120,7 +121,6 @@ class NestedPreconditioner:
         inverse.destroy()
         self._phi_j.matMult(self._scaled, result=self._schur)
         self._schur.scale(-1.0)
-        J.createSubMatrix(self._potential, self._potential, submat=self._phi_phi)
         self._schur.axpy(1.0, self._phi_phi, structure=_SUBSET)
 
     def update(self, J: PETSc.Mat) -> None:
@@ -130,12 +130,12 @@ class NestedPreconditioner:
         self._set_diagonal(J)
         for blk, rows, cols in self._copies:
             J.createSubMatrix(rows, cols, submat=blk)
-        self._set_schur(J)
+        self._set_schur()
         self.mat.assemble()  # a new state: the field split sets up again (unless told to reuse)
         self._state = J.stateGet()
 
     def destroy(self) -> None:
         for blk, _, _ in self._copies:
             blk.destroy()
-        for obj in (self._diag, self._phi_phi, self._scaled, self._schur, self._electric, self.mat):
+        for obj in (self._diag, self._scaled, self._schur, self._electric, self.mat):
             obj.destroy()
