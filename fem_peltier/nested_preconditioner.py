@@ -16,8 +16,12 @@ that the potential's multigrid is built on. So E holds diag(J_jj) and no copy of
 in the potential's place the Schur approximation S itself, computed here into one matrix with
 a fixed pattern (pc_fieldsplit_schur_precondition a11): PETSc's selfp would build a new S
 next to the old one and a scaled copy of J_jphi at every set-up, the transient on which the
-run's peak memory sat. The preconditioner is the one P = J gives, to round-off. The outer
-multiplicative split's coupling J_Te is still taken from J (pc_fieldsplit_off_diag_use_amat).
+run's peak memory sat. To compute S, J_jphi is scaled in place and copied from J again
+afterwards, so no scaled copy is kept; diag(J_jj) is a MATDIAGONAL (one vector). The
+preconditioner is the one P = J gives, to round-off. The outer multiplicative split's
+coupling J_Te is still taken from J (pc_fieldsplit_off_diag_use_amat): a view of J in its
+place (MATSUBMATRIX) saved no peak memory at 245k cells and cost 12% more CPU time (its
+product is one with the whole of J), benchmarks/README.md.
 
 Measured by benchmarks/memory.py (fig2a, serial): see benchmarks/README.md, Memory.
 """
@@ -73,7 +77,8 @@ class NestedPreconditioner:
         electric = splits[0][1]
         self._current = current
         n, N = current.getLocalSize(), current.getSize()
-        self._diag = PETSc.Mat().createAIJ(((n, N), (n, N)), nnz=(1, 0), comm=comm)
+        self._diag_vec = PETSc.Vec().createMPI((n, N), comm=comm)
+        self._diag = PETSc.Mat().createDiagonal(self._diag_vec)
         self._set_diagonal(J)
         # (block, rows, cols) copied from J at each update
         self._copies: list[tuple[PETSc.Mat, PETSc.IS, PETSc.IS]] = []
@@ -85,10 +90,10 @@ class NestedPreconditioner:
 
         self._j_phi, self._phi_j = copy(current, potential), copy(potential, current)
         self._phi_phi = copy(potential, potential)
+        self._potential = potential
         # S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi, in place of J_phiphi (schur_precondition a11)
-        self._scaled = self._j_phi.duplicate(copy=True)  # diag(J_jj)^-1 J_jphi
-        self._schur = self._phi_j.matMult(self._scaled)
-        self._set_schur()
+        self._schur = self._phi_j.matMult(self._j_phi)  # the pattern; the values from _set_schur
+        self._set_schur(J)
         inner = [positions_in(electric, current), positions_in(electric, potential)]
         self._electric = PETSc.Mat().createNest(
             [[self._diag, self._j_phi], [self._phi_j, self._schur]], inner, inner, comm=comm
@@ -109,17 +114,18 @@ class NestedPreconditioner:
         d.destroy()
         self._diag.assemble()
 
-    def _set_schur(self) -> None:
+    def _set_schur(self, J: PETSc.Mat) -> None:
         """S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi (PETSc's selfp) from the copied blocks,
         computed into the same matrix each time: PETSc's own selfp builds a new S beside the old
         one and a scaled copy of J_jphi at every set-up, the transient that set the peak memory
-        (benchmarks/README.md)."""
+        (benchmarks/README.md). The block J_jphi is scaled in place for the product and then
+        copied from J again (exact values, and no second matrix of its size)."""
         inverse = self._diag.getDiagonal()
         inverse.reciprocal()
-        self._j_phi.copy(self._scaled, structure=_SAME)
-        self._scaled.diagonalScale(L=inverse)
+        self._j_phi.diagonalScale(L=inverse)
         inverse.destroy()
-        self._phi_j.matMult(self._scaled, result=self._schur)
+        self._phi_j.matMult(self._j_phi, result=self._schur)
+        J.createSubMatrix(self._current, self._potential, submat=self._j_phi)
         self._schur.scale(-1.0)
         self._schur.axpy(1.0, self._phi_phi, structure=_SUBSET)
 
@@ -130,12 +136,12 @@ class NestedPreconditioner:
         self._set_diagonal(J)
         for blk, rows, cols in self._copies:
             J.createSubMatrix(rows, cols, submat=blk)
-        self._set_schur()
+        self._set_schur(J)
         self.mat.assemble()  # a new state: the field split sets up again (unless told to reuse)
         self._state = J.stateGet()
 
     def destroy(self) -> None:
         for blk, _, _ in self._copies:
             blk.destroy()
-        for obj in (self._diag, self._scaled, self._schur, self._electric, self.mat):
+        for obj in (self._diag, self._diag_vec, self._schur, self._electric, self.mat):
             obj.destroy()

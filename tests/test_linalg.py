@@ -210,8 +210,10 @@ def test_nested_preconditioner_is_the_same_preconditioner(kind, mixed_system):
         E = ksp_e.getOperators()[1]
         assert E.getType() == "nest" and E.handle == nested.preconditioner.mat.getNestSubMatrix(0, 0).handle
         current_block = ksp_e.getPC().getFieldSplitSubKSP()[0].getOperators()[1]
-        n = mixed_system.current.getSize()
-        assert current_block.getInfo()["nz_used"] == n  # diag(J_jj): one entry per row
+        assert current_block.getType() == "diagonal"  # diag(J_jj) as one vector
+        d = current_block.getDiagonal()
+        d.axpy(-1.0, mixed_system.A.getDiagonal().getSubVector(mixed_system.current))
+        assert d.norm() == 0.0
         # the potential's multigrid is built on the nest's own S, equal to PETSc's selfp matrix
         schur = ksp_e.getPC().getFieldSplitSubKSP()[1].getOperators()[1]
         assert schur.handle == E.getNestSubMatrix(1, 1).handle
@@ -220,10 +222,45 @@ def test_nested_preconditioner_is_the_same_preconditioner(kind, mixed_system):
         selfp.axpy(-1.0, schur)
         assert selfp.norm() < 1e-12 * schur.norm()
         selfp.destroy()
+        # J_jphi, scaled in place to compute S, holds J's values again (exactly)
+        j_phi = mixed_system.A.createSubMatrix(mixed_system.current, mixed_system.potential)
+        j_phi.axpy(-1.0, E.getNestSubMatrix(0, 1))
+        assert j_phi.norm() == 0.0
+        j_phi.destroy()
         assert nested.unused_options == []
     finally:
         for solver in (plain, nested):
             solver.destroy()
+
+
+def test_schur_matrix_is_a_weighted_graph_laplacian(mixed_system):
+    """S = J_phiphi - J_phij diag(J_jj)^-1 J_jphi is symmetric with off-diagonals of the sign
+    opposite to its diagonal and weakly diagonally dominant rows (a conductance Laplacian plus
+    a diagonal), so diag(S)^-1 S has its spectrum in [0, 2]: the Chebyshev bound 1.1 x the
+    first set-up's estimate stays above it, and the smoothers keep it (linalg.py,
+    pc_gamg_recompute_esteig)."""
+    P = NestedPreconditioner(mixed_system.A, mixed_system.splits, mixed_system.current, mixed_system.potential)
+    try:
+        S = P.mat.getNestSubMatrix(0, 0).getNestSubMatrix(1, 1)
+        indptr, idx, val = S.getValuesCSR()
+        n = S.getSize()[0]
+        rows = np.repeat(np.arange(n), np.diff(indptr))
+        on = idx == rows
+        d = np.zeros(n)
+        d[rows[on]] = val[on]
+        assert np.all(np.sign(d) == np.sign(d[0])) and d[0] != 0.0
+        assert np.all(val[~on] * np.sign(d[0]) <= 0.0)
+        off = np.bincount(rows[~on], weights=np.abs(val[~on]), minlength=n)
+        assert np.all(np.abs(d) - off >= -1e-12 * np.abs(d))
+        dense = np.zeros((n, n))
+        dense[rows, idx] = val
+        assert np.abs(dense - dense.T).max() < 1e-12 * np.abs(d).max()
+        eig = np.linalg.eigvalsh(dense / np.sqrt(np.outer(np.abs(d), np.abs(d))))  # similar to diag(S)^-1 S
+        eig = eig * np.sign(d[0])
+        assert eig.min() > -1e-12 and eig.max() < 2.0 + 1e-12
+        assert eig.max() > 1.5  # the bound is nearly reached: the estimate ~1.95 x 1.1 covers it
+    finally:
+        P.destroy()
 
 
 def test_nested_preconditioner_follows_the_matrix(mixed_system):
@@ -252,6 +289,44 @@ def test_nested_preconditioner_follows_the_matrix(mixed_system):
         A.destroy()
 
 
+def _smoother_views(solver: LinearSolver, path) -> list[str]:
+    """The ASCII views of the potential multigrid's smoothers (finest first)."""
+    ksp_e, _ = solver.ksp.getPC().getFieldSplitSubKSP()
+    pc = ksp_e.getPC().getFieldSplitSubKSP()[1].getPC()
+    views = []
+    for level in range(pc.getMGLevels() - 1, 0, -1):
+        viewer = PETSc.Viewer().createASCII(str(path), comm=MPI.COMM_WORLD)
+        pc.getMGSmoother(level).view(viewer)
+        viewer.destroy()
+        views.append(open(path).read())
+    return views
+
+
+def test_potential_smoothers_keep_their_eigenvalue_bounds(mixed_system, tmp_path):
+    """After J changes, the potential's Chebyshev smoothers are set up again without a GMRES
+    eigenvalue estimate (its vectors stayed allocated): they keep the first set-up's bounds."""
+    A = mixed_system.A.copy()
+    system = System(A, mixed_system.b, mixed_system.splits, mixed_system.space)
+    system.current, system.potential = mixed_system.current, mixed_system.potential
+    solver = _nested_solver(system, "bicgstab-gamg")
+    try:
+        system.solve(solver)
+        first = _smoother_views(solver, tmp_path / "v.txt")
+        A.scale(2.0)
+        x = system.solve(solver)
+        assert solver.ksp.getConvergedReason() > 0
+        later = _smoother_views(solver, tmp_path / "v.txt")
+        assert all("eigenvalues provided" in v for v in first)
+        assert not any("estimated via gmres" in v for v in later)
+        assert [v.split("eigenvalue targets used")[1].splitlines()[0] for v in later] == [
+            v.split("eigenvalue targets used")[1].splitlines()[0] for v in first]
+        x.scale(2.0)
+        assert system.error(x) < 1e-8
+    finally:
+        solver.destroy()
+        A.destroy()
+
+
 def test_auto_takes_mumps_then_the_bicgstab_field_split():
     from fem_peltier.coupled import AUTO_ITERATIVE_DOFS, resolve_linear_solver
 
@@ -268,6 +343,7 @@ def test_nested_preconditioner_serves_only_its_structure():
         assert not serves("gmres-gamg", True, {key: "x"})
     assert "fieldsplit_e_pc_fieldsplit_detect_saddle_point" not in default_options("gmres-gamg", True, nested=True)
     assert default_options("gmres-gamg", True, nested=True)["pc_fieldsplit_off_diag_use_amat"] is True
+    assert default_options("bicgstab-gamg", True, nested=True)["fieldsplit_e_fieldsplit_1_pc_gamg_recompute_esteig"] is False
 
 
 # ---------------------------------------------------------------------------------------
