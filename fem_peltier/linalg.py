@@ -130,9 +130,10 @@ def _fieldsplit_gamg_options(mixed: bool, electron_split: bool, krylov: str, nes
             # the Chebyshev smoothers keep the eigenvalue bounds of the first set-up (smoothed
             # aggregation's estimate) instead of re-estimating with ten GMRES iterations at
             # every later one, whose 21 vectors on the finest level stayed allocated (0.16 GB
-            # at 965k cells). Safe for S whatever J: S = B diag(J_jj)^-1 B^T is a weighted graph
-            # Laplacian (B the cell-facet divergence) plus a non-negative diagonal, so the
-            # spectrum of diag(S)^-1 S lies in [0, 2] and the bound 1.1 x ~1.95 covers it
+            # at 965k cells). On the finest level this is safe whatever J: -S = B diag(J_jj)^-1
+            # B^T is a weighted graph Laplacian (B the cell-facet divergence) plus a non-negative
+            # diagonal, so the spectrum of diag(S)^-1 S lies in [0, 2] and the bound 1.1 x ~1.95
+            # covers it; the coarser levels' Galerkin operators have no such bound (docs/physics.md)
             opts["fieldsplit_e_fieldsplit_1_pc_gamg_recompute_esteig"] = False
     return opts
 

@@ -39,7 +39,6 @@ from .linalg import FIELD_SPLIT_SOLVERS
 
 
 # petsc4py's stubs type MatStructure arguments as the class its int constants live on
-_SAME = cast(PETSc.Mat.Structure, PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
 _SUBSET = cast(PETSc.Mat.Structure, PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
 
 SPLIT_STRUCTURE_OPTIONS = ("pc_", "fieldsplit_e_", "mat_schur")
