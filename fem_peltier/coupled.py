@@ -419,7 +419,7 @@ class CoupledProblem:
         self.dS = self._interface_measure(facets)
         self.measures.dS = self.dS
         self.F_ufl = self.physics.residual(self.measures)
-        chunks = [replace(self.measures, dS=self._interface_measure(c)) for c in self.interface_chunks(facets)]
+        chunks = self._chunk_measures(facets)
         F = self.physics.residual(chunks[0])
         self.F_form = fem.form(F)
         parts = [self.physics.interface_residual(m) for m in chunks[1:]]
@@ -471,6 +471,11 @@ class CoupledProblem:
         n = self.comm.allreduce(max(1, -(-facets.size // FACET_CHUNK)), op=MPI.MAX)
         return [facets[k * FACET_CHUNK : (k + 1) * FACET_CHUNK] for k in range(n)]
 
+    def _chunk_measures(self, facets: np.ndarray) -> list[Measures]:
+        """The problem's measures once per chunk of the interface `facets` (`interface_chunks`),
+        dS over that chunk's facets."""
+        return [replace(self.measures, dS=self._interface_measure(c)) for c in self.interface_chunks(facets)]
+
     def interface_measures(self) -> list[ufl.Measure]:
         """The interface facets' measure dS(INTERFACE) in chunks (`interface_chunks`): a form
         over the interface assembled chunk by chunk packs one chunk's coefficients at a time."""
@@ -485,9 +490,7 @@ class CoupledProblem:
         if src.where == INTERFACE_FACETS:
             # compiled at each call, chunk by chunk: kept, these forms held the interface's
             # facet list once more (28 MB at 965k cells) for a diagnostic
-            chunks = self.interface_chunks(self.interface_facets)
-            measures = (replace(self.measures, dS=self._interface_measure(c)) for c in chunks)
-            return sum(fem.assemble_scalar(fem.form(src.power(m))) for m in measures)
+            return sum(fem.assemble_scalar(fem.form(src.power(m))) for m in self._chunk_measures(self.interface_facets))
         return fem.assemble_scalar(fem.form(src.power(self.measures)))
 
     def _jacobian_form(self) -> fem.Form:

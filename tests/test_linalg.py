@@ -298,7 +298,7 @@ def _smoother_views(solver: LinearSolver, path) -> list[str]:
         viewer = PETSc.Viewer().createASCII(str(path), comm=MPI.COMM_WORLD)
         pc.getMGSmoother(level).view(viewer)
         viewer.destroy()
-        views.append(open(path).read())
+        views.append(path.read_text())
     return views
 
 
