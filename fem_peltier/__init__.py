@@ -12,8 +12,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .signals import block_sigterm, restore_mask  # noqa: E402
+
+# the threads the imports start (numpy's BLAS pool) never take SIGTERM: signals.py says why
+_mask = block_sigterm()
 from .config import Config, load_config, material_names, preset_names  # noqa: E402
 from .errors import InputError, SolverError  # noqa: E402
+
+restore_mask(_mask)
+del _mask
 
 __all__ = [
     "Config",

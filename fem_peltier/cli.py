@@ -62,7 +62,7 @@ from .config_reference import schema_markdown
 from .errors import InputError
 from .log import setup_logging
 from .parallel import is_root, mpi_size_hint
-from .signals import Terminated, raise_on_sigterm, restore_sigterm
+from .signals import Terminated, raise_on_sigterm, restore_sigterm, sigterm_on_watcher
 
 __all__ = ["build_parser", "main", "schema_markdown"]
 
@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(-1 if quiet else int(getattr(args, "verbose", 0) or 0))
     previous_sigterm = raise_on_sigterm()
     try:
-        return int(args.func(args))
+        with sigterm_on_watcher():  # SIGTERM taken by a watcher thread, never by a native library's handler
+            return int(args.func(args))
     except InputError as exc:
         _error(str(exc))
         return EXIT_INPUT

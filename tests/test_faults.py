@@ -269,7 +269,8 @@ real = sim.write_fields
 def slow(*a, **k):
     real(*a, **k)
     open(sys.argv[-1], "w").close()  # tell the test: inside the staging directory now
-    time.sleep(120)
+    for _ in range(1200):  # a slow step: under the CLI, SIGTERM acts between its parts
+        time.sleep(0.1)
 sim.write_fields = slow
 from fem_peltier.cli import main
 sys.exit(main(sys.argv[1:-1]))
@@ -320,7 +321,8 @@ from mpi4py import MPI
 import fem_peltier.simulation as sim
 def slow(*a, **k):
     open(sys.argv[-1], "w").close()  # tell the test: the first point has started
-    time.sleep(120)
+    for _ in range(1200):  # a slow step: under the CLI, SIGTERM acts between its parts
+        time.sleep(0.1)
 sim.run = slow
 from fem_peltier.cli import main
 sys.exit(main(sys.argv[1:-1]))
