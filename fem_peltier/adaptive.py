@@ -9,7 +9,8 @@ Level 0 is the run's own mesh, solved as usual. Each further level
 3. refines them (refinement.py: tags kept, the same mesh for any partition),
 4. carries the state over (the refined mesh is nested in the old one, so interpolation is
    exact: P1 temperature, cell-wise potential, phase and band centres, Raviart-Thomas current)
-   and re-solves it warm at the final band width,
+   and re-solves it warm: the state the level converged at the sequencing width is carried and
+   the band narrows from there to the final width, as in mesh sequencing (`transfer_staged`),
 
 until V, T_max and the metal fraction each change by less than `target` between two levels,
 or `levels` or `max_cells` is reached, or a level fails to converge (the last converged level
@@ -105,6 +106,67 @@ def transfer_nested(coarse: CoupledProblem, fine: CoupledProblem) -> None:
     fine.set_width(float(coarse.law.width.value))
     fine.law.centre.x.array[:] = carry(coarse.law.centre, fine.Q0)
     fine.update_phase()
+
+
+def transfer_staged(coarse: CoupledProblem, report: SolveReport, fine: CoupledProblem) -> float:
+    """Carry the state of `coarse` into `fine` (transfer_nested) and return the band width (K)
+    at which `fine` starts its continuation.
+
+    The state carried is the one `coarse` converged at the narrowest width at or above the
+    sequencing width (`report.staging`), as mesh sequencing does: the nested mesh changes
+    it little there and Newton closes that level in a few steps. Carrying the final, narrow-band
+    state instead and restarting it at the wider band moves the whole phase pattern (fig2a,
+    32k and 159k cells: that start failed, and the full continuation took 52-53 steps), and at
+    the final width the front cells of the new mesh start far from their phase (fig2a, 3156 ->
+    14249 cells: Newton failed after 29 steps). Without a staging state (a warm-started run)
+    the final state is carried and the continuation starts at the sequencing width.
+    `coarse` keeps its final state."""
+    if report.staging is None:
+        transfer_nested(coarse, fine)
+        return sequencing_width(fine.cfg)
+    final, width = coarse.save_state(), float(coarse.law.width.value)
+    coarse.restore_state(report.staging)
+    coarse.set_width(report.staging_width)
+    coarse.update_phase()
+    transfer_nested(coarse, fine)
+    coarse.restore_state(final)
+    coarse.set_width(width)
+    coarse.update_phase()
+    return report.staging_width
+
+
+def _resolve_refined(
+    coarse: CoupledProblem, report: SolveReport, fine: CoupledProblem, w_seq: float
+) -> tuple[SolveReport, float]:
+    """Solve the refined mesh `fine` from the solved `coarse` (its `report`); returns the
+    report and the band width of the level (the median local width with band_cells).
+
+    First from the state kept at the sequencing width (`transfer_staged`); if that start fails,
+    from the final state restarted at the sequencing width; if that fails too, the full band
+    continuation. Each start gives up after at most 12 Newton steps (not 29 plus
+    pseudo-transient ones), so a failed one costs less than the continuation it may save
+    (docs/physics.md, Adaptive refinement)."""
+    ad = fine.cfg.mesh.adapt
+
+    def narrow_band() -> float:
+        if ad.band_cells is None:
+            return float(fine.cfg.solver.transition_width)
+        width = set_local_band_width(fine, ad.band_cells)  # the sharp limit: the band narrows with the cells
+        fine.update_phase()
+        return width
+
+    staged = report.staging is not None
+    start_width = transfer_staged(coarse, report, fine)
+    band_width = narrow_band()
+    rep = solve(fine, start_width=start_width, fail_fast=True, keep_width=w_seq, fallback=not staged)
+    if rep.converged or not staged:
+        return rep, band_width
+    transfer_nested(coarse, fine)  # the final state, restarted at the sequencing width
+    band_width = narrow_band()
+    again = solve(fine, start_width=w_seq, fail_fast=True, keep_width=w_seq)
+    again.newton_steps += rep.newton_steps
+    again.levels[:0] = rep.levels
+    return again, band_width
 
 
 def _level_row(
@@ -210,6 +272,7 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
     stop = f"levels = {ad.levels} reached"
     sharp = ad.band_cells is not None
     w_final = float(problem.cfg.solver.transition_width)
+    w_seq = sequencing_width(problem.cfg)
     marks, n_band, estimate = mark(current, ad.fraction, ad.band, sharp)
     levels.append(_level_row(current, 0, report, solve_s, t_start, estimate, w_final))
     for level in range(1, ad.levels + 1):
@@ -226,18 +289,7 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
             levels[-1].marked_cells = levels[-1].band_cells_marked = 0
             break
         fine = CoupledProblem(current.cfg, fm)
-        transfer_nested(current, fine)
-        band_width = w_final
-        if ad.band_cells is not None:  # the sharp limit: the band narrows with the cells
-            band_width = set_local_band_width(fine, ad.band_cells)
-            fine.update_phase()
-        # from the band width of mesh sequencing (4 transition widths): at the final, narrow band
-        # the front cells of the new mesh start far from their phase and Newton fails from there
-        # (fig2a, 3156 -> 14249 cells: from 1 or 2 widths Newton failed after 29 steps and the
-        # fallback continuation took 55; from 4 widths 15 steps). Where even that start fails
-        # (fig2a at 32k and 159k cells), it gives up after 12 steps, not 29 plus pseudo-transient
-        # ones, and the full continuation runs
-        rep = solve(fine, start_width=sequencing_width(fine.cfg), fail_fast=True)
+        rep, band_width = _resolve_refined(current, cur_report, fine, w_seq)
         if not rep.converged:
             log.warning(
                 "adaptive level %d (%d cells) did not converge (%s): keeping level %d",

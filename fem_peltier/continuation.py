@@ -29,6 +29,7 @@ from .warm_start import SUBSTEP_NEWTON_STEPS, predict, remember, solve_warm, war
 
 if TYPE_CHECKING:
     from .coupled import CoupledProblem
+    from .state import State
 
 log = logging.getLogger("fem_peltier")
 
@@ -43,6 +44,10 @@ class SolveReport:
     drive_reached_fraction: float = 0.0  # of the configured drive, in the state left behind (0: none solved)
     phase_updates: int = 0
     metal_fraction_history: list[float] = field(default_factory=list)
+    # with `keep_width`: the converged state of the narrowest level at or above that width, the
+    # start for a refined mesh (adaptive.py); None when no such level converged
+    staging: State | None = None
+    staging_width: float = math.nan
 
 
 def solve(
@@ -52,6 +57,8 @@ def solve(
     start_width: float | None = None,
     stop_width: float | None = None,
     fail_fast: bool = False,
+    keep_width: float | None = None,
+    fallback: bool = True,
 ) -> SolveReport:
     """Continuation in the band width with Newton closing each level (see module docstring).
 
@@ -72,6 +79,10 @@ def solve(
     the other intermediate levels. With `fail_fast` the first level from `start_width`
     gets FAIL_FAST_NEWTON_STEPS per Newton solve and no pseudo-transient retry, so that a
     start that does not converge costs little before the full continuation takes over.
+    With `keep_width` the report keeps the converged state of the narrowest level at or above
+    that width (`staging`, `staging_width`): a refined mesh starts from it (adaptive.py).
+    Without `fallback`, a first level from `start_width` that fails ends the solve (not
+    converged, the start state restored) instead of running the full continuation.
     """
     s = problem.cfg.solver
     comm = problem.comm
@@ -149,7 +160,11 @@ def solve(
         if not ok and w_prev is None and start_width is not None and w < s.initial_width:
             # the transferred state was not good enough: full continuation from the start
             log.info(
-                "  start at w = %.4g K failed after %d Newton steps (%s); full continuation", w, level_steps, reason
+                "  start at w = %.4g K failed after %d Newton steps (%s)%s",
+                w,
+                level_steps,
+                reason,
+                "; full continuation" if fallback else "",
             )
             rep.levels.append(
                 {
@@ -161,6 +176,11 @@ def solve(
                 }
             )
             steps_total += level_steps
+            if not fallback:
+                problem.restore_state(state)
+                rep.newton_steps = steps_total
+                rep.reason = f"the start at w = {w:.4g} K failed ({reason})"
+                return rep
             problem.reset_to_initial()
             state = problem.save_state()
             w, start_width = s.initial_width, None
@@ -200,6 +220,8 @@ def solve(
         if ok:
             rep.metal_fraction_history.append(mf)
             state = problem.save_state()
+            if keep_width is not None and w >= keep_width * (1 - 1e-9):
+                rep.staging, rep.staging_width = state, w
             rep.final_width = w
             rep.drive_reached_fraction = 1.0
             if last:

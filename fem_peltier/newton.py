@@ -422,6 +422,10 @@ class BorderedNewton:
         reason: int = self.ksp.getConvergedReason()  # type: ignore[assignment]
         if reason < 0:
             names = {v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if isinstance(v, int)}
+            # a new solver for the next solve: a failed preconditioner set-up (MUMPS on a
+            # non-finite Jacobian) otherwise made every later solve of this problem fail too,
+            # from any state (PETSc KSP reason -11 again), so no fallback could recover
+            self.release()
             raise SolverError(
                 f"linear solve for the {what} failed (PETSc KSP reason {reason} {names.get(reason, 'unknown')})"
             )

@@ -196,8 +196,11 @@ class CoarseLevel:
     converged: bool
 
 
-def solve_sequenced(problem: CoupledProblem, k: int) -> tuple[SolveReport, list[CoarseLevel]]:
-    """Solve `problem` (generated mesh) with `k` (from `coarse_levels`) coarser meshes first."""
+def solve_sequenced(
+    problem: CoupledProblem, k: int, keep_width: float | None = None
+) -> tuple[SolveReport, list[CoarseLevel]]:
+    """Solve `problem` (generated mesh) with `k` (from `coarse_levels`) coarser meshes first
+    (`keep_width`: as in continuation.solve, for the target mesh)."""
     cfg = problem.cfg
     w_seq = sequencing_width(cfg)
     comm = problem.comm
@@ -228,7 +231,7 @@ def solve_sequenced(problem: CoupledProblem, k: int) -> tuple[SolveReport, list[
             break
         prev = cp
     if prev is None:
-        return solve(problem), levels
+        return solve(problem, keep_width=keep_width), levels
     t0 = time.perf_counter()
     transfer_state(prev, problem)
     log.info("state carried to the target mesh (%d cells) in %.2f s", problem.n_cells, time.perf_counter() - t0)
@@ -239,4 +242,4 @@ def solve_sequenced(problem: CoupledProblem, k: int) -> tuple[SolveReport, list[
     del prev, cp
     gc.collect()
     release_free_heap()  # the holes they left did not take the target's solver (heap.py)
-    return solve(problem, start_width=w_seq), levels
+    return solve(problem, start_width=w_seq, keep_width=keep_width), levels

@@ -33,7 +33,7 @@ from .output import (
     write_json,
     write_pictures,
 )
-from .sequencing import coarse_levels, solve_sequenced
+from .sequencing import coarse_levels, sequencing_width, solve_sequenced
 from .warm_start import cold_instead
 
 log = logging.getLogger("fem_peltier")
@@ -93,10 +93,12 @@ def run(
     t_solve = time.perf_counter()
     coarse: list = []
     n_coarse = coarse_levels(problem)  # (warns when set for a mesh file)
+    adapting = adapt_mesh and cfg.mesh.adapt.levels > 0 and not problem.two_temperatures
+    keep = sequencing_width(cfg) if adapting else None  # the refined meshes start from that width
     if not warm and n_coarse > 0:
-        report, coarse = solve_sequenced(problem, n_coarse)
+        report, coarse = solve_sequenced(problem, n_coarse, keep_width=keep)
     else:
-        report = solve(problem, warm_start=warm)
+        report = solve(problem, warm_start=warm, keep_width=keep)
     t_solve_first = time.perf_counter() - t_solve
     adapted = None
     if adapt_mesh and cfg.mesh.adapt.levels > 0 and problem.two_temperatures:

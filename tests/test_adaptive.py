@@ -19,12 +19,14 @@ from dolfinx import mesh as dmesh
 import fem_peltier as fp
 from cli_runner import fem as fem_cli
 from cli_runner import helper_json
-from fem_peltier.adaptive import AdaptLevel, error_estimates, mark, transfer_nested
+from fem_peltier.adaptive import AdaptLevel, _resolve_refined, error_estimates, mark, transfer_nested, transfer_staged
+from fem_peltier.continuation import metal_fraction, solve
 from fem_peltier.coupled import CoupledProblem
 from fem_peltier.error_indicator import cell_indicators
 from fem_peltier.fields import CURRENT, POTENTIAL, TEMPERATURE
 from fem_peltier.mesh import ELECTRODE_NEG, ELECTRODE_POS, create_mesh
 from fem_peltier.refinement import refine_film_mesh
+from fem_peltier.sequencing import sequencing_width
 
 HERE = Path(__file__).parent
 SMALL = ["mesh.size=2e-4", "mesh.electrode_size=5e-5"]  # fig2a at 684 cells
@@ -100,6 +102,67 @@ def test_transfer_to_the_refined_mesh_is_exact():
     a, b = integrals(coarse), integrals(fine)
     assert np.abs(a - b).max() <= 1e-10 * np.abs(a).max()
     assert np.allclose(a, b, rtol=1e-10, atol=0), (a, b)
+
+
+def _integral_of_T(p: CoupledProblem) -> float:
+    T = p.unknowns.function(TEMPERATURE)
+    return p.comm.allreduce(fem.assemble_scalar(fem.form(T * ufl.dx)), op=MPI.SUM)
+
+
+def test_refined_level_starts_from_the_state_kept_at_the_sequencing_width():
+    """The continuation keeps the state of its narrowest level at or above the sequencing width;
+    the refined mesh gets that state (its metal fraction, exactly: nested meshes), starts its
+    continuation at that width, and the coarse problem keeps its final state."""
+    cfg = fp.load_config(preset="fig2a", overrides=SMALL).resolved()
+    coarse = CoupledProblem(cfg, create_mesh(cfg, MPI.COMM_WORLD))
+    w_seq = sequencing_width(cfg)
+    rep = solve(coarse, keep_width=w_seq)
+    assert rep.converged and rep.staging is not None
+    widths = [lv["width_K"] for lv in rep.levels if lv["converged"]]
+    assert rep.staging_width == min(w for w in widths if w >= w_seq) > rep.final_width  # 15 K of 60, 30, 15, ...
+    final_V, final_mf, final = coarse.V, metal_fraction(coarse), coarse.save_state()
+    coarse.restore_state(rep.staging)
+    coarse.set_width(rep.staging_width)
+    coarse.update_phase()
+    staged_mf, staged_V, staged_T = metal_fraction(coarse), coarse.V, _integral_of_T(coarse)
+    assert abs(staged_mf - final_mf) > 0.1 * final_mf  # the two states differ visibly
+    coarse.restore_state(final)
+    coarse.set_width(rep.final_width)
+    coarse.update_phase()
+    marked = np.ones(coarse.msh.topology.index_map(3).size_local, dtype=bool)
+    fine = CoupledProblem(cfg, refine_film_mesh(coarse.fm, marked))
+    start = transfer_staged(coarse, rep, fine)
+    assert start == rep.staging_width == float(fine.law.width.value)
+    assert fine.V == staged_V != final_V  # the staged state went over (exactly: nested meshes)
+    assert _integral_of_T(fine) == pytest.approx(staged_T, rel=1e-12)
+    assert coarse.V == final_V  # the coarse problem keeps its final state
+    assert metal_fraction(coarse) == pytest.approx(final_mf, rel=1e-12)
+    assert float(coarse.law.width.value) == rep.final_width
+    coarse.destroy()
+    fine.destroy()
+
+
+def test_a_failed_staged_start_falls_back_to_the_final_state_not_the_full_continuation():
+    """A staged state that cannot start (here made non-finite) costs only its failed start:
+    the final state restarted at the sequencing width follows, not the continuation from the
+    widest band."""
+    cfg = fp.load_config(preset="fig2a", overrides=SMALL).resolved()
+    coarse = CoupledProblem(cfg, create_mesh(cfg, MPI.COMM_WORLD))
+    w_seq = sequencing_width(cfg)
+    rep = solve(coarse, keep_width=w_seq)
+    assert rep.converged and rep.staging is not None
+    rep.staging.u[:] = np.nan
+    marked = np.ones(coarse.msh.topology.index_map(3).size_local, dtype=bool)
+    fine = CoupledProblem(cfg, refine_film_mesh(coarse.fm, marked))
+    fine_rep, band_width = _resolve_refined(coarse, rep, fine, w_seq)
+    assert fine_rep.converged and band_width == cfg.solver.transition_width
+    widths = [(lv["width_K"], lv["converged"]) for lv in fine_rep.levels]
+    assert widths[0] == (rep.staging_width, False)  # the staged start, given up
+    assert widths[1] == (w_seq, True)  # then the final state from the sequencing width ...
+    assert max(w for w, _ in widths) < cfg.solver.initial_width  # ... and no full continuation
+    assert fine_rep.newton_steps == sum(lv["newton_steps"] for lv in fine_rep.levels)
+    coarse.destroy()
+    fine.destroy()
 
 
 def test_estimator_converges_at_first_order_on_uniform_refinement():
