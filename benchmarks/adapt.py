@@ -490,10 +490,16 @@ def analyse(case: str, rows: list[dict]) -> None:
 
 
 def load_rows(path: Path, run_ids: list[str]) -> dict[str, list[dict]]:
+    """The stored rows of the runs `run_ids`, by case; "RUN_ID:uniform" or "RUN_ID:adaptive"
+    keeps only that sequence of a run (to pair one run's uniform meshes with another's levels)."""
+    wanted: dict[str, str | None] = {}
+    for spec in run_ids:
+        run_id, _, sequence = spec.partition(":")
+        wanted[run_id] = sequence or None
     by_case: dict[str, list[dict]] = {}
     with path.open(newline="") as fh:
         for r in csv.DictReader(fh):
-            if r["run_id"] not in run_ids:
+            if r["run_id"] not in wanted or wanted[r["run_id"]] not in (None, r["sequence"]):
                 continue
             row = dict(r)
             for k in ("cells", "unknowns", "newton_steps", "step"):
@@ -557,7 +563,8 @@ def main() -> None:
     ap.add_argument(
         "--analyse",
         default=None,
-        help="RUN_ID[,RUN_ID...]: re-tabulate the rows of these runs from --out (merged per case)",
+        help="RUN_ID[,RUN_ID...]: re-tabulate the rows of these runs from --out (merged per case); "
+        "RUN_ID:uniform or RUN_ID:adaptive keeps only that sequence of a run",
     )
     ap.add_argument("--where", default=None, help="RUN_DIR: cell sizes by slice of a written run's mesh")
     ap.add_argument("--import-run", default=None, help="CASE:RUN_DIR:RUN_ID: record a written adaptive run's levels")
