@@ -59,6 +59,7 @@ def solve(
     fail_fast: bool = False,
     keep_width: float | None = None,
     fallback: bool = True,
+    narrowing_steps: int | None = None,
 ) -> SolveReport:
     """Continuation in the band width with Newton closing each level (see module docstring).
 
@@ -83,6 +84,9 @@ def solve(
     that width (`staging`, `staging_width`): a refined mesh starts from it (adaptive.py).
     Without `fallback`, a first level from `start_width` that fails ends the solve (not
     converged, the start state restored) instead of running the full continuation.
+    `narrowing_steps` caps each Newton solve of the levels that narrow the band from a
+    converged wider one (default solver.newton_max_iterations) and drops their
+    pseudo-transient retry; a level that fails is retried with a smaller width step, as always.
     """
     s = problem.cfg.solver
     comm = problem.comm
@@ -156,7 +160,13 @@ def solve(
             )
             restart_level = False
         else:
-            ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
+            if w_prev is None or narrowing_steps is None:
+                ok, level_steps, updates, reason = _solve_level(problem, s, budget, final)
+            else:  # capped, and no pseudo-transient retry: a failure only shortens the width step
+                cap = min(narrowing_steps, s.newton_max_iterations)
+                ok, level_steps, updates, reason = _solve_level(
+                    problem, s, budget, final, restart=False, newton_steps=cap
+                )
         if not ok and w_prev is None and start_width is not None and w < s.initial_width:
             # the transferred state was not good enough: full continuation from the start
             log.info(
@@ -184,6 +194,7 @@ def solve(
             problem.reset_to_initial()
             state = problem.save_state()
             w, start_width = s.initial_width, None
+            narrowing_steps = None  # the full continuation: its levels may need more steps from far
             continue
         if not ok and w_prev is None:
             steps_total += level_steps

@@ -165,6 +165,23 @@ def test_a_failed_staged_start_falls_back_to_the_final_state_not_the_full_contin
     fine.destroy()
 
 
+def test_narrowing_levels_take_at_most_their_cap():
+    """`narrowing_steps` caps each Newton solve of the levels after the first converged one:
+    with a cap of 1 a narrowing level that needs more fails after that one step, with no
+    pseudo-transient retry (and the width step shrinks); the first level is not capped. Without the cap the same solve converges."""
+    cfg = fp.load_config(preset="fig2a", overrides=[*SMALL, "solver.max_iterations=60"]).resolved()
+    p = CoupledProblem(cfg, create_mesh(cfg, MPI.COMM_WORLD))
+    rep = solve(p, narrowing_steps=1)
+    assert not rep.converged
+    first, *narrowing = rep.levels
+    assert first["converged"] and first["newton_steps"] > 1
+    failed = [lv for lv in narrowing if not lv["converged"]]
+    assert failed and all(lv["newton_steps"] == 1 for lv in failed), narrowing  # no pseudo-transient retry
+    p.reset_to_initial()
+    assert solve(p).converged
+    p.destroy()
+
+
 def test_estimator_converges_at_first_order_on_uniform_refinement():
     """The slab below j_cr (no metal: a smooth solution). Its current is uniform, exactly in the
     Raviart-Thomas space, so the current's estimate is round-off; uniform refinement halves h,
