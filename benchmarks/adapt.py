@@ -236,9 +236,13 @@ def cpu_max(t: float) -> float:
     return MPI.COMM_WORLD.allreduce(t, op=MPI.MAX)
 
 
-def run_adaptive(case: str, levels: int, size: float, esize: float, picture_path: Path | None) -> list[dict]:
+def run_adaptive(
+    case: str, levels: int, size: float, esize: float, picture_path: Path | None, fraction: float | None = None
+) -> list[dict]:
     comm = MPI.COMM_WORLD
-    adapt = {"levels": levels, "target": 1e-4, "max_cells": 2000000}
+    adapt: dict = {"levels": levels, "target": 1e-4, "max_cells": 2000000}
+    if fraction is not None:
+        adapt["fraction"] = fraction
     cfg = fp.load_config(preset=case, overrides=base_overrides(size, esize, adapt))
     _instrument()
     CPU_MARKS.clear()
@@ -267,6 +271,8 @@ def run_adaptive(case: str, levels: int, size: float, esize: float, picture_path
     if picture_path is not None:
         picture(res.problem.msh, res.problem.fm.facet_tags, picture_path)
     cpu = [cpu_max(c - c0) for c in CPU_MARKS]
+    if fraction is not None:  # recorded with the last level's mesh facts
+        where = {"fraction": fraction, **where}
     return adaptive_rows(rows_csv, size, esize, t_mesh, cpu, where)
 
 
@@ -554,6 +560,7 @@ def main() -> None:
     ap.add_argument("--cases", default="fig2a,fig2d,slab", help="comma-separated presets (fig2a, fig2d, slab)")
     ap.add_argument("--levels", type=int, default=None, help="adaptive levels (default: per case, 3)")
     ap.add_argument("--adapt-mesh", default=None, help="SIZE,ELECTRODE_SIZE (m) of the adaptive initial mesh")
+    ap.add_argument("--fraction", type=float, default=None, help="mesh.adapt.fraction (default the package's)")
     ap.add_argument("--uniform-steps", default=None, help="k list: sizes = preset default / sqrt(2)^k")
     ap.add_argument("--skip-uniform", action="store_true")
     ap.add_argument("--skip-adaptive", action="store_true")
@@ -613,7 +620,7 @@ def main() -> None:
         rows: list[dict] = []
         if not args.skip_adaptive:
             pic = Path(args.picture) if args.picture and case == "fig2a" else None
-            rows += run_adaptive(case, levels, size, esize, pic)
+            rows += run_adaptive(case, levels, size, esize, pic, args.fraction)
             for r in rows:
                 say(
                     f"{case} adaptive level {r['step']}: {r['cells']} cells, V {r['voltage_V']:.6g}, T_max "
