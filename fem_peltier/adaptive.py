@@ -339,6 +339,7 @@ def adapt(problem: CoupledProblem, report: SolveReport, t_start: float) -> Adapt
         if est[key] is None:  # a warning when levels ran but do not give an estimate
             (log.warning if note.startswith("not in") else log.info)("error estimate of %s: %s", key, note)
     log.info("adaptive refinement stopped: %s", stop)
+    cur_report.staging = None  # a state vector the result does not need
     return AdaptResult(current, cur_report, levels, stop, est, notes)
 
 
