@@ -93,7 +93,8 @@ def run(
     t_solve = time.perf_counter()
     coarse: list = []
     n_coarse = coarse_levels(problem)  # (warns when set for a mesh file)
-    adapting = adapt_mesh and cfg.mesh.adapt.levels > 0 and not problem.two_temperatures
+    adapt_asked = adapt_mesh and cfg.mesh.adapt.levels > 0
+    adapting = adapt_asked and not problem.two_temperatures
     keep = sequencing_width(cfg) if adapting else None  # the refined meshes start from that width
     if not warm and n_coarse > 0:
         report, coarse = solve_sequenced(problem, n_coarse, keep_width=keep)
@@ -101,9 +102,9 @@ def run(
         report = solve(problem, warm_start=warm, keep_width=keep)
     t_solve_first = time.perf_counter() - t_solve
     adapted = None
-    if adapt_mesh and cfg.mesh.adapt.levels > 0 and problem.two_temperatures:
+    if adapt_asked and problem.two_temperatures:
         log.warning("mesh.adapt ignored: its error indicator is that of the one-temperature model")
-    elif adapt_mesh and cfg.mesh.adapt.levels > 0 and report.converged:
+    elif adapting and report.converged:
         adapted = adapt(problem, report, t_solve)
         problem, report = adapted.problem, adapted.report
     t_solve = time.perf_counter() - t_solve
