@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -251,9 +252,20 @@ class CoupledProblem:
         self.j = el.current_density
         self.joule_expr = el.joule_density
         self.q_peltier = self.peltier_on * thermal.peltier_facet_density(self.T, self.S, self.j, self.n)
+        dS_dT = self.law.seebeck_slope(self.m_expr, self.T)
+        # the film measure of the Seebeck terms tested with w: with S(T) their integrands are cubic
+        # (linear S, T, w, j), so one degree more makes the volume form exact for a linear law
+        dx_s = self.dx(FILM) if dS_dT is None else self.dx(FILM, metadata={"quadrature_degree": 3})
         sources = [
             HeatSource("joule", self.joule_on * self.joule_expr, self.joule_on, FILM_CELLS, "joule_heat_W_m3"),
-            HeatSource("peltier", self.q_peltier, self.peltier_on, INTERFACE_FACETS, "peltier_heat_W_m2"),
+            HeatSource(
+                "peltier",
+                self.q_peltier,
+                self.peltier_on,
+                INTERFACE_FACETS,
+                "peltier_heat_W_m2",
+                self._peltier_volume_form(dS_dT, dx_s) if self.mixed else None,
+            ),
         ]
         # Peltier heat at the film/electrode contacts (material.seebeck_electrode; absent = none)
         self.S_electrode: fem.Constant | None = None
@@ -274,11 +286,13 @@ class CoupledProblem:
             w,
         )
         # Thomson heat, the volume part of -T j . grad S when S depends on T (switched with Peltier)
-        dS_dT = self.law.seebeck_slope(self.m_expr, self.T)
         if dS_dT is not None:
             q_thomson = self.peltier_on * thermal.thomson_density(self.T, dS_dT, self.j)
+            # mixed: tested on the Peltier volume form's measure, so that their T (dS/dT) j . grad T
+            # parts cancel exactly in the residual, which then holds the path form alone
+            tested = (lambda w: q_thomson * w * dx_s) if self.mixed else None
             self.physics.sources.append(
-                HeatSource("thomson", q_thomson, self.peltier_on, FILM_CELLS, "thomson_heat_W_m3")
+                HeatSource("thomson", q_thomson, self.peltier_on, FILM_CELLS, "thomson_heat_W_m3", tested)
             )
 
         # --- drive ------------------------------------------------------------------------------
@@ -404,6 +418,27 @@ class CoupledProblem:
     def R_load(self) -> float:
         return self.drive.load_resistance_Ohm
 
+    def _peltier_volume_form(self, dS_dT, dxf: ufl.Measure) -> Callable[[Any], ufl.Form]:
+        """w -> the interface Peltier heat tested with w as a volume form (mixed current only):
+
+            sum over interior film facets of T w jump(S, n) . j
+              = integral of (S j . grad(T w) + T w (dS/dT) j . grad T) dx - contacts' S T w j . n
+
+        by the divergence theorem in each cell, exact for div j = 0 and continuous j . n, which
+        the Raviart-Thomas current satisfies (integrands of degree 2 with constant S, exact with
+        QDEG; `dxf` the film measure, of degree 3 when S depends on T). The Jacobian then has
+        no interior-facet integrals and the forms need no recompiling when the phase boundary
+        moves (docs/physics.md)."""
+        ds_contacts = self.ds(self.contact_tags, metadata=dxf.metadata())
+
+        def tested(w) -> ufl.Form:
+            form = thermal.peltier_path_form(self.T, self.S, self.j, w, self.n, dxf, ds_contacts)
+            if dS_dT is not None:  # the path form holds -T j . grad S whole: give the Thomson part back
+                form = form + self.T * w * dS_dT * ufl.dot(self.j, ufl.grad(self.T)) * dxf
+            return self.peltier_on * form
+
+        return tested
+
     # --- forms ------------------------------------------------------------------------------------
     def _build_forms(self, facets: np.ndarray) -> None:
         """(Re)compile the residual/Jacobian forms with Peltier facets `facets` (local, sorted).
@@ -412,10 +447,16 @@ class CoupledProblem:
         (`interface_chunks`): the first chunk is in the main forms (F_form, J_form), each
         further one in a form of its own (F_parts, J_parts) that the same assembly adds.
         With at most FACET_CHUNK facets on every rank there is one chunk and no part.
-        `dS` and `F_ufl` keep all the facets (UFL expressions of diagnostics and checks).
+        `dS` and `F_ufl` keep all the facets (UFL expressions of diagnostics and checks). With
+        the mixed current the residual has no facet integrals (`_peltier_volume_form`): the
+        forms are compiled once, `interface_facets` only follows the phase boundary (for the
+        diagnostics, output fields and error indicator, which integrate over it on demand).
         """
         msh = self.msh
         facets = np.asarray(np.sort(facets), dtype=np.int32)
+        self.interface_facets = facets
+        if not self.physics.on_facets:  # the forms do not depend on the facets (the mixed current)
+            facets = np.zeros(0, dtype=np.int32)
         self.dS = self._interface_measure(facets)
         self.measures.dS = self.dS
         self.F_ufl = self.physics.residual(self.measures)
@@ -449,7 +490,6 @@ class CoupledProblem:
             )
             for k, I_k in enumerate(self.aux_current_ufl)
         ]
-        self.interface_facets = facets
 
     def _aux_voltage_derivative(self, k: int, F: ufl.Form) -> ufl.Form:
         """dF/dV_k of the k-th aux contact: its natural term (mixed) or F along its lift (P1)."""
@@ -570,6 +610,9 @@ class CoupledProblem:
         self.m.interpolate(self._m_interp)
         self.m.x.scatter_forward()
         facets = jump_facets(self.m, self.film_mask)
+        if not self.physics.on_facets:  # the residual's Peltier heat is a volume form: no recompiling
+            self.interface_facets = facets
+            return
         same = facets.size == self.interface_facets.size and np.array_equal(facets, self.interface_facets)
         if not self.comm.allreduce(int(same), op=MPI.MIN):
             self._build_forms(facets)

@@ -16,7 +16,9 @@ source is one more entry here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mpi4py import MPI  # noqa: F401  (first: loads libmpi before dolfinx/petsc4py)
 import ufl
@@ -70,6 +72,15 @@ class HeatSource:
     switch: fem.Constant  # 1.0 on, 0.0 off
     where: str  # FILM_CELLS, INTERFACE_FACETS or CONTACT_FACETS
     output_name: str  # name of its output field (unit in the name)
+    # the source tested with w as an equivalent form without interior facets (w -> the integral
+    # of q w), which the residual then uses: the interface Peltier heat of the mixed current
+    # (thermal.peltier_path_form); None: the density tested where it acts
+    tested: Callable[[Any], ufl.Form] | None = None
+
+    @property
+    def on_facets(self) -> bool:
+        """Whether its residual is an integral over the interface facets."""
+        return self.where == INTERFACE_FACETS and self.tested is None
 
     @property
     def summary_key(self) -> str:
@@ -80,7 +91,10 @@ class HeatSource:
         return self.density * measures.of(self.where)
 
     def residual(self, w, measures: Measures) -> ufl.Form:
-        """Its part of the residual, -integral of q w (the facet average of w on an interface)."""
+        """Its part of the residual, -integral of q w (the facet average of w on an interface;
+        `tested` instead where given)."""
+        if self.tested is not None:
+            return -self.tested(w)
         test = ufl.avg(w) if self.where == INTERFACE_FACETS else w
         return -(self.density * test * measures.of(self.where))
 
@@ -100,13 +114,18 @@ class Physics:
         for term in self.terms[1:]:
             F = F + term.form
         for src in self.sources:
-            if interface or src.where != INTERFACE_FACETS:
+            if interface or not src.on_facets:
                 F = F + src.residual(self.w, measures)
         return F
 
+    @property
+    def on_facets(self) -> bool:
+        """Whether the residual has interior-facet (interface) integrals."""
+        return any(src.on_facets for src in self.sources)
+
     def interface_residual(self, measures: Measures) -> ufl.Form:
         """The interface sources alone tested with w: F's part on the phase-boundary facets."""
-        parts = [src.residual(self.w, measures) for src in self.sources if src.where == INTERFACE_FACETS]
+        parts = [src.residual(self.w, measures) for src in self.sources if src.on_facets]
         F = parts[0]
         for part in parts[1:]:
             F = F + part

@@ -41,6 +41,18 @@ def thomson_density(T, dS_dT, j):
     return -T * dS_dT * ufl.dot(j, ufl.grad(T))
 
 
+def peltier_path_form(T, S, j, w, n, dx, ds_contacts) -> ufl.Form:
+    """Integral of S j . grad(T w) dx minus integral of S T w j . n over the contacts (W for w = 1).
+
+    For a current with div j = 0 in every cell and continuous j . n (the mixed current), the
+    divergence theorem cell by cell turns the heat -T j . grad S of the film, tested with w,
+    into this volume form: the interface Peltier facets' sum of T w jump(S, n) . j plus the
+    Thomson heat -T w (dS/dT) j . grad T (docs/physics.md, "The Peltier heat as a volume
+    integral"). With w = 1 it is the net Peltier heat checked by diagnostics.peltier_flux_form.
+    """
+    return S * ufl.dot(j, ufl.grad(T * w)) * dx - S * T * w * ufl.dot(j, n) * ds_contacts
+
+
 def peltier_facet_density(T, S, j, n):
     """Interface Peltier heat per unit area, avg(T) jump(S, n) . avg(j) (W/m^2)."""
     jump_S = S("+") * n("+") + S("-") * n("-")

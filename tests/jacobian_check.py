@@ -6,7 +6,8 @@ carries the Peltier term, with a random current and temperature. Assembles the
 Jacobian into the preallocated matrix (an entry missing from its sparsity pattern is
 a PETSc error there) and compares its action on a random direction with a central
 difference of the residual: for the whole residual, and for its Peltier facet part
-alone (which is small next to conduction and Joule heat in the whole).
+alone (which is small next to conduction and Joule heat in the whole); with the mixed
+current also for the volume form of the Peltier heat that its residual uses.
 """
 
 import json
@@ -19,7 +20,7 @@ from dolfinx import fem
 from dolfinx.fem import petsc as fpetsc
 
 import fem_peltier as fp
-from fem_peltier.coupled import INTERFACE, CoupledProblem
+from fem_peltier.coupled import CoupledProblem
 from fem_peltier.mesh import create_mesh
 
 disc = sys.argv[1]
@@ -70,8 +71,13 @@ du.x.scatter_forward()
 constrained = np.concatenate([bc.dof_indices()[0] for bc in p.bcs])
 du.x.array[constrained] = 0.0
 
-F_peltier = -p.q_peltier * ufl.avg(p.w_test) * p.dS(INTERFACE)
+# the facet form over the interface facets (the residual's own with the P1 potential; the mixed
+# current's residual holds its volume form, checked as "peltier_volume")
+F_peltier = sum(-p.q_peltier * ufl.avg(p.w_test) * dS for dS in p.interface_measures())
 parts = [("whole", p.F_ufl), ("peltier", F_peltier)]
+tested = p.physics.source("peltier").tested
+if tested is not None:
+    parts.append(("peltier_volume", -tested(p.w_test)))
 if laws:
     parts.append(("thomson", p.physics.source("thomson").residual(p.w_test, p.measures)))
 if emf:  # the electrical rows (with S grad T) and the contact heat, each alone

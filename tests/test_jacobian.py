@@ -28,6 +28,8 @@ def test_jacobian_pattern_and_action(disc, ranks):
     assert out["peltier_facets"] == out["interior_film_facets"] > 1000
     assert out["whole_rel_error"] < 1e-6
     assert out["peltier_rel_error"] < 1e-6
+    if disc == "mixed":
+        assert out["peltier_volume_rel_error"] < 1e-6
 
 
 @pytest.mark.parametrize("disc", ["p1", "mixed"])
@@ -40,6 +42,8 @@ def test_jacobian_with_temperature_laws(disc):
     assert out["whole_rel_error"] < 1e-6
     assert out["peltier_rel_error"] < 1e-6
     assert out["thomson_rel_error"] < 1e-6
+    if disc == "mixed":
+        assert out["peltier_volume_rel_error"] < 1e-6
 
 
 def test_jacobian_check_sees_a_wrong_law_jacobian():

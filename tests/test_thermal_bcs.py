@@ -352,7 +352,10 @@ def test_default_equals_explicit_bottom_sink():
 # environment (the whole state vector was also compared, by hash, on fig2a, fig2c, fig2d, slab
 # and fig2a with a substrate). A fresh install of the libraries (PyPI wheels of a later date)
 # moves the last digit or two (2026-12-02: 4e-16 relative at commit a408b47, which passed
-# bitwise before), so the recorded numbers are compared to 1e-12.
+# bitwise before), so the recorded numbers were compared to 1e-12. Since the mixed current's
+# residual holds the Peltier heat as its volume form (2026-12-03), which differs from the
+# facet form by a multiple of div j, zero only to the Newton tolerance, the same state is
+# reached to 3e-12 (fig2a with substrate: T_max 1.4e-12, heat to sink 2.8e-12): compared to 1e-11.
 BEFORE = {
     ("fig2d", "mesh.size=2e-4"): (668.3839877655879, 2.8591408035213273, 0.028591136025364942),
     ("fig2a", "mesh.size=2e-4", "geometry.substrate_thickness=1e-4"): (
@@ -367,7 +370,7 @@ def test_default_is_the_former_sink_bitwise(case):
 
     res = run(fp.load_config(preset=case[0], overrides=list(case[1:])), out=None, pictures=False)
     s = res.summary
-    assert (s["T_max_K"], s["voltage_V"], s["heat_to_sink_W"]) == pytest.approx(BEFORE[case], rel=1e-12, abs=0)
+    assert (s["T_max_K"], s["voltage_V"], s["heat_to_sink_W"]) == pytest.approx(BEFORE[case], rel=1e-11, abs=0)
     assert s["heat_boundary_bottom_W"] == s["heat_to_sink_W"]
 
 
