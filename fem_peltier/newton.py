@@ -152,7 +152,8 @@ def _matrix_with_pattern(comm: MPI.Comm, V: fem.FunctionSpace, offsets: np.ndarr
 
 @dataclass
 class NewtonForms:
-    """The compiled forms of one Newton step (they change when the interface facets do)."""
+    """The compiled forms of one Newton step (with the P1 potential they change when the interface
+    facets do)."""
 
     residual: fem.Form  # F(u; v)
     jacobian: fem.Form  # dF/du (plus c_p M_T during pseudo-transient steps)

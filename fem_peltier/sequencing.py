@@ -1,8 +1,8 @@
 """Mesh sequencing (nested iteration): wide band levels on coarser meshes first.
 
-The band-width continuation spends most of its Newton steps at the wide levels, and
-there every interior film facet carries the Peltier integral, the most expensive part
-of the Jacobian. With ``solver.coarse_meshes = k`` the levels from
+The band-width continuation spends most of its Newton steps at the wide levels (and,
+with the P1 potential, every interior film facet carries the Peltier integral there, the
+most expensive part of its Jacobian). With ``solver.coarse_meshes = k`` the levels from
 ``solver.initial_width`` down to ``solver.sequencing_width`` are solved on a mesh with
 2^k times the cell size (about 8^k times fewer cells); the state is then carried to the
 next finer mesh, which closes that same level with Newton, and so on; the target mesh
